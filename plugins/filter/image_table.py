@@ -1,0 +1,91 @@
+# -*- coding: utf-8 -*-
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters over the image table (slurm_vm_images): pool lines, pool hosts, MAC and IP."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.hpc.slurm_vm.plugins.module_utils import image_table
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVmError
+
+
+def _table(images):
+    try:
+        return image_table.normalize_table(images)
+    except SlurmVmError as exc:
+        raise AnsibleFilterError(exc.message)
+
+
+def _wrap(function):
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except SlurmVmError as exc:
+            raise AnsibleFilterError(exc.message)
+    wrapper.__name__ = function.__name__
+    wrapper.__doc__ = function.__doc__
+    return wrapper
+
+
+@_wrap
+def normalized_image_table(images):
+    """The table with every default filled in and every entry validated."""
+    return _table(images)
+
+
+@_wrap
+def pool_conf(images, partition="vms", max_time="7-00:00:00", default_time="01:00:00",
+              extra_gres_types=(), partition_options=""):
+    """slurm.conf lines (GresTypes, FUTURE nodes, partition) for the VM cluster."""
+    return image_table.render_pool_conf(
+        _table(images), partition=partition, max_time=max_time, default_time=default_time,
+        extra_gres_types=extra_gres_types, partition_options=partition_options)
+
+
+@_wrap
+def pool_hosts(images, image):
+    """Every hostname in one image's pool, in order."""
+    return list(image_table.get_image(_table(images), image)["hosts"])
+
+
+@_wrap
+def pool_addresses(images, image):
+    """[{hostname, mac, ip}] for one image's pool."""
+    return image_table.pool_addresses(image_table.get_image(_table(images), image))
+
+
+@_wrap
+def vm_mac(hostname, images):
+    """The MAC address of a pool host."""
+    table = _table(images)
+    return image_table.vm_mac(image_table.image_of_host(table, hostname), hostname)
+
+
+@_wrap
+def vm_ip(hostname, images):
+    """The IP address of a pool host."""
+    table = _table(images)
+    return image_table.vm_ip(image_table.image_of_host(table, hostname), hostname)
+
+
+@_wrap
+def vm_image(hostname, images):
+    """The name of the image whose pool holds hostname."""
+    return image_table.image_of_host(_table(images), hostname)["name"]
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "normalized_image_table": normalized_image_table,
+            "pool_conf": pool_conf,
+            "pool_hosts": pool_hosts,
+            "pool_addresses": pool_addresses,
+            "vm_mac": vm_mac,
+            "vm_ip": vm_ip,
+            "vm_image": vm_image,
+        }
