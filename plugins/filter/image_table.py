@@ -17,7 +17,7 @@ def _table(images):
     try:
         return image_table.normalize_table(images)
     except SlurmVmError as exc:
-        raise AnsibleFilterError(exc.message)
+        raise AnsibleFilterError(exc.message) from exc
 
 
 def _wrap(function):
@@ -25,7 +25,7 @@ def _wrap(function):
         try:
             return function(*args, **kwargs)
         except SlurmVmError as exc:
-            raise AnsibleFilterError(exc.message)
+            raise AnsibleFilterError(exc.message) from exc
     wrapper.__name__ = function.__name__
     wrapper.__doc__ = function.__doc__
     return wrapper

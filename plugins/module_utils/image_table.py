@@ -23,6 +23,7 @@ import re
 from ansible_collections.hpc.slurm_vm.plugins.module_utils import nodeset
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import (
     ImageTableError,
+    InvalidInput,
     NotInPool,
     UnknownImage,
 )
@@ -59,7 +60,7 @@ def _positive_int(image, key, value, minimum=1):
         try:
             value = int(str(value), 10)
         except ValueError:
-            raise ImageTableError("image %s: %s must be an integer, got %r" % (image, key, value))
+            raise ImageTableError("image %s: %s must be an integer, got %r" % (image, key, value)) from None
     if value < minimum:
         raise ImageTableError("image %s: %s must be at least %d, got %d" % (image, key, minimum, value))
     return value
@@ -74,12 +75,12 @@ def _normalize_network(name, raw):
     try:
         subnet = ipaddress.ip_network(str(raw.get("subnet", "")), strict=True)
     except ValueError as exc:
-        raise ImageTableError("image %s: network.subnet: %s" % (name, exc))
+        raise ImageTableError("image %s: network.subnet: %s" % (name, exc)) from exc
     prefix = str(raw.get("mac_prefix", "")).lower()
     if not MAC_PREFIX_RE.match(prefix):
         raise ImageTableError(
             "image %s: network.mac_prefix %r must be 2 to 5 hex bytes like '52:54:00:77:01'" % (name, prefix))
-    first = int(prefix.split(":")[0], 16)
+    first = int(prefix[:2], 16)
     if first & 0x01 or not first & 0x02:
         raise ImageTableError(
             "image %s: network.mac_prefix %s must be unicast and locally administered "
@@ -128,8 +129,8 @@ def normalize_image(name, raw):
         raise ImageTableError("image %s: pool (a hostlist such as vm-%s-[001-010]) is required" % (name, name))
     try:
         hosts = nodeset.expand(raw["pool"])
-    except Exception as exc:
-        raise ImageTableError("image %s: pool: %s" % (name, exc))
+    except InvalidInput as exc:
+        raise ImageTableError("image %s: pool: %s" % (name, exc.message)) from exc
     indices = {}
     for host in hosts:
         if not HOSTNAME_RE.match(host):
@@ -156,7 +157,8 @@ def normalize_image(name, raw):
         real_memory_mb = memory_mb - DEFAULT_REAL_MEMORY_RESERVE_MB
     real_memory_mb = _positive_int(name, "real_memory_mb", real_memory_mb)
     if real_memory_mb > memory_mb:
-        raise ImageTableError("image %s: real_memory_mb (%d) exceeds memory_mb (%d)" % (name, real_memory_mb, memory_mb))
+        raise ImageTableError(
+            "image %s: real_memory_mb (%d) exceeds memory_mb (%d)" % (name, real_memory_mb, memory_mb))
     network = _normalize_network(name, raw.get("network"))
     subnet = ipaddress.ip_network(network["subnet"])
     last = max(indices.values())
@@ -213,7 +215,7 @@ def get_image(images, name):
     try:
         return images[name]
     except KeyError:
-        raise UnknownImage("unknown image %r; the table defines: %s" % (name, ", ".join(sorted(images))))
+        raise UnknownImage("unknown image %r; the table defines: %s" % (name, ", ".join(sorted(images)))) from None
 
 
 def image_of_host(images, hostname):
@@ -229,7 +231,7 @@ def _index(image, hostname):
         return image["indices"][hostname]
     except KeyError:
         raise NotInPool("%r is not in the pool %s of image %s" % (hostname, image["pool"], image["name"]),
-                        hostname=hostname)
+                        hostname=hostname) from None
 
 
 def vm_mac(image, hostname):

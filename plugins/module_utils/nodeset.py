@@ -37,7 +37,7 @@ def expand(expression):
         try:
             names.extend(str(n) for n in NodeSet(str(item)))
         except NodeSetParseError as exc:
-            raise InvalidInput("invalid hostlist expression %r: %s" % (item, exc))
+            raise InvalidInput("invalid hostlist expression %r: %s" % (item, exc)) from exc
     return names
 
 
