@@ -49,9 +49,8 @@ def run_module(monkeypatch):
     monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
 
     def _run(main, args):
-        with patch_module_args(args):
-            with pytest.raises(ModuleExit) as caught:
-                main()
+        with patch_module_args(args), pytest.raises(ModuleExit) as caught:
+            main()
         return caught.value.kind, caught.value.result
 
     return _run
