@@ -1,0 +1,70 @@
+# -*- coding: utf-8 -*-
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters for provisioning by filename (site-local files chosen per hostname).
+
+See plugins/module_utils/file_selection.py for the naming rule and the tie rule.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.hpc.slurm_vm.plugins.module_utils import file_selection
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVmError
+
+
+def _wrap(function):
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except SlurmVmError as exc:
+            raise AnsibleFilterError("%s: %s" % (type(exc).__name__, exc.message)) from exc
+    wrapper.__name__ = function.__name__
+    wrapper.__doc__ = function.__doc__
+    return wrapper
+
+
+def _names(filenames):
+    # accept plain names, paths, or the dicts ansible.builtin.find returns
+    names = []
+    for item in filenames or []:
+        if isinstance(item, dict):
+            item = item.get("path", "")
+        names.append(str(item).rstrip("/").rsplit("/", 1)[-1])
+    return names
+
+
+@_wrap
+def nodeset_aliases(text):
+    """Alias text ('GPU_NODES=taurusi[2045-2108]' lines) -> {NAME: nodeset}, validated."""
+    aliases = file_selection.parse_alias_text(text) if isinstance(text, str) else dict(text or {})
+    file_selection.normalize_aliases(aliases)
+    return aliases
+
+
+@_wrap
+def site_file_selection(filenames, bases, hostname, aliases=None, tie_policy="alias_order"):
+    """{base: {selected, reason, prio, alias, ties, candidates}} for one host."""
+    if isinstance(bases, str):
+        bases = [bases]
+    return file_selection.select_files(_names(filenames), list(bases), hostname, aliases or {}, tie_policy)
+
+
+@_wrap
+def site_file_plan(filenames, bases, hostnames, aliases=None, tie_policy="alias_order"):
+    """{hostname: {base: selected file name or None}} for many hosts."""
+    if isinstance(bases, str):
+        bases = [bases]
+    return file_selection.selection_plan(_names(filenames), list(bases), list(hostnames), aliases or {}, tie_policy)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "nodeset_aliases": nodeset_aliases,
+            "site_file_selection": site_file_selection,
+            "site_file_plan": site_file_plan,
+        }
