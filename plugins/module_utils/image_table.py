@@ -42,11 +42,16 @@ TRAILING_INDEX_RE = re.compile(r"(\d+)$")
 
 DEFAULT_RULES = {
     "max_vms": None,  # None: the pool size
-    "warm_pool": 0,
+    "min_idle": 0,  # warm VMs kept idle without demand
+    "max_spawn_per_run": None,  # None: no limit beyond max_vms
     "idle_timeout": 600,
-    "lifetime": 86400,
-    "boot_timeout": 300,
+    "lifetime": 86400,  # a VM's longest life, never beyond its host job
+    "boot_timeout": 300,  # from the host job's start to the node's registration
+    "backoff_failures": 3,  # consecutive failed boots before the image backs off
+    "backoff_seconds": 1800,
 }
+RULE_ALIASES = {"warm_pool": "min_idle", "max_lifetime": "lifetime"}
+_POSITIVE_RULES = ("idle_timeout", "lifetime", "boot_timeout", "backoff_failures")
 DEFAULT_REAL_MEMORY_RESERVE_MB = 64
 KNOWN_KEYS = frozenset((
     "gres", "gres_count", "feature", "pool", "vcpus", "memory_mb", "real_memory_mb",
@@ -100,7 +105,7 @@ def _normalize_network(name, raw):
 
 
 def _normalize_rules(name, raw):
-    raw = raw or {}
+    raw = {RULE_ALIASES.get(k, k): v for k, v in (raw or {}).items()}
     unknown = set(raw) - set(DEFAULT_RULES)
     if unknown:
         raise ImageTableError("image %s: unknown rules: %s" % (name, ", ".join(sorted(unknown))))
@@ -108,7 +113,7 @@ def _normalize_rules(name, raw):
     for key, value in raw.items():
         if value is None:
             continue
-        if key in ("idle_timeout", "lifetime", "boot_timeout"):
+        if key in _POSITIVE_RULES:
             value = _positive_int(name, "rules." + key, value)
         else:
             value = _positive_int(name, "rules." + key, value, minimum=0)
@@ -207,6 +212,8 @@ def normalize_table(table):
             if other is not None:
                 raise ImageTableError("images %s and %s share the gres %s" % (other, name, image["gres"]))
             owner_of[("gres", image["gres"])] = name
+        if image["rules"]["max_vms"] is None:
+            image["rules"]["max_vms"] = len(image["hosts"])
         images[name] = image
     return images
 

@@ -52,6 +52,7 @@ def test_defaults_are_filled_in():
     assert deb["hosts"] == ["vm-deb12-001", "vm-deb12-002", "vm-deb12-003", "vm-deb12-004"]
     assert deb["real_memory_mb"] == 1024 - image_table.DEFAULT_REAL_MEMORY_RESERVE_MB
     assert deb["rules"]["boot_timeout"] == 300
+    assert deb["rules"]["max_vms"] == 4
     assert images["sl6"]["gres"] is None
     assert images["sl6"]["real_memory_mb"] == 400
 

@@ -1,0 +1,240 @@
+# -*- coding: utf-8 -*-
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: slurm_demand
+short_description: Slurm queue demand and VM pools of hpc.slurm_vm as an inventory
+version_added: 0.1.0
+description:
+  - Reads ONE snapshot of both clusters with five Slurm calls, whatever the number of jobs or nodes.
+    VM cluster (pending and running jobs, pool nodes with FUTURE ones, reservations) and host cluster
+    (the host jobs C(hpcvm:<host>)).
+  - Every pool node of every image becomes a host in the group C(slurm_vm_image_<image>), with its node
+    state, reason, registration, boot time, idle time, running jobs and their end times, host job,
+    hypervisor, time left before the host job ends, and the planner's VM state.
+  - Hypervisors running host jobs become hosts in the group C(slurm_vm_hypervisors).
+  - Each image group carries the demand in C(slurm_vm_demand) (pending jobs, requested units, oldest
+    wait, job ids and the longest requested time limit). Jobs that are held, wait on a dependency or are
+    blocked by a limit are not demand.
+  - The whole snapshot is the variable C(slurm_vm_snapshot) of the host O(snapshot_host), for
+    M(hpc.slurm_vm.vm_plan).
+  - Configuration files must end in C(.slurm_demand.yml) or C(.slurm_demand.yaml).
+requirements:
+  - Slurm client commands (squeue, scontrol) on the controller
+  - ClusterShell
+extends_documentation_fragment:
+  - ansible.builtin.constructed
+  - ansible.builtin.inventory_cache
+options:
+  plugin:
+    description: The name of this plugin.
+    required: true
+    choices: [hpc.slurm_vm.slurm_demand]
+    type: str
+  vm_slurm_conf:
+    description: The VM cluster's slurm.conf (SLURM_CONF for its commands).
+    required: true
+    type: path
+  host_slurm_conf:
+    description:
+      - The host cluster's slurm.conf. Defaults to O(vm_slurm_conf), for a site that runs both roles
+        in one cluster.
+    type: path
+  images:
+    description: The image table (C(slurm_vm_images)), inline.
+    type: dict
+  images_file:
+    description:
+      - A YAML file holding the image table under the key C(slurm_vm_images), for example the inventory's
+        C(group_vars/all/images.yml). Used when O(images) is not set. Relative to the config file.
+    type: str
+  snapshot_host:
+    description:
+      - The host (where the scheduler runs) that gets the whole snapshot as C(slurm_vm_snapshot).
+      - Added as a local-connection host when the inventory does not have it.
+    type: str
+    default: localhost
+  group_prefix:
+    description: Prefix of the per-image groups.
+    type: str
+    default: slurm_vm_image_
+"""
+
+EXAMPLES = r"""
+# inventories/site_demand/site.slurm_demand.yml
+plugin: hpc.slurm_vm.slurm_demand
+vm_slurm_conf: /etc/slurm-vm/slurm.conf
+host_slurm_conf: /etc/slurm/slurm.conf
+images_file: ../site/group_vars/all/images.yml
+keyed_groups:
+  - key: slurm_vm_state
+    prefix: vm_state
+groups:
+  slurm_vm_idle_long: slurm_vm_state == 'idle' and slurm_vm_idle_seconds > 3600
+"""
+
+import os
+import subprocess
+import time
+
+from ansible.errors import AnsibleParserError
+from ansible.module_utils.common.text.converters import to_native
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+
+from ansible_collections.hpc.slurm_vm.plugins.module_utils import image_table, nodeset
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVmError
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm_snapshot import SlurmSnapshotReader
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.vm_planner import (
+    DEFAULT_GLOBAL_RULES,
+    classify_vm,
+    demand_by_image,
+    demand_summary,
+)
+
+try:
+    import yaml
+except ImportError:  # pragma: no cover - ansible-core requires PyYAML
+    yaml = None
+
+
+def run_slurm_command(argv, slurm_conf):
+    """Run a Slurm client command with SLURM_CONF; argv list, never a shell."""
+    env = dict(os.environ, SLURM_CONF=slurm_conf, LC_ALL="C")
+    try:
+        proc = subprocess.run(argv, env=env, capture_output=True,  # noqa: S603
+                              text=True, timeout=120, check=False)
+    except OSError as exc:
+        return 127, "", "%s: %s" % (argv[0], exc)
+    except subprocess.TimeoutExpired:
+        return 124, "", "%s timed out after 120 s" % argv[0]
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+    NAME = "hpc.slurm_vm.slurm_demand"
+
+    def verify_file(self, path):
+        return super(InventoryModule, self).verify_file(path) and path.endswith(
+            (".slurm_demand.yml", ".slurm_demand.yaml"))
+
+    def _images(self, path):
+        images = self.get_option("images")
+        if not images:
+            images_file = self.get_option("images_file")
+            if not images_file:
+                raise AnsibleParserError("%s: set images or images_file" % path)
+            images_file = os.path.expanduser(images_file)
+            if not os.path.isabs(images_file):
+                images_file = os.path.join(os.path.dirname(os.path.abspath(path)), images_file)
+            try:
+                with open(images_file) as handle:
+                    images = (yaml.safe_load(handle) or {}).get("slurm_vm_images")
+            except OSError as exc:
+                raise AnsibleParserError("%s: cannot read images_file: %s" % (path, to_native(exc))) from exc
+        try:
+            return image_table.normalize_table(images)
+        except SlurmVmError as exc:
+            raise AnsibleParserError("%s: %s" % (path, exc.message)) from exc
+
+    def parse(self, inventory, loader, path, cache=True):
+        super(InventoryModule, self).parse(inventory, loader, path, cache)
+        self._read_config_data(path)
+        images = self._images(path)
+        cache_key = self.get_cache_key(path)
+        use_cache = self.get_option("cache") and cache
+        snapshot = None
+        if use_cache:
+            try:
+                snapshot = self._cache[cache_key]
+            except KeyError:
+                snapshot = None
+        if snapshot is None:
+            vm_conf = self.get_option("vm_slurm_conf")
+            host_conf = self.get_option("host_slurm_conf") or vm_conf
+            for conf in (vm_conf, host_conf):
+                if not os.path.exists(conf):
+                    raise AnsibleParserError("%s: slurm.conf %s does not exist" % (path, conf))
+            reader = SlurmSnapshotReader(run_slurm_command, vm_conf, host_conf)
+            hosts = [h for image in images.values() for h in image["hosts"]]
+            try:
+                snapshot = reader.read(hosts)
+            except SlurmVmError as exc:
+                raise AnsibleParserError("%s: %s" % (path, exc.message)) from exc
+            snapshot["calls"] = reader.calls
+        if self.get_option("cache"):
+            self._cache[cache_key] = snapshot
+        self._populate(snapshot, images)
+
+    def _populate(self, snapshot, images):
+        now = snapshot["time"]
+        prefix = self.get_option("group_prefix")
+        strict = self.get_option("strict")
+        running = {}
+        for job in snapshot["vm_jobs"]:
+            if job["state"] in ("RUNNING", "COMPLETING") and job["nodelist"]:
+                try:
+                    names = nodeset.expand(job["nodelist"])
+                except SlurmVmError:
+                    names = []
+                for name in names:
+                    running.setdefault(name, []).append({"id": job["id"], "end": job["end"], "user": job["user"]})
+        self.inventory.add_group("slurm_vm_hypervisors")
+        # The snapshot goes to one host only, so `ansible-inventory --list` does not repeat it per host.
+        snapshot_host = self.get_option("snapshot_host")
+        if snapshot_host not in self.inventory.hosts:
+            self.inventory.add_host(snapshot_host)
+            if snapshot_host == "localhost":
+                # what the implicit localhost would have had
+                for key, value in (("ansible_connection", "local"),
+                                   ("ansible_python_interpreter", "{{ ansible_playbook_python }}")):
+                    self.inventory.set_variable(snapshot_host, key, value)
+        self.inventory.set_variable(snapshot_host, "slurm_vm_snapshot", snapshot)
+        demand = demand_by_image(snapshot["vm_jobs"], images)
+        for name in sorted(images):
+            image = images[name]
+            group = self.inventory.add_group(prefix + name)
+            summary = demand_summary(demand[name], image, now)
+            self.inventory.set_variable(group, "slurm_vm_demand", summary)
+            for host in image["hosts"]:
+                vm = classify_vm(host, image, snapshot, (), DEFAULT_GLOBAL_RULES)
+                node = vm["node"] or {}
+                host_job = vm["host_job"] or {}
+                self.inventory.add_host(host, group=group)
+                hostvars = {
+                    "slurm_vm_image": name,
+                    "slurm_vm_state": vm["state"],
+                    "slurm_vm_mac": image_table.vm_mac(image, host),
+                    "slurm_vm_ip": image_table.vm_ip(image, host),
+                    "slurm_node_state": node.get("state"),
+                    "slurm_node_flags": node.get("flags", []),
+                    "slurm_node_reason": node.get("reason", ""),
+                    "slurm_node_registered": node.get("registered", False),
+                    "slurm_node_boot_time": node.get("boot_time"),
+                    "slurm_vm_idle_since": vm.get("idle_since"),
+                    "slurm_vm_idle_seconds": now - vm["idle_since"] if vm.get("idle_since") else None,
+                    "slurm_vm_running_jobs": running.get(host, []),
+                    "slurm_vm_host_job": host_job.get("id"),
+                    "slurm_vm_host_job_state": host_job.get("state"),
+                    "slurm_vm_hypervisor": host_job.get("hypervisor"),
+                    "slurm_vm_time_left": (host_job["end"] - now) if host_job.get("end") else None,
+                    "slurm_vm_reservation": vm["reservation"],
+                }
+                for key, value in hostvars.items():
+                    self.inventory.set_variable(host, key, value)
+                variables = dict(hostvars, inventory_hostname=host, slurm_vm_demand=summary)
+                self._set_composite_vars(self.get_option("compose"), variables, host, strict=strict)
+                self._add_host_to_composed_groups(self.get_option("groups"), variables, host, strict=strict)
+                self._add_host_to_keyed_groups(self.get_option("keyed_groups"), variables, host, strict=strict)
+        hypervisors = {}
+        for vm_name, job in snapshot["host_jobs"].items():
+            if job["state"] == "RUNNING" and job.get("hypervisor"):
+                hypervisors.setdefault(job["hypervisor"], []).append(vm_name)
+        for hypervisor in sorted(hypervisors):
+            self.inventory.add_host(hypervisor, group="slurm_vm_hypervisors")
+            self.inventory.set_variable(hypervisor, "slurm_vm_guests", sorted(hypervisors[hypervisor]))
+        self.inventory.set_variable(snapshot_host, "slurm_vm_snapshot_age", int(time.time()) - now)

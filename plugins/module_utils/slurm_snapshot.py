@@ -1,0 +1,201 @@
+# -*- coding: utf-8 -*-
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One snapshot of both clusters, read with a handful of Slurm calls.
+
+VM cluster:   squeue (pending + running jobs), scontrol -F show node (pool nodes,
+              FUTURE included), scontrol show res (reservations).
+Host cluster: squeue --name=<every hpcvm:<host>> (host jobs).
+
+Five calls in all, whatever the number of jobs or nodes. On 22.05,
+`squeue --json` ignores filters and `sinfo --json` omits FUTURE nodes, so the
+fixed-column text formats are used: the free-text field (job name) comes last
+and keeps any separator it holds.
+
+The runner is injected: run(argv, slurm_conf) -> (rc, stdout, stderr).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+import time
+
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVmError
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm_time import parse_duration
+
+HOST_JOB_PREFIX = "hpcvm:"
+RESERVATION_PREFIX = "hpcvm-"
+SQUEUE_FIELDS = ("id", "state", "reason", "tres_per_node", "num_nodes", "nodelist", "time_limit",
+                 "submit", "start", "end", "user", "partition", "features", "name")
+SQUEUE_FORMAT = "|".join(("%i", "%T", "%r", "%b", "%D", "%N", "%l", "%V", "%S", "%e", "%u", "%P", "%f", "%j"))
+# Pending reasons that are not demand: the job could not start on a new VM either.
+NOT_DEMAND_REASON_RE = re.compile(
+    r"^(JobHeld\w*|Dependency\w*|BeginTime|\w*Limit\w*|PartitionDown|PartitionInactive|"
+    r"InvalidAccount|InvalidQOS|FedJobLock|JobArrayTaskLimit)$")
+_GRES_RE = re.compile(r"gres:([A-Za-z0-9_]+)(?::[A-Za-z0-9_.-]+)?:(\d+)")
+
+
+class SnapshotError(SlurmVmError):
+    """A Slurm command of the snapshot failed or printed something unexpected."""
+
+
+def parse_time(value):
+    """Slurm's ISO local time ('2026-11-25T22:17:26') as epoch seconds; None for N/A, None, Unknown."""
+    if not value or value in ("N/A", "None", "Unknown", "(null)"):
+        return None
+    try:
+        parsed = time.strptime(value, "%Y-%m-%dT%H:%M:%S")
+    except ValueError:
+        return None
+    return int(time.mktime(parsed))
+
+
+def parse_scontrol_record(line):
+    """One line of `scontrol -o show ...` as a dict. A value may hold spaces
+    (Reason=..., OS=...): words without a Key= start continue the previous value."""
+    fields = {}
+    key = None
+    for word in line.strip().split(" "):
+        if not word and key is None:
+            continue
+        name, sep, value = word.partition("=")
+        if sep and re.match(r"^[A-Za-z][A-Za-z0-9_/:]*$", name):
+            key = name
+            fields[key] = value
+        elif key is not None:
+            fields[key] += " " + word
+    return {k: v.strip() for k, v in fields.items()}
+
+
+def parse_gres(tres_per_node):
+    """'gres:vm_deb12:1' / 'gres:vm_x:tesla:2,gres:y:1' -> {'vm_deb12': 1}."""
+    found = {}
+    for name, count in _GRES_RE.findall(tres_per_node or ""):
+        found[name] = found.get(name, 0) + int(count)
+    return found
+
+
+def parse_squeue(text):
+    jobs = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        parts = line.split("|", len(SQUEUE_FIELDS) - 1)
+        if len(parts) != len(SQUEUE_FIELDS):
+            raise SnapshotError("unexpected squeue line: %r" % line)
+        raw = dict(zip(SQUEUE_FIELDS, parts))
+        jobs.append({
+            "id": raw["id"],
+            "name": raw["name"],
+            "user": raw["user"],
+            "partition": raw["partition"],
+            "state": raw["state"],
+            "reason": raw["reason"],
+            "gres": parse_gres(raw["tres_per_node"]),
+            "features": "" if raw["features"] in ("(null)", "") else raw["features"],
+            "num_nodes": int(raw["num_nodes"]) if raw["num_nodes"].isdigit() else 1,
+            "nodelist": raw["nodelist"],
+            "time_limit": parse_duration(raw["time_limit"]) if raw["time_limit"] not in ("", "N/A") else None,
+            "submit": parse_time(raw["submit"]),
+            "start": parse_time(raw["start"]),
+            "end": parse_time(raw["end"]),
+        })
+    return jobs
+
+
+def _node_flags(state):
+    base, _, rest = state.partition("+")
+    return base, [f for f in rest.split("+") if f]
+
+
+def parse_nodes(text):
+    nodes = {}
+    for line in text.splitlines():
+        if not line.startswith("NodeName="):
+            continue
+        rec = parse_scontrol_record(line)
+        base, flags = _node_flags(rec.get("State", ""))
+        slurmd_start = parse_time(rec.get("SlurmdStartTime"))
+        nodes[rec["NodeName"]] = {
+            "state": base,
+            "flags": flags,
+            "reason": "" if rec.get("Reason") in (None, "(null)") else rec["Reason"].split(" [")[0],
+            # Registered: a slurmd has spoken to slurmctld and still answers.
+            "registered": base != "FUTURE" and slurmd_start is not None and "NOT_RESPONDING" not in flags,
+            "boot_time": parse_time(rec.get("BootTime")),
+            "slurmd_start": slurmd_start,
+            "last_busy": parse_time(rec.get("LastBusyTime")),
+            "gres": rec.get("Gres", ""),
+            "features": "" if rec.get("AvailableFeatures") in (None, "(null)") else rec["AvailableFeatures"],
+            "alloc_cpus": int(rec.get("CPUAlloc", "0") or 0),
+        }
+    return nodes
+
+
+def parse_reservations(text):
+    reservations = {}
+    for line in text.splitlines():
+        if not line.startswith("ReservationName="):
+            continue
+        rec = parse_scontrol_record(line)
+        reservations[rec["ReservationName"]] = {
+            "nodes": rec.get("Nodes", ""),
+            "start": parse_time(rec.get("StartTime")),
+            "end": parse_time(rec.get("EndTime")),
+            "users": rec.get("Users", ""),
+            "state": rec.get("State", ""),
+        }
+    return reservations
+
+
+class SlurmSnapshotReader(object):
+    """Reads the snapshot; `run` is the injected command runner."""
+
+    def __init__(self, run, vm_slurm_conf, host_slurm_conf):
+        self.run = run
+        self.vm_conf = vm_slurm_conf
+        self.host_conf = host_slurm_conf
+        self.calls = []
+
+    def _call(self, argv, conf, ok_texts=()):
+        started = time.time()
+        rc, out, err = self.run(argv, conf)
+        self.calls.append({"argv": argv, "seconds": round(time.time() - started, 4)})
+        if rc != 0 and not any(t in (out + err) for t in ok_texts):
+            raise SnapshotError("%s failed (rc %s): %s" % (" ".join(argv), rc, (err or out).strip()),
+                                cmd=argv, rc=rc, stdout=out, stderr=err)
+        return out
+
+    def read(self, pool_hosts, now=None):
+        """The snapshot dict. pool_hosts: every pool hostname (for the host-job names)."""
+        now = int(time.time()) if now is None else int(now)
+        vm_jobs = parse_squeue(self._call(
+            ["squeue", "-h", "-a", "-t", "PENDING,RUNNING,CONFIGURING,COMPLETING", "-o", SQUEUE_FORMAT], self.vm_conf))
+        nodes = parse_nodes(self._call(["scontrol", "-F", "-o", "show", "node"], self.vm_conf))
+        reservations = parse_reservations(self._call(
+            ["scontrol", "-o", "show", "reservation"], self.vm_conf, ok_texts=("No reservations",)))
+        host_jobs = {}
+        if pool_hosts:
+            names = ",".join(HOST_JOB_PREFIX + h for h in sorted(pool_hosts))
+            for job in parse_squeue(self._call(
+                    ["squeue", "-h", "-a", "-t", "PENDING,RUNNING,CONFIGURING,COMPLETING", "--name", names,
+                     "-o", SQUEUE_FORMAT], self.host_conf)):
+                vm = job["name"][len(HOST_JOB_PREFIX):]
+                job["hypervisor"] = job["nodelist"] or None
+                # Two host jobs for one VM is a fault the reconciler reports; keep the oldest.
+                if vm not in host_jobs or int(job["id"]) < int(host_jobs[vm]["id"]):
+                    host_jobs[vm] = job
+        return {
+            "time": now,
+            "vm_jobs": vm_jobs,
+            "nodes": nodes,
+            "reservations": reservations,
+            "host_jobs": host_jobs,
+        }
+
+
+def is_demand(job):
+    """A pending job that a new VM could start: not held, not waiting on a dependency or a limit."""
+    return job["state"] == "PENDING" and not NOT_DEMAND_REASON_RE.match(job["reason"] or "")

@@ -1,0 +1,161 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: vm_plan
+short_description: Plan one scheduler run of hpc.slurm_vm (spawn, cancel, teardown, gc)
+version_added: 0.1.0
+description:
+  - Takes one snapshot of both clusters (from the P(hpc.slurm_vm.slurm_demand#inventory) inventory plugin), the
+    image table and the rules, and returns what the scheduler should do. It changes nothing.
+  - C(spawn) lists free hostnames (FUTURE, no host job, no reservation, no records) with their MAC, IP and
+    host-job parameters. C(cancel) lists pending host jobs that demand no longer needs. C(teardown) lists VMs with
+    their next step (C(drain), C(end_host_job), C(wait), C(finish)) and why. C(gc) lists what belongs to no VM.
+  - "Pending jobs are packed: each job's units (gres count times nodes) go to the idle, booting or pending VM with
+    the shortest remaining life that still covers its time limit; what is left needs new VMs. A job longer than
+    every VM's remaining life is demand for a new VM. A job longer than the image's lifetime cannot be served
+    and is reported."
+  - Per-image rules come from the image table (C(max_vms), C(min_idle), C(max_spawn_per_run), C(idle_timeout),
+    C(lifetime), C(boot_timeout), C(backoff_failures), C(backoff_seconds)); global rules from O(rules).
+  - Deterministic (the same inputs give the same plan) and explainable (each decision has a reason).
+    RV(preview) is the plan as a table, for check mode.
+attributes:
+  check_mode:
+    support: full
+    description: The module never changes anything; check mode returns the same plan.
+  diff_mode:
+    support: none
+options:
+  snapshot:
+    description: The snapshot, as the inventory plugin's C(slurm_vm_snapshot).
+    type: dict
+    required: true
+  images:
+    description: The image table (C(slurm_vm_images)).
+    type: dict
+    required: true
+  rules:
+    description: Global rules.
+    type: dict
+    default: {}
+    suboptions:
+      max_total_vms:
+        description: Cap on live VMs of all images together.
+        type: int
+      max_spawn_per_run:
+        description: Cap on VMs started by one run, all images together.
+        type: int
+      grace:
+        description: Seconds between the end of a VM's usable life and its host job's end (signal grace + KillWait).
+        type: int
+        default: 70
+      drain_margin:
+        description: Drain a VM this many seconds before its usable life ends.
+        type: int
+        default: 300
+  history:
+    description:
+      - Boot failures per image, C({image: {failures: N, last_failure: EPOCH}}), from the previous run summary.
+        An image with C(backoff_failures) failures in a row spawns nothing for C(backoff_seconds) after the last.
+    type: dict
+    default: {}
+  claimed:
+    description: Hostnames that still hold DNS or DHCP records (from the C(_info) modules); they are not free.
+    type: list
+    elements: str
+    default: []
+author:
+  - hpc.slurm_vm contributors
+"""
+
+EXAMPLES = r"""
+- name: Plan this run from the inventory's snapshot
+  hpc.slurm_vm.vm_plan:
+    snapshot: "{{ hostvars['localhost'].slurm_vm_snapshot }}"
+    images: "{{ slurm_vm_images }}"
+    rules:
+      max_total_vms: 200
+      max_spawn_per_run: 20
+  register: plan
+
+- name: Show the preview
+  ansible.builtin.debug:
+    msg: "{{ plan.preview.splitlines() }}"
+"""
+
+RETURN = r"""
+spawn:
+  description: Hostnames to claim and start, with C(image), C(hostname), C(mac), C(ip), C(host_job) and C(reason).
+  returned: always
+  type: list
+  elements: dict
+cancel:
+  description: Pending host jobs to cancel, with C(hostname), C(host_job_id) and C(reason).
+  returned: always
+  type: list
+  elements: dict
+teardown:
+  description: VMs to take down, with C(hostname), C(step), C(state), C(host_job_id), C(hypervisor) and C(reason).
+  returned: always
+  type: list
+  elements: dict
+gc:
+  description: Things that belong to no live VM, with C(hostname), C(kind) and C(reason).
+  returned: always
+  type: list
+  elements: dict
+images:
+  description: Per image, the demand, the VMs by state, how many to spawn, what limited it and any backoff.
+  returned: always
+  type: dict
+preview:
+  description: The plan as a fixed-width table.
+  returned: always
+  type: str
+  sample: |-
+    ACTION  IMAGE  HOST          STEP       REASON
+    spawn   deb12  vm-deb12-001  10.77.1.1  1 unit(s) of 1 pending job(s) unserved
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.hpc.slurm_vm.plugins.module_utils import image_table, vm_planner
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVmError
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "snapshot": {"type": "dict", "required": True},
+            "images": {"type": "dict", "required": True},
+            "rules": {"type": "dict", "default": {}, "options": {
+                "max_total_vms": {"type": "int"},
+                "max_spawn_per_run": {"type": "int"},
+                "grace": {"type": "int", "default": 70},
+                "drain_margin": {"type": "int", "default": 300},
+            }},
+            "history": {"type": "dict", "default": {}},
+            "claimed": {"type": "list", "elements": "str", "default": []},
+        },
+        supports_check_mode=True,
+    )
+    try:
+        images = image_table.normalize_table(module.params["images"])
+        result = vm_planner.plan(module.params["snapshot"], images, rules=module.params["rules"],
+                                 history=module.params["history"], claimed=module.params["claimed"])
+    except SlurmVmError as exc:
+        module.fail_json(**exc.to_result())
+    except (KeyError, TypeError, ValueError) as exc:
+        module.fail_json(msg="the snapshot is malformed (%s: %s); pass the slurm_demand inventory's slurm_vm_snapshot"
+                         % (type(exc).__name__, exc))
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()

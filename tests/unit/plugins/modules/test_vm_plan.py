@@ -1,0 +1,45 @@
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.hpc.slurm_vm.plugins.modules import vm_plan
+
+IMAGES = {"a": {"pool": "vm-a-[001-002]",
+                "network": {"bridge": "br0", "subnet": "10.77.0.0/16", "ip_offset": 256, "mac_prefix": "52:54:00:77:01"}}}
+FUTURE = {"state": "FUTURE", "flags": [], "reason": "", "registered": False, "boot_time": None, "slurmd_start": None,
+          "last_busy": None, "gres": "vm_a:1", "features": "", "alloc_cpus": 0}
+JOB = {"id": "7", "name": "j", "user": "u", "partition": "vms", "state": "PENDING", "reason": "Resources",
+       "gres": {"vm_a": 1}, "features": "", "num_nodes": 1, "nodelist": "", "time_limit": 600, "submit": 99,
+       "start": None, "end": None}
+
+
+def snapshot():
+    return {"time": 100, "vm_jobs": [dict(JOB)], "host_jobs": {}, "reservations": {},
+            "nodes": {"vm-a-001": dict(FUTURE), "vm-a-002": dict(FUTURE)}}
+
+
+def test_plan_in_check_mode_is_the_same_and_changes_nothing(run_module):
+    kind, real = run_module(vm_plan.main, {"snapshot": snapshot(), "images": IMAGES})
+    assert kind == "exit"
+    assert real["changed"] is False
+    assert [s["hostname"] for s in real["spawn"]] == ["vm-a-001"]
+    kind, check = run_module(vm_plan.main, {"snapshot": snapshot(), "images": IMAGES, "_ansible_check_mode": True})
+    assert kind == "exit"
+    assert check["spawn"] == real["spawn"]
+    assert "vm-a-001" in check["preview"]
+
+
+def test_bad_image_table_fails_clearly(run_module):
+    images = {"a": dict(IMAGES["a"], pool="VM-A-[001-002]")}
+    kind, result = run_module(vm_plan.main, {"snapshot": snapshot(), "images": images})
+    assert kind == "fail"
+    assert "lowercase DNS label" in result["msg"]
+    assert result["error"] == "ImageTableError"
+
+
+def test_malformed_snapshot_fails_clearly(run_module):
+    kind, result = run_module(vm_plan.main, {"snapshot": {"time": 1}, "images": IMAGES})
+    assert kind == "fail"
+    assert "snapshot is malformed" in result["msg"]
