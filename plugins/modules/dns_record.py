@@ -1,0 +1,340 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: dns_record
+short_description: Manage DNS records (A, AAAA, PTR, CNAME, TXT) with RFC 2136 dynamic updates and TSIG
+version_added: 0.1.0
+description:
+  - Adds, replaces or removes DNS records on any server that takes RFC 2136 updates (BIND, PowerDNS, Infoblox, AD).
+  - One task can manage hundreds of records (O(records)). The module reads the current records (a zone transfer
+    when many names of one zone are wanted, else queries), plans the changes, and sends one UPDATE message per zone
+    over TCP, split only when it would exceed the DNS message size limit.
+  - Every change carries RFC 2136 prerequisites (the RRset is exactly as read, or the name does not exist for a
+    claim), so a concurrent change makes the update fail instead of being overwritten.
+  - After the update the module queries the records again, because a server may accept an update and ignore part
+    of it (BIND drops an A record added next to a CNAME). If a record did not land, or a later zone fails, the zones
+    already changed are rolled back.
+  - O(claim=true) is the atomic claim of a host name used by the scheduler; a lost claim fails with
+    RV(claim_failed=true) and the names in RV(taken).
+extends_documentation_fragment:
+  - hpc.slurm_vm.dns
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reads the server and predicts the changes; sends no update.
+  diff_mode:
+    support: full
+    details: Before and after are shown as zone file lines of the changed RRsets.
+  platform:
+    platforms: posix
+options:
+  name:
+    description:
+      - Owner name of one record. Without a trailing dot and without a dot it is relative to O(zone); with a dot it
+        is taken as fully qualified.
+      - Mutually exclusive with O(records).
+    type: str
+  ip:
+    description:
+      - IPv4 or IPv6 address; sets O(type) to V(A) or V(AAAA).
+    type: str
+  type:
+    description: Record type. Defaults to V(A), or to what O(ip) implies.
+    type: str
+    choices: [A, AAAA, CNAME, PTR, TXT]
+  value:
+    description:
+      - Values of the RRset (all of them; the module owns the whole RRset of that type at the name).
+      - For CNAME and PTR a name (relative to the zone when it has no dot); for TXT plain text (quoted for you).
+      - With O(state=absent), only these values are removed; without it the whole RRset of O(type) goes.
+    type: list
+    elements: str
+  ttl:
+    description: TTL of the records.
+    type: int
+    default: 300
+  ptr:
+    description:
+      - Also manage the PTR record of each address, in its reverse zone (O(reverse_zone) or found by SOA).
+      - With O(state=absent) and no O(ip), the PTRs of the addresses the name holds now are removed.
+    type: bool
+    default: false
+  mark:
+    description:
+      - Ownership mark, a TXT record C(hpc.slurm_vm vm=<host> image=<img> job=<hostjob>) beside the name.
+      - Only TXT records starting with C(hpc.slurm_vm) are managed this way; other TXT records at the name stay.
+      - With O(state=absent) and no O(ip) or O(value), any mark at the name is removed.
+    type: dict
+    aliases: [owner_mark]
+    suboptions:
+      vm:
+        description: Host name of the VM. Defaults to the first label of the record name.
+        type: str
+      image:
+        description: Image name of the VM.
+        type: str
+        required: true
+      job:
+        description: Host job id that runs the VM.
+        type: str
+        required: true
+  zone:
+    description:
+      - Zone of the forward records. When omitted, found from the SOA the server returns for each name's parent.
+    type: str
+  reverse_zone:
+    description: Zone of the PTR records. When omitted, found by SOA.
+    type: str
+  records:
+    description:
+      - A list of records managed together; keys not given in an entry default to the top-level options.
+      - Updates are grouped into one UPDATE per zone.
+      - Mutually exclusive with O(name).
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Owner name, as O(name).
+        type: str
+        required: true
+      ip:
+        description: Address, as O(ip).
+        type: str
+      type:
+        description: Record type, as O(type).
+        type: str
+        choices: [A, AAAA, CNAME, PTR, TXT]
+      value:
+        description: Values, as O(value).
+        type: list
+        elements: str
+      ttl:
+        description: TTL, as O(ttl).
+        type: int
+      ptr:
+        description: Manage the PTR too, as O(ptr).
+        type: bool
+      mark:
+        description: Ownership mark, as O(mark).
+        type: dict
+        suboptions:
+          vm:
+            description: Host name of the VM. Defaults to the first label of the record name.
+            type: str
+          image:
+            description: Image name of the VM.
+            type: str
+            required: true
+          job:
+            description: Host job id that runs the VM.
+            type: str
+            required: true
+      zone:
+        description: Zone, as O(zone).
+        type: str
+  state:
+    description: Whether the records should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  claim:
+    description:
+      - Add the records only if none of their names exists at all (RFC 2136 prerequisite "name is not in use"), for
+        the forward name and, with O(ptr), the PTR name.
+      - A name that already holds exactly the wanted records including the same O(mark) counts as this claim's own
+        (a re-run); any other existing name makes the task fail with RV(claim_failed=true) and RV(taken).
+      - All or nothing per zone; if the reverse zone fails, the forward records just added are removed again.
+    type: bool
+    default: false
+  replace:
+    description:
+      - Overwrite an RRset (or an ownership mark) that holds other values. Without it, such a name fails the task
+        and nothing is changed.
+    type: bool
+    default: false
+notes:
+  - The module runs where the task runs; use C(delegate_to) to run it on a host that can reach the DNS server.
+seealso:
+  - module: hpc.slurm_vm.dns_record_info
+author:
+  - hpc.slurm_vm contributors
+"""
+
+EXAMPLES = r"""
+- name: Claim a VM name with its A, PTR and ownership mark (fails with claim_failed if taken)
+  hpc.slurm_vm.dns_record:
+    server: 10.77.0.1
+    key_name: hpcvm-ddns
+    key_secret: "{{ vault_ddns_secret }}"
+    zone: vms.lab.test
+    name: vm-deb12-001
+    ip: 10.77.1.1
+    ptr: true
+    claim: true
+    mark:
+      image: deb12
+      job: "4711"
+  register: claim
+  failed_when: claim.failed and not claim.claim_failed | default(false)
+
+- name: Many hosts in one task, one UPDATE per zone
+  hpc.slurm_vm.dns_record:
+    server: 10.77.0.1
+    key_name: hpcvm-ddns
+    key_secret: "{{ vault_ddns_secret }}"
+    zone: vms.lab.test
+    ptr: true
+    records:
+      - {name: vm-deb12-001, ip: 10.77.1.1}
+      - {name: vm-deb12-002, ip: 10.77.1.2}
+      - {name: vm-disk-001, ip: 10.77.2.1, mark: {image: disk, job: "4712"}}
+
+- name: Remove a VM's A, PTR and mark by name
+  hpc.slurm_vm.dns_record:
+    server: 10.77.0.1
+    key_name: hpcvm-ddns
+    key_secret: "{{ vault_ddns_secret }}"
+    zone: vms.lab.test
+    name: vm-deb12-001
+    ptr: true
+    state: absent
+
+- name: An alias (CNAME) with the connection set once for the group
+  module_defaults:
+    group/hpc.slurm_vm.dns:
+      server: 10.77.0.1
+      key_name: hpcvm-ddns
+      key_secret: "{{ vault_ddns_secret }}"
+  hpc.slurm_vm.dns_record:
+    name: login.vms.lab.test
+    type: CNAME
+    value: [vm-deb12-001]
+"""
+
+RETURN = r"""
+changes:
+  description: The RRsets changed (or, in check mode, that would change).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {zone: vms.lab.test., name: vm-deb12-001.vms.lab.test., type: A, ttl: 300, before: [], after: [10.77.1.1]}
+zones:
+  description: Zones with changes, in the order they are updated (forward before reverse).
+  returned: always
+  type: list
+  elements: str
+updates:
+  description: Number of UPDATE messages sent (0 in check mode or without changes).
+  returned: always
+  type: int
+claim_failed:
+  description: True when a claim failed because a name is in use; branch on it to pick another name.
+  returned: always
+  type: bool
+taken:
+  description: Names (absolute) that made the claim fail.
+  returned: always
+  type: list
+  elements: str
+  sample: [vm-deb12-001.vms.lab.test.]
+taken_records:
+  description: What the taken names hold.
+  returned: when claim_failed
+  type: list
+  elements: dict
+conflicts:
+  description: RRsets that hold other values when O(replace=false); the task fails and changes nothing.
+  returned: on conflict
+  type: list
+  elements: dict
+error:
+  description: Class of the error on failure (DnsAuthError, DnsRefused, DnsNotAuthoritative, DnsTimeout, NameTaken...).
+  returned: on failure
+  type: str
+rcode:
+  description: DNS response code of the server on failure, when there is one.
+  returned: on failure
+  type: str
+cause:
+  description: Plain-language cause of the failure.
+  returned: on failure
+  type: str
+"""
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns_client import (
+    DNS_CONNECTION_ARGSPEC,
+    DNSPYTHON_IMPORT_ERROR,
+    HAS_DNSPYTHON,
+    client_from_params,
+)
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns_service import build_request, manage_records
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVmError
+
+MARK_SPEC = dict(vm=dict(type="str"), image=dict(type="str", required=True), job=dict(type="str", required=True))
+RECORD_SPEC = dict(
+    name=dict(type="str", required=True),
+    ip=dict(type="str"),
+    type=dict(type="str", choices=["A", "AAAA", "CNAME", "PTR", "TXT"]),
+    value=dict(type="list", elements="str"),
+    ttl=dict(type="int"),
+    ptr=dict(type="bool"),
+    mark=dict(type="dict", options=MARK_SPEC),
+    zone=dict(type="str"),
+)
+
+
+def main():
+    argument_spec = dict(DNS_CONNECTION_ARGSPEC)
+    argument_spec.update(
+        name=dict(type="str"),
+        ip=dict(type="str"),
+        type=dict(type="str", choices=["A", "AAAA", "CNAME", "PTR", "TXT"]),
+        value=dict(type="list", elements="str"),
+        ttl=dict(type="int", default=300),
+        ptr=dict(type="bool", default=False),
+        mark=dict(type="dict", options=MARK_SPEC, aliases=["owner_mark"]),
+        zone=dict(type="str"),
+        reverse_zone=dict(type="str"),
+        records=dict(type="list", elements="dict", options=RECORD_SPEC),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        claim=dict(type="bool", default=False),
+        replace=dict(type="bool", default=False),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           mutually_exclusive=[("name", "records"), ("ip", "value")],
+                           required_one_of=[("name", "records")])
+    if not HAS_DNSPYTHON:
+        module.fail_json(msg=missing_required_lib("dnspython"), exception=DNSPYTHON_IMPORT_ERROR)
+    client, result, failure = None, None, None
+    try:
+        request = build_request(module.params)
+        client = client_from_params(module.params)
+        result = manage_records(client, request, check_mode=module.check_mode)
+    except SlurmVmError as exc:
+        failure = dict(claim_failed=False, taken=[], changed=False)
+        failure.update(exc.to_result())
+    except Exception as exc:  # noqa: BLE001 - last resort: report with the traceback
+        failure = dict(msg="unexpected error: %s" % exc, exception=traceback.format_exc())
+    finally:
+        if client is not None:
+            client.close()
+    # outside the except blocks: a typed error is an answer, not a crash with a traceback
+    if failure is not None:
+        module.fail_json(**failure)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
