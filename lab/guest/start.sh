@@ -20,20 +20,23 @@ mount -t tmpfs -o mode=755 cgroup /sys/fs/cgroup
 for c in freezer cpuset memory devices; do
   mkdir -p /sys/fs/cgroup/$c && mount -t cgroup -o $c cgroup /sys/fs/cgroup/$c 2>>$C
 done
+# cgroup/autodetect takes tmpfs plus a named "systemd" hierarchy for v1
+mkdir -p /sys/fs/cgroup/systemd && mount -t cgroup -o none,name=systemd cgroup /sys/fs/cgroup/systemd 2>>$C
 
 # readiness checks
 [ "$(stat -f -c %T /tmp)" = ext2/ext3 ] || fail "/tmp is not the temp disk ($(stat -f -c %T /tmp))"
 touch /tmp/.hpcvm-write-test && rm -f /tmp/.hpcvm-write-test || fail "/tmp is not writable"
 [ -s "$SLURM_CONF" ] || fail "no $SLURM_CONF"
 
-# munged: the host's binary, the VM cluster's key, the socket slurm.conf names (AuthInfo)
+# munged: the host's binary (its state under /run: the host's munge dirs are not readable
+# through 9p, which runs as the qemu user), the VM cluster's key, the socket slurm.conf names (AuthInfo)
 sock=$(sed -n 's/^AuthInfo=.*socket=\([^, ]*\).*/\1/p' "$SLURM_CONF" | head -1)
 [ -n "$sock" ] || fail "no AuthInfo socket in $SLURM_CONF"
 sdir=$(dirname "$sock")
-mkdir -p "$sdir" /var/lib/munge /var/log/munge && chmod 0755 "$sdir"
+mkdir -p "$sdir" /run/munge && chmod 0755 "$sdir" && chmod 0700 /run/munge
 chown root:root "$MUNGE_KEY" && chmod 0400 "$MUNGE_KEY"
 munged --force --key-file="$MUNGE_KEY" --socket="$sock" --pid-file=/run/munged.pid \
-  --log-file=/var/log/munge/munged.log --seed-file=/var/lib/munge/munged.seed 2>>$C || fail "munged did not start"
+  --log-file=/run/munge/munged.log --seed-file=/run/munge/munged.seed 2>>$C || fail "munged did not start"
 i=0; until munge -S "$sock" -n </dev/null | unmunge -S "$sock" >/dev/null 2>&1; do
   i=$((i+1)); [ $i -ge 50 ] && fail "munge does not work"; sleep 0.1
 done
@@ -44,7 +47,11 @@ for key in SlurmdSpoolDir SlurmdPidFile SlurmdLogFile; do
   [ -z "$v" ] && continue
   if [ "$key" = SlurmdSpoolDir ]; then mkdir -p "$v"; else mkdir -p "$(dirname "$v")"; fi
 done
-slurmd -f "$SLURM_CONF" -N "$(hostname)" 2>>$C || fail "slurmd did not start"
+slurmd_log=$(sed -n 's/^SlurmdLogFile=//p' "$SLURM_CONF" | head -1 | sed "s/%n/$(hostname)/g")
+if ! slurmd -f "$SLURM_CONF" -N "$(hostname)" 2>>$C; then
+  [ -z "$slurmd_log" ] || tail -20 "$slurmd_log" > $C
+  fail "slurmd did not start"
+fi
 say "HPCVM-SLURMD-STARTED host=$(hostname) uptime=$(cut -d' ' -f1 /proc/uptime)"
 
 # PID 1 duties: reap whatever gets reparented here (slurmstepd double-forks)
