@@ -347,7 +347,7 @@ class DnsClient(object):
             except DnsTransferRefused:
                 pass
             else:
-                return dict((name, states.get(name, NameState())) for name in names_types)
+                return {name: states.get(name, NameState()) for name in names_types}
         result = {}
         for name, rtypes in names_types.items():
             result[name] = self._read_name(name, rtypes)

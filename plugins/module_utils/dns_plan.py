@@ -133,7 +133,7 @@ def relative_label(fqdn, zone):
 
 
 def is_reverse_zone(zone):
-    return zone.endswith("in-addr.arpa.") or zone.endswith("ip6.arpa.")
+    return zone.endswith(("in-addr.arpa.", "ip6.arpa."))
 
 
 def parse_ip(value):
@@ -213,7 +213,8 @@ def format_mark(mark, default_vm=None):
     mark = dict(mark or {})
     unknown = sorted(set(mark) - set(MARK_FIELDS))
     if unknown:
-        raise InvalidInput("unknown ownership mark field(s) %s (allowed: %s)" % (", ".join(unknown), ", ".join(MARK_FIELDS)))
+        raise InvalidInput("unknown ownership mark field(s) %s (allowed: %s)"
+                           % (", ".join(unknown), ", ".join(MARK_FIELDS)))
     if not mark.get("vm"):
         mark["vm"] = default_vm
     words = [MARK_TAG]
@@ -248,7 +249,7 @@ def parse_mark(text):
 def record_spec(record, defaults):
     """Validate one record (the module's top-level options or one `records:` entry)."""
     merged = dict(defaults)
-    merged.update(dict((k, v) for k, v in record.items() if v is not None))
+    merged.update({k: v for k, v in record.items() if v is not None})
     name = merged.get("name")
     if not name:
         raise InvalidInput("every record needs a name")
@@ -262,7 +263,7 @@ def record_spec(record, defaults):
         if values:
             raise InvalidInput("record %s: give either ip or value, not both" % name)
         ips = ip if isinstance(ip, list) else [ip]
-        versions = set(parse_ip(one).version for one in ips)
+        versions = {parse_ip(one).version for one in ips}
         if len(versions) != 1:
             raise InvalidInput("record %s: mix of IPv4 and IPv6 in ip; use two records" % name)
         inferred = "A" if versions == {4} else "AAAA"
@@ -271,7 +272,8 @@ def record_spec(record, defaults):
         rtype, values = inferred, ips
     rtype = rtype or "A"
     if rtype not in SUPPORTED_TYPES:
-        raise InvalidInput("record %s: type %s is not supported (one of %s)" % (name, rtype, ", ".join(SUPPORTED_TYPES)))
+        raise InvalidInput("record %s: type %s is not supported (one of %s)"
+                           % (name, rtype, ", ".join(SUPPORTED_TYPES)))
     if rtype == "CNAME" and values and len(values) > 1:
         raise InvalidInput("record %s: a CNAME takes exactly one value" % name)
     ttl = merged.get("ttl")
@@ -388,8 +390,8 @@ def plan_claim(items, current):
                            for i in wanted)
             continue
         marked = any(i.partial for i in wanted) or all(i.rtype == "PTR" for i in wanted)
-        want = dict((i.rtype, i.values) for i in wanted)
-        have = dict((rtype, values) for rtype, (_ttl, values) in state.rrsets.items() if values)
+        want = {i.rtype: i.values for i in wanted}
+        have = {rtype: values for rtype, (_ttl, values) in state.rrsets.items() if values}
         if not (marked and have == want):
             taken.append(name)
     return changes, taken
@@ -412,7 +414,7 @@ def group_by_zone(changes):
 
 def expected_after(changes):
     """(name, type) -> values each change should leave on the server."""
-    return dict(((c.name, c.rtype), c.after) for c in changes)
+    return {(c.name, c.rtype): c.after for c in changes}
 
 
 def unapplied(changes, current):
@@ -430,8 +432,8 @@ def render_rrsets(rrsets):
 
 
 def diff_of(changes):
-    before = dict(((c.name, c.rtype), (c.before_ttl, c.before)) for c in changes)
-    after = dict(((c.name, c.rtype), (c.ttl, c.after)) for c in changes)
+    before = {(c.name, c.rtype): (c.before_ttl, c.before) for c in changes}
+    after = {(c.name, c.rtype): (c.ttl, c.after) for c in changes}
     return dict(before=render_rrsets(before), after=render_rrsets(after))
 
 

@@ -31,14 +31,14 @@ RecordsRequest = collections.namedtuple("RecordsRequest", "specs state claim rep
 def build_request(params):
     """A RecordsRequest from module parameters: top-level name/ip/... or a records: list."""
     record_keys = ("name", "ip", "type", "value", "ttl", "ptr", "mark", "zone")
-    defaults = dict((k, params.get(k)) for k in ("ttl", "ptr", "zone", "mark"))
+    defaults = {k: params.get(k) for k in ("ttl", "ptr", "zone", "mark")}
     records = params.get("records")
     if records and params.get("name"):
         raise plan.InvalidInput("give either name (one record) or records (a list), not both")
     if not records:
         if not params.get("name"):
             raise plan.InvalidInput("give name (one record) or records (a list)")
-        records = [dict((k, params.get(k)) for k in record_keys)]
+        records = [{k: params.get(k) for k in record_keys}]
     specs = [plan.record_spec(record, defaults) for record in records]
     return RecordsRequest(specs=specs, state=params.get("state") or "present", claim=bool(params.get("claim")),
                           replace=bool(params.get("replace")), reverse_zone=normalize_zone(params.get("reverse_zone")))
@@ -90,8 +90,8 @@ def _ptr_items(client, request, ptr_wanted, current):
 
 
 def _taken_details(taken, current):
-    return [dict(name=name, records=dict((t, sorted(v)) for t, (_ttl, v) in current.get(name, plan.NameState())
-                                         .rrsets.items() if v)) for name in taken]
+    return [dict(name=name, records={t: sorted(v) for t, (_ttl, v) in current.get(name, plan.NameState())
+                                         .rrsets.items() if v}) for name in taken]
 
 
 def _rollback(client, applied):
@@ -134,7 +134,7 @@ def _verify(client, changes, applied):
     missing = plan.unapplied(changes, current)
     if not missing:
         return
-    missed = set((c.name, c.rtype) for c in missing)
+    missed = {(c.name, c.rtype) for c in missing}
     landed = [(zone, [c for c in group if (c.name, c.rtype) not in missed]) for zone, group in applied]
     problems = _rollback(client, [(zone, group) for zone, group in landed if group])
     hints = []
@@ -187,7 +187,7 @@ def manage_records(client, request, check_mode=False):
 
 def list_records(client, zone=None, prefix=None, names=None, types=None, owned_only=False):
     """Records under a zone (AXFR, optionally by name prefix) or at given names, with their marks."""
-    wanted_types = set(t.upper() for t in types) if types else None
+    wanted_types = {t.upper() for t in types} if types else None
     states = {}
     zones = []
     if names:
