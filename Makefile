@@ -6,7 +6,7 @@ VENV  ?= $(CURDIR)/.venv
 BIN   := $(VENV)/bin
 export HPCVM_VENV := $(VENV)
 
-.PHONY: help setup venv lab-up lab-down lab-status demo lint ruff ansible-lint sanity units integration test clean
+.PHONY: help setup venv lab-images lab-up lab-down lab-status demo lint ruff ansible-lint sanity units integration test clean
 
 help:
 	@sed -n 's/^\([a-z-]*\):.*## \(.*\)/  make \1\t\2/p' $(MAKEFILE_LIST) | expand -t 24
@@ -16,7 +16,10 @@ setup: ## install Debian packages and the venv (idempotent)
 
 venv: setup
 
-lab-up: ## start the local lab (idempotent; prints readiness and timings)
+lab-images: setup ## build the fast guest's kernel + initramfs (cached in /var/cache/hpcvm-lab)
+	lab/guest/build
+
+lab-up: lab-images ## start the local lab (idempotent; prints readiness and timings)
 	lab/up
 
 lab-down: ## stop the lab; leaves no process, namespace, bridge or route
