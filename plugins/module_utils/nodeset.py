@@ -45,3 +45,13 @@ def fold(names):
     """Fold names into one hostlist expression ('vm-a-[001-003]')."""
     _require()
     return str(NodeSet.fromlist([str(n) for n in names]))
+
+
+def normalize(expression):
+    """One canonical hostlist for an expression (or a list of them): parsed once, not per name."""
+    _require()
+    items = expression if isinstance(expression, (list, tuple)) else [expression]
+    try:
+        return str(NodeSet(",".join(str(item) for item in items)))
+    except NodeSetParseError as exc:
+        raise InvalidInput("invalid hostlist expression %r: %s" % (expression, exc)) from exc

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """One snapshot of both clusters, read with a handful of Slurm calls.
 
-VM cluster:   squeue (pending + running jobs), scontrol -F show node (pool nodes,
+VM cluster:   squeue -r (pending + running jobs, one line per array task), scontrol -F show node (pool nodes,
               FUTURE included), scontrol show res (reservations).
 Host cluster: squeue --name=<every hpcvm:<host>> (host jobs).
 
@@ -172,7 +172,8 @@ class SlurmSnapshotReader(object):
         """The snapshot dict. pool_hosts: every pool hostname (for the host-job names)."""
         now = int(time.time()) if now is None else int(now)
         vm_jobs = parse_squeue(self._call(
-            ["squeue", "-h", "-a", "-t", "PENDING,RUNNING,CONFIGURING,COMPLETING", "-o", SQUEUE_FORMAT], self.vm_conf))
+            ["squeue", "-h", "-a", "-r", "-t", "PENDING,RUNNING,CONFIGURING,COMPLETING", "-o", SQUEUE_FORMAT],
+            self.vm_conf))
         nodes = parse_nodes(self._call(["scontrol", "-F", "-o", "show", "node"], self.vm_conf))
         reservations = parse_reservations(self._call(
             ["scontrol", "-o", "show", "reservation"], self.vm_conf, ok_texts=("No reservations",)))
@@ -196,6 +197,15 @@ class SlurmSnapshotReader(object):
         }
 
 
+_NOT_DEMAND_CACHE = {}
+
+
 def is_demand(job):
     """A pending job that a new VM could start: not held, not waiting on a dependency or a limit."""
-    return job["state"] == "PENDING" and not NOT_DEMAND_REASON_RE.match(job["reason"] or "")
+    if job["state"] != "PENDING":
+        return False
+    reason = job["reason"] or ""
+    blocked = _NOT_DEMAND_CACHE.get(reason)
+    if blocked is None:
+        blocked = _NOT_DEMAND_CACHE.setdefault(reason, bool(NOT_DEMAND_REASON_RE.match(reason)))
+    return not blocked
