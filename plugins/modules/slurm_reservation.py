@@ -1,0 +1,224 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: slurm_reservation
+short_description: Create, update or delete a Slurm reservation
+version_added: 0.1.0
+description:
+  - Creates a reservation, updates only the fields of an existing one that differ from the options given, or
+    deletes it.
+  - Slurm creates a reservation whole or not at all, and applies an update with all its fields or none, so a
+    refused request (duplicate name, invalid node, overlap, busy nodes, no users) leaves nothing half-done.
+    The module sends one C(scontrol) command per run and turns Slurm's refusals into clear failures.
+  - Deleting a reservation that does not exist is not an error and reports no change.
+author:
+  - hpc.slurm_vm contributors
+extends_documentation_fragment:
+  - hpc.slurm_vm.slurm
+  - hpc.slurm_vm.slurm.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+options:
+  name:
+    description:
+      - Reservation name. Letters, digits and C(_ . : + -); no spaces, C(=) or C(,).
+      - The collection names its own reservations C(hpcvm-<host>).
+    type: str
+    required: true
+  state:
+    description: Whether the reservation should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  nodes:
+    description:
+      - Nodes to reserve, as names or hostlist expressions (C(vm-deb12-[001-002])). Required to create.
+    type: list
+    elements: str
+  start_time:
+    description:
+      - Absolute (C(2026-12-02T22:00:00), C(2026-12-02T22:00), C(2026-12-02)), in the local time of the host
+        running the module, or relative (C(now), C(now+7days), C(now+90) minutes; units seconds, minutes,
+        hours, days, weeks).
+      - Relative times are resolved when the module runs. To keep repeated runs idempotent, a relative time
+        counts as unchanged while it is within O(time_tolerance) seconds of the reservation's current start
+        (and a reservation that has already started is not moved by a start in the past or C(now)).
+        Absolute times must match to the second.
+      - Defaults to C(now) when creating.
+    type: str
+  end_time:
+    description:
+      - End of the reservation, in the same forms as O(start_time) (and the same tolerance for relative times).
+      - Mutually exclusive with O(duration). One of them is required to create.
+    type: str
+  duration:
+    description:
+      - Length of the reservation as a Slurm time (minutes, C(HH:MM:SS), C(D-HH:MM:SS), C(D-HH)), or
+        C(UNLIMITED).
+    type: str
+  users:
+    description: Users allowed to use the reservation. Creating one needs O(users) or O(accounts).
+    type: list
+    elements: str
+  accounts:
+    description: Accounts allowed to use the reservation.
+    type: list
+    elements: str
+  flags:
+    description:
+      - Reservation flags such as C(MAINT), C(IGNORE_JOBS), C(DAILY). The list is made exact (missing flags
+        are added and others removed). C(SPEC_NODES), which Slurm sets itself, is ignored.
+    type: list
+    elements: str
+  partition:
+    description: Partition of the reservation.
+    type: str
+  time_tolerance:
+    description: Seconds within which a relative O(start_time) or O(end_time) counts as unchanged.
+    type: int
+    default: 300
+seealso:
+  - module: hpc.slurm_vm.slurm_reservation_info
+  - module: hpc.slurm_vm.slurm_node_state
+"""
+
+EXAMPLES = r"""
+- name: Reserve a VM node until its host job ends, so no VM job outlives its host
+  hpc.slurm_vm.slurm_reservation:
+    slurm_conf: /etc/slurm-vm/slurm.conf
+    name: hpcvm-vm-deb12-003
+    nodes: vm-deb12-003
+    start_time: "2026-12-02T21:55:00"
+    duration: UNLIMITED
+    users: [root]
+    flags: [MAINT]
+
+- name: A maintenance window starting in a week
+  hpc.slurm_vm.slurm_reservation:
+    name: maint-disk
+    nodes: vm-disk-[001-004]
+    start_time: now+7days
+    duration: "04:00:00"
+    users: [root]
+
+- name: Remove it (no change if it is already gone)
+  hpc.slurm_vm.slurm_reservation:
+    name: maint-disk
+    state: absent
+"""
+
+RETURN = r"""
+reservation:
+  description: The reservation after the run (predicted in check mode); empty when absent.
+  returned: always
+  type: dict
+  sample:
+    name: hpcvm-vm-disk-001
+    nodes: [vm-disk-001]
+    nodes_expression: vm-disk-001
+    start: 1796249928
+    start_time: "2026-12-02T22:18:48"
+    end: 1796253528
+    end_time: "2026-12-02T23:18:48"
+    duration: 3600
+    duration_text: "01:00:00"
+    users: [root]
+    accounts: []
+    flags: []
+    partition: null
+    state: INACTIVE
+command:
+  description: The C(scontrol) arguments run (or that would run in check mode); empty when nothing changes.
+  returned: always
+  type: list
+  elements: str
+diff:
+  description: The reservation before and after.
+  returned: when diff mode is on
+  type: dict
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.hpc.slurm_vm.plugins.module_utils import slurm_reservation_plan as resv
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.command_runner import CommandRunner
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVmError
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm_cli import SLURM_ARGUMENT_SPEC, SlurmClient
+
+
+def run(module):
+    params = module.params
+    name = resv.validate_name(params["name"])
+    client = SlurmClient(CommandRunner(module), params["slurm_conf"], params["cluster"])
+    now = int(time.time())
+    desired = resv.desired_from_params(params, now) if params["state"] == "present" else None
+    record = client.reservation(name)
+    before = resv.current_from_record(record) if record else None
+
+    command, after = [], before
+    if params["state"] == "absent":
+        if before is not None:
+            command, after = ["delete", "ReservationName=%s" % name], None
+            if not module.check_mode:
+                client.delete_reservation(name)
+    elif before is None:
+        args = resv.create_args(desired)
+        command, after = ["create", "reservation"] + args, resv.predict_created(desired, now)
+        if not module.check_mode:
+            client.create_reservation(args)
+    else:
+        args, after = resv.update_args(before, desired, now, params["time_tolerance"])
+        if args:
+            command = ["update", "ReservationName=%s" % name] + args
+            if not module.check_mode:
+                client.update_reservation(name, args)
+    if command and not module.check_mode and params["state"] == "present":
+        record = client.reservation(name)
+        after = resv.current_from_record(record) if record else None
+
+    result = dict(changed=bool(command), command=command,
+                  reservation=resv.public_view(after) if after else {})
+    if module._diff:
+        result["diff"] = dict(before=resv.public_view(before) if before else {},
+                              after=resv.public_view(after) if after else {})
+    return result
+
+
+def main():
+    argument_spec = dict(
+        name=dict(type="str", required=True),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        nodes=dict(type="list", elements="str"),
+        start_time=dict(type="str"),
+        end_time=dict(type="str"),
+        duration=dict(type="str"),
+        users=dict(type="list", elements="str"),
+        accounts=dict(type="list", elements="str"),
+        flags=dict(type="list", elements="str"),
+        partition=dict(type="str"),
+        time_tolerance=dict(type="int", default=300),
+    )
+    argument_spec.update(SLURM_ARGUMENT_SPEC)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           mutually_exclusive=[("end_time", "duration")])
+    try:
+        result = run(module)
+    except SlurmVmError as exc:
+        module.fail_json(**exc.to_result())
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: slurm_reservation_info
+short_description: List Slurm reservations, optionally those whose name starts with a prefix
+version_added: 0.1.0
+description:
+  - Reads every reservation in one C(scontrol -o show reservation) call and returns them as canonical dicts.
+  - The reconciler lists the collection's own reservations with O(name_prefix=hpcvm-).
+author:
+  - hpc.slurm_vm contributors
+extends_documentation_fragment:
+  - hpc.slurm_vm.slurm
+  - hpc.slurm_vm.slurm.attributes
+  - hpc.slurm_vm.slurm.info_module
+options:
+  name_prefix:
+    description: Return only reservations whose name starts with this prefix. Empty returns all.
+    type: str
+    default: ""
+seealso:
+  - module: hpc.slurm_vm.slurm_reservation
+"""
+
+EXAMPLES = r"""
+- name: List the collection's reservations in the VM cluster
+  hpc.slurm_vm.slurm_reservation_info:
+    slurm_conf: /etc/slurm-vm/slurm.conf
+    name_prefix: hpcvm-
+  register: ours
+
+- name: Show their nodes
+  ansible.builtin.debug:
+    msg: "{{ ours.reservations | map(attribute='nodes_expression') | list }}"
+"""
+
+RETURN = r"""
+reservations:
+  description: The reservations, sorted by name.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - name: hpcvm-vm-disk-001
+      nodes: [vm-disk-001]
+      nodes_expression: vm-disk-001
+      start: 1796249928
+      start_time: "2026-12-02T22:18:48"
+      end: 1796253528
+      end_time: "2026-12-02T23:18:48"
+      duration: 3600
+      duration_text: "01:00:00"
+      users: [root]
+      accounts: []
+      flags: [MAINT]
+      partition: null
+      state: INACTIVE
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.hpc.slurm_vm.plugins.module_utils import slurm_reservation_plan as resv
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.command_runner import CommandRunner
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVmError
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm_cli import SLURM_ARGUMENT_SPEC, SlurmClient
+
+
+def run(module):
+    client = SlurmClient(CommandRunner(module), module.params["slurm_conf"], module.params["cluster"])
+    found = [resv.current_from_record(r) for r in client.reservations()]
+    found = resv.filter_by_prefix(found, module.params["name_prefix"])
+    return dict(changed=False, reservations=[resv.public_view(r) for r in sorted(found, key=lambda r: r["name"])])
+
+
+def main():
+    argument_spec = dict(name_prefix=dict(type="str", default=""))
+    argument_spec.update(SLURM_ARGUMENT_SPEC)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    try:
+        result = run(module)
+    except SlurmVmError as exc:
+        module.fail_json(**exc.to_result())
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
