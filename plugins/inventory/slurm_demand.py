@@ -19,10 +19,11 @@ description:
     hypervisor, time left before the host job ends, and the planner's VM state.
   - Hypervisors running host jobs become hosts in the group C(slurm_vm_hypervisors).
   - Each image group carries the demand in C(slurm_vm_demand) (pending jobs, requested units, oldest
-    wait, job ids and the longest requested time limit). Jobs that are held, wait on a dependency or are
+    wait, job ids (the first 1,000; C(job_ids_truncated) says if there were more) and the longest
+    requested time limit). Jobs that are held, wait on a dependency or are
     blocked by a limit are not demand.
-  - The whole snapshot is the variable C(slurm_vm_snapshot) of the host O(snapshot_host), for
-    M(hpc.slurm_vm.vm_plan).
+  - The whole snapshot is written as JSON to O(snapshot_file), whose path is the variable
+    C(slurm_vm_snapshot_file) of the host O(snapshot_host), for M(hpc.slurm_vm.vm_plan).
   - Configuration files must end in C(.slurm_demand.yml) or C(.slurm_demand.yaml).
 requirements:
   - Slurm client commands (squeue, scontrol) on the controller
@@ -53,9 +54,14 @@ options:
       - A YAML file holding the image table under the key C(slurm_vm_images), for example the inventory's
         C(group_vars/all/images.yml). Used when O(images) is not set. Relative to the config file.
     type: str
+  snapshot_file:
+    description:
+      - Where to write the snapshot (JSON, mode 0600), atomically, on every parse.
+    type: str
+    default: ~/.cache/hpc_slurm_vm/snapshot.json
   snapshot_host:
     description:
-      - The host (where the scheduler runs) that gets the whole snapshot as C(slurm_vm_snapshot).
+      - The host (where the scheduler runs) that gets C(slurm_vm_snapshot_file) and C(slurm_vm_snapshot_age).
       - Added as a local-connection host when the inventory does not have it.
     type: str
     default: localhost
@@ -78,8 +84,10 @@ groups:
   slurm_vm_idle_long: slurm_vm_state == 'idle' and slurm_vm_idle_seconds > 3600
 """
 
+import json
 import os
 import subprocess
+import tempfile
 import time
 
 from ansible.errors import AnsibleParserError
@@ -170,6 +178,20 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self._cache[cache_key] = snapshot
         self._populate(snapshot, images)
 
+    def _write_snapshot(self, snapshot):
+        path = os.path.expanduser(self.get_option("snapshot_file"))
+        directory = os.path.dirname(path) or "."
+        try:
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+            handle, temp = tempfile.mkstemp(prefix=".snapshot.", dir=directory)
+            with os.fdopen(handle, "w") as out:
+                out.write(json.dumps(snapshot, separators=(",", ":")))  # one shot: the C encoder
+            os.chmod(temp, 0o600)
+            os.rename(temp, path)
+        except OSError as exc:
+            raise AnsibleParserError("cannot write the snapshot to %s: %s" % (path, to_native(exc))) from exc
+        return path
+
     def _populate(self, snapshot, images):
         now = snapshot["time"]
         prefix = self.get_option("group_prefix")
@@ -184,7 +206,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 for name in names:
                     running.setdefault(name, []).append({"id": job["id"], "end": job["end"], "user": job["user"]})
         self.inventory.add_group("slurm_vm_hypervisors")
-        # The snapshot goes to one host only, so `ansible-inventory --list` does not repeat it per host.
+        # The snapshot goes to a file named by one host's variable: as an inventory variable,
+        # ansible-core 2.19 would tag every one of its values (over 1 s for 10,000 jobs), and
+        # `ansible-inventory --list` would repeat it per host.
         snapshot_host = self.get_option("snapshot_host")
         if snapshot_host not in self.inventory.hosts:
             self.inventory.add_host(snapshot_host)
@@ -193,12 +217,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 for key, value in (("ansible_connection", "local"),
                                    ("ansible_python_interpreter", "{{ ansible_playbook_python }}")):
                     self.inventory.set_variable(snapshot_host, key, value)
-        self.inventory.set_variable(snapshot_host, "slurm_vm_snapshot", snapshot)
+        snapshot_file = self._write_snapshot(snapshot)
+        self.inventory.set_variable(snapshot_host, "slurm_vm_snapshot_file", snapshot_file)
         demand = demand_by_image(snapshot["vm_jobs"], images)
         for name in sorted(images):
             image = images[name]
             group = self.inventory.add_group(prefix + name)
-            summary = demand_summary(demand[name], image, now)
+            # At most 1,000 job ids per group: the whole list is in the snapshot file, and
+            # ansible-core tags every value of an inventory variable one by one.
+            summary = demand_summary(demand[name], image, now, max_ids=1000)
             self.inventory.set_variable(group, "slurm_vm_demand", summary)
             for host in image["hosts"]:
                 vm = classify_vm(host, image, snapshot, (), DEFAULT_GLOBAL_RULES)

@@ -101,7 +101,7 @@ def _submit_time(job):
     return job["submit"] or 0
 
 
-def demand_summary(jobs, image, now):
+def demand_summary(jobs, image, now, max_ids=None):
     """What an image's pending jobs ask for (one pass over the jobs)."""
     units = 0
     oldest = 0
@@ -117,7 +117,8 @@ def demand_summary(jobs, image, now):
         "pending_jobs": len(jobs),
         "requested_units": units,
         "oldest_wait": oldest,
-        "job_ids": [j["id"] for j in jobs],
+        "job_ids": [j["id"] for j in (jobs if max_ids is None else jobs[:max_ids])],
+        "job_ids_truncated": max_ids is not None and len(jobs) > max_ids,
         "longest_time_limit": longest,
     }
 

@@ -12,7 +12,7 @@ module: vm_plan
 short_description: Plan one scheduler run of hpc.slurm_vm (spawn, cancel, teardown, gc)
 version_added: 0.1.0
 description:
-  - Takes one snapshot of both clusters (from the P(hpc.slurm_vm.slurm_demand#inventory) inventory plugin), the
+  - Takes one snapshot of both clusters (written by the P(hpc.slurm_vm.slurm_demand#inventory) inventory plugin), the
     image table and the rules, and returns what the scheduler should do. It changes nothing.
   - C(spawn) lists free hostnames (FUTURE, no host job, no reservation, no records) with their MAC, IP and
     host-job parameters. C(cancel) lists pending host jobs that demand no longer needs. C(teardown) lists VMs with
@@ -33,9 +33,11 @@ attributes:
     support: none
 options:
   snapshot:
-    description: The snapshot, as the inventory plugin's C(slurm_vm_snapshot).
+    description: The snapshot, as the inventory plugin writes it. Give this or O(snapshot_file).
     type: dict
-    required: true
+  snapshot_file:
+    description: The JSON file the inventory plugin wrote (its C(slurm_vm_snapshot_file) variable).
+    type: path
   images:
     description: The image table (C(slurm_vm_images)).
     type: dict
@@ -77,7 +79,7 @@ author:
 EXAMPLES = r"""
 - name: Plan this run from the inventory's snapshot
   hpc.slurm_vm.vm_plan:
-    snapshot: "{{ hostvars['localhost'].slurm_vm_snapshot }}"
+    snapshot_file: "{{ hostvars['localhost'].slurm_vm_snapshot_file }}"
     images: "{{ slurm_vm_images }}"
     rules:
       max_total_vms: 200
@@ -123,6 +125,8 @@ preview:
     spawn   deb12  vm-deb12-001  10.77.1.1  1 unit(s) of 1 pending job(s) unserved
 """
 
+import json
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils import image_table, vm_planner
@@ -132,7 +136,8 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVm
 def main():
     module = AnsibleModule(
         argument_spec={
-            "snapshot": {"type": "dict", "required": True},
+            "snapshot": {"type": "dict"},
+            "snapshot_file": {"type": "path"},
             "images": {"type": "dict", "required": True},
             "rules": {"type": "dict", "default": {}, "options": {
                 "max_total_vms": {"type": "int"},
@@ -143,11 +148,20 @@ def main():
             "history": {"type": "dict", "default": {}},
             "claimed": {"type": "list", "elements": "str", "default": []},
         },
+        required_one_of=[("snapshot", "snapshot_file")],
+        mutually_exclusive=[("snapshot", "snapshot_file")],
         supports_check_mode=True,
     )
+    snapshot = module.params["snapshot"]
+    if snapshot is None:
+        try:
+            with open(module.params["snapshot_file"]) as handle:
+                snapshot = json.load(handle)
+        except (OSError, ValueError) as exc:
+            module.fail_json(msg="cannot read the snapshot %s: %s" % (module.params["snapshot_file"], exc))
     try:
         images = image_table.normalize_table(module.params["images"])
-        result = vm_planner.plan(module.params["snapshot"], images, rules=module.params["rules"],
+        result = vm_planner.plan(snapshot, images, rules=module.params["rules"],
                                  history=module.params["history"], claimed=module.params["claimed"])
     except SlurmVmError as exc:
         module.fail_json(**exc.to_result())

@@ -33,8 +33,9 @@ def inventory(lab, tmp_path, extra=""):
     config.write_text(
         "plugin: hpc.slurm_vm.slurm_demand\n"
         "vm_slurm_conf: %s\nhost_slurm_conf: %s\n"
-        "images_file: %s\n%s" % (lab.conf["vm"], lab.conf["host"],
-                                 os.path.join(REPO, "inventories", "lab", "group_vars", "all", "images.yml"), extra))
+        "images_file: %s\nsnapshot_file: %s\n%s" % (
+            lab.conf["vm"], lab.conf["host"], os.path.join(REPO, "inventories", "lab", "group_vars", "all", "images.yml"),
+            tmp_path / "snapshot.json", extra))
     proc = subprocess.run([os.path.join(REPO, ".venv", "bin", "ansible-inventory"), "-i", str(config), "--list"],
                           cwd=REPO, capture_output=True, text=True, check=False, timeout=60)
     assert proc.returncode == 0, proc.stderr
@@ -88,10 +89,12 @@ def test_groups_and_demand_for_two_images(lab, tmp_path, jobs):
     assert held not in disk_demand["job_ids"]
     assert disk_demand["longest_time_limit"] >= 90 * 60
     assert disk_demand["requested_units"] >= 2
-    # the snapshot goes to the scheduler's host only
-    assert "slurm_vm_snapshot" in hostvars["localhost"]
-    assert "slurm_vm_snapshot" not in disk_vars
-    assert len(hostvars["localhost"]["slurm_vm_snapshot"]["calls"]) == 4
+    # the snapshot goes to a file named by the scheduler host's variable
+    with open(hostvars["localhost"]["slurm_vm_snapshot_file"]) as handle:
+        snapshot = json.load(handle)
+    assert "slurm_vm_snapshot_file" not in disk_vars
+    assert len(snapshot["calls"]) == 4
+    assert snapshot["host_jobs"][DISK_NODE]["id"] == host
 
 
 def test_a_missing_slurm_conf_is_a_clear_error(lab, tmp_path):

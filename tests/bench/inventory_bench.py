@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""slurm_demand inventory benchmark against a real slurmctld with 10,000 pending jobs.
+
+Starts a throwaway slurmctld inside the lab namespace (the lab's pools, its own
+ClusterName, port and state; the lab's VM munge socket), submits a 10,000-task
+job array, then prints side by side the raw Slurm commands the plugin runs and
+the plugin's own parse time (target: at most 2x the raw commands). Stops that
+slurmctld by its PID. Run inside the lab: lab/exec .venv/bin/python tests/bench/inventory_bench.py
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+LAB = os.environ.get("HPCVM_LAB_DIR", "/tmp/hpcvm-lab")
+BENCH = os.path.join(LAB, "bench-inventory")
+JOBS = 10000
+
+
+def sh(argv, conf, check=True):
+    env = dict(os.environ, SLURM_CONF=conf, LC_ALL="C")
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=False, timeout=300)
+    if check and proc.returncode != 0:
+        raise SystemExit("%s failed: %s" % (argv, proc.stderr))
+    return proc
+
+
+def write_conf():
+    shutil.rmtree(BENCH, ignore_errors=True)
+    os.makedirs(os.path.join(BENCH, "state"))
+    lab_conf = open(os.path.join(LAB, "etc", "vm", "slurm.conf")).read().splitlines()
+    out = []
+    for line in lab_conf:
+        key = line.split("=", 1)[0]
+        if key in ("ClusterName", "SlurmctldPort", "StateSaveLocation", "SlurmctldPidFile", "SlurmctldLogFile"):
+            continue
+        out.append(line)
+    out += ["ClusterName=benchinv", "SlurmctldPort=7117", "StateSaveLocation=%s/state" % BENCH,
+            "SlurmctldPidFile=%s/slurmctld.pid" % BENCH, "SlurmctldLogFile=%s/slurmctld.log" % BENCH,
+            "MaxArraySize=%d" % (JOBS + 1), "MaxJobCount=%d" % (JOBS * 3)]
+    conf = os.path.join(BENCH, "slurm.conf")
+    with open(conf, "w") as handle:
+        handle.write("\n".join(out) + "\n")
+    return conf
+
+
+def main():
+    if os.stat("/proc/self/ns/net").st_ino != os.stat("/run/netns/hpcvm-lab").st_ino:
+        raise SystemExit("run inside the lab: lab/exec .venv/bin/python tests/bench/inventory_bench.py")
+    # the collection loader first, as ansible's own CLIs do
+    from ansible.plugins.loader import init_plugin_loader
+    init_plugin_loader([os.path.join(REPO, ".cache", "collections")])
+    from ansible_collections.hpc.slurm_vm.plugins.module_utils import image_table
+    from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm_snapshot import SlurmSnapshotReader
+    from ansible_collections.hpc.slurm_vm.plugins.inventory.slurm_demand import run_slurm_command
+    import yaml
+
+    conf = write_conf()
+    sh(["slurmctld", "-i", "-f", conf], conf)
+    pid = None
+    try:
+        for _try in range(100):
+            if os.path.exists(os.path.join(BENCH, "slurmctld.pid")) and \
+                    sh(["scontrol", "ping"], conf, check=False).stdout.count("is UP"):
+                break
+            time.sleep(0.1)
+        pid = int(open(os.path.join(BENCH, "slurmctld.pid")).read())
+        started = time.time()
+        sh(["sbatch", "--array=1-%d" % JOBS, "--gres=vm_deb12:1", "-t", "30", "-o", "/dev/null", "--wrap", "true"],
+           conf)
+        sh(["sbatch", "--array=1-100", "-H", "--gres=vm_disk:1", "-t", "30", "-o", "/dev/null", "--wrap", "true"], conf)
+        print("submitted %d + 100 held array tasks in %.1f s" % (JOBS, time.time() - started))
+
+        with open(os.path.join(REPO, "inventories", "lab", "group_vars", "all", "images.yml")) as handle:
+            images = image_table.normalize_table(yaml.safe_load(handle)["slurm_vm_images"])
+        hosts = [h for i in images.values() for h in i["hosts"]]
+        reader = SlurmSnapshotReader(run_slurm_command, conf, conf)
+        raw_runs, plugin_runs = [], []
+        for _run in range(3):
+            # the raw commands alone, exactly as the reader runs them
+            reader.calls = []
+            snapshot = reader.read(hosts)
+            argvs = [c["argv"] for c in reader.calls]
+            t0 = time.perf_counter()
+            for argv in argvs:
+                sh(argv, conf, check=False)
+            raw_runs.append(time.perf_counter() - t0)
+            # the plugin: commands + parsing + groups and vars, through ansible's inventory manager
+            from ansible.inventory.manager import InventoryManager
+            from ansible.parsing.dataloader import DataLoader
+            cfg = os.path.join(BENCH, "bench.slurm_demand.yml")
+            with open(cfg, "w") as handle:
+                handle.write("plugin: hpc.slurm_vm.slurm_demand\nvm_slurm_conf: %s\nimages_file: %s\n" % (
+                    conf, os.path.join(REPO, "inventories", "lab", "group_vars", "all", "images.yml")))
+            t0 = time.perf_counter()
+            if os.environ.get("PROFILE") and _run == 2:
+                import cProfile
+                import pstats
+                profile = cProfile.Profile()
+                manager = profile.runcall(InventoryManager, loader=DataLoader(), sources=[cfg])
+                pstats.Stats(profile).sort_stats("tottime").print_stats(15)
+            else:
+                manager = InventoryManager(loader=DataLoader(), sources=[cfg])
+            plugin_runs.append(time.perf_counter() - t0)
+        demand = manager.groups["slurm_vm_image_deb12"].get_vars()["slurm_vm_demand"]
+        raw, plugin = min(raw_runs), min(plugin_runs)
+        print("pending jobs seen as demand: %d (vm_deb12), held tasks ignored: %d vm_disk jobs in snapshot"
+              % (demand["pending_jobs"], sum(1 for j in snapshot["vm_jobs"] if "vm_disk" in j["gres"])))
+        print("%-44s %8s" % ("what", "seconds"))
+        for call in reader.calls:
+            print("  raw %-40s %8.3f" % (" ".join(call["argv"][:6])[:40], call["seconds"]))
+        print("%-44s %8.3f" % ("raw Slurm commands (best of 3)", raw))
+        print("%-44s %8.3f" % ("plugin: commands + parse + populate (best of 3)", plugin))
+        print("ratio plugin / raw: %.2f (target <= 2.0): %s" % (plugin / raw, "OK" if plugin <= 2 * raw else "TOO SLOW"))
+        return 0 if plugin <= 2 * raw else 1
+    finally:
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+            for _try in range(100):
+                if not os.path.exists("/proc/%d" % pid):
+                    break
+                time.sleep(0.1)
+        shutil.rmtree(BENCH, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
