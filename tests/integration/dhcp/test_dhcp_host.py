@@ -1,0 +1,163 @@
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""dhcp_host and dhcp_host_info against the lab's real Kea (PostgreSQL hosts and control
+agent), dnsmasq and ISC dhcpd: the check/real/repeat/modify/delete/delete-again matrix,
+real DHCP exchanges from a client namespace, and bad input that must change nothing."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from .conftest import TOPOLOGY, backend_params, dhcp_exchange, host, run_module
+
+BACKENDS = ["kea_pgsql", "kea_api", "dnsmasq", "omapi"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request, lab):
+    if request.param == "omapi":
+        request.getfixturevalue("dhcpd_running")
+    name = request.param
+    params = backend_params(name)
+    # a clean slate for this backend's test hosts
+    for key in ("hostname", "mac"):
+        hosts = [{key: host(name, index)[key]} for index in range(8)]
+        result = run_module("dhcp_host", dict(params, state="absent", force=True, hosts=hosts))
+        assert not result.get("failed"), result
+    return name
+
+
+def present(name, check=False, **kwargs):
+    return run_module("dhcp_host", dict(backend_params(name), state="present", **kwargs), check=check)
+
+
+def absent(name, check=False, **kwargs):
+    return run_module("dhcp_host", dict(backend_params(name), state="absent", **kwargs), check=check)
+
+
+def lookup(name, **kwargs):
+    args = dict(backend_params(name))
+    args.pop("subnet")
+    args.update(dict((k, [v]) for k, v in kwargs.items()))
+    result = run_module("dhcp_host_info", args)
+    assert not result.get("failed"), result
+    return result["reservations"]
+
+
+def test_matrix_with_real_dhcp_exchange(backend, scratch):
+    iface = TOPOLOGY[backend][0]
+    h = host(backend, 1)
+    # create, in check mode: predicted, nothing written
+    result = present(backend, check=True, mark={"image": "deb12"}, **h)
+    assert result["changed"] and result["added"] == [h["hostname"]], result
+    assert result["diff"]["before"]["hosts"] == [] and result["diff"]["after"]["hosts"][0]["ip"] == h["ip"]
+    assert lookup(backend, hostname=h["hostname"]) == []
+    # create for real: the client gets the reserved IP and hostname
+    result = present(backend, mark={"image": "deb12"}, **h)
+    assert result["changed"] and result["added"] == [h["hostname"]], result
+    found = lookup(backend, hostname=h["hostname"])
+    assert [(r["mac"], r["ip"], r["owned"]) for r in found] == [(h["mac"], h["ip"], True)]
+    assert found[0]["mark"]["vm"] == h["hostname"]
+    assert dhcp_exchange(iface, h["mac"], scratch) == (h["ip"], h["hostname"])
+    # create again: no change, in check mode and for real
+    assert not present(backend, check=True, mark={"image": "deb12"}, **h)["changed"]
+    result = present(backend, mark={"image": "deb12"}, **h)
+    assert not result["changed"] and result["unchanged"] == 1, result
+    # modify (new IP), check then real, then again
+    moved = dict(h, ip=host(backend, 1, ip_offset=5)["ip"])
+    result = present(backend, check=True, mark={"image": "deb12"}, **moved)
+    assert result["changed"] and result["modified"] == [h["hostname"]], result
+    assert lookup(backend, hostname=h["hostname"])[0]["ip"] == h["ip"]
+    result = present(backend, mark={"image": "deb12"}, **moved)
+    assert result["changed"] and result["diff"]["before"]["hosts"][0]["ip"] == h["ip"], result
+    assert not present(backend, mark={"image": "deb12"}, **moved)["changed"]
+    assert dhcp_exchange(iface, h["mac"], scratch) == (moved["ip"], h["hostname"])
+    # delete: check, real, again
+    result = absent(backend, check=True, hostname=h["hostname"])
+    assert result["changed"] and result["removed"] == [h["hostname"]], result
+    assert len(lookup(backend, hostname=h["hostname"])) == 1
+    result = absent(backend, hostname=h["hostname"])
+    assert result["changed"] and result["diff"]["after"]["hosts"] == [], result
+    assert lookup(backend, hostname=h["hostname"]) == []
+    assert not absent(backend, check=True, hostname=h["hostname"])["changed"]
+    assert not absent(backend, hostname=h["hostname"])["changed"]
+    # the client no longer gets the reservation (it gets a pool address, or nothing)
+    lease = dhcp_exchange(iface, h["mac"], scratch)
+    assert lease is None or (lease[0] not in (h["ip"], moved["ip"]) and lease[1] != h["hostname"]), lease
+
+
+def test_many_hosts_in_one_task(backend):
+    hosts = [host(backend, i) for i in range(2, 8)]
+    result = present(backend, hosts=hosts)
+    assert result["changed"] and sorted(result["added"]) == sorted(h["hostname"] for h in hosts), result
+    assert not present(backend, hosts=hosts)["changed"]
+    for h in hosts:
+        assert [r["ip"] for r in lookup(backend, mac=h["mac"])] == [h["ip"]]
+    result = absent(backend, hosts=[dict(hostname=h["hostname"]) for h in hosts])
+    assert result["changed"] and len(result["removed"]) == len(hosts)
+    assert not absent(backend, hosts=[dict(hostname=h["hostname"]) for h in hosts])["changed"]
+
+
+def _assert_failed_unchanged(backend, result, error, holder=None):
+    assert result.get("failed") and result["error"] == error, result
+    assert not result.get("changed")
+    if holder:
+        assert holder in result["msg"], result["msg"]
+
+
+def test_bad_input_changes_nothing(backend):
+    h, other = host(backend, 2), host(backend, 3)
+    assert present(backend, **h)["changed"]
+    before = lookup(backend, mac=h["mac"])
+    # invalid MAC
+    _assert_failed_unchanged(backend, present(backend, **dict(other, mac="52:54:00:78:zz:01")), "DhcpInvalidInput")
+    # IP outside the subnet
+    result = present(backend, **dict(other, ip="10.78.5.5"))
+    _assert_failed_unchanged(backend, result, "DhcpConflict", "outside the subnet")
+    # the MAC held by another host
+    result = present(backend, **dict(other, mac=h["mac"]))
+    _assert_failed_unchanged(backend, result, "DhcpConflict", h["hostname"])
+    if backend != "omapi":  # OMAPI cannot look hosts up by IP (documented)
+        result = present(backend, **dict(other, ip=h["ip"]))
+        _assert_failed_unchanged(backend, result, "DhcpConflict", h["hostname"])
+    assert lookup(backend, hostname=other["hostname"]) == []
+    assert lookup(backend, mac=h["mac"]) == before
+    # force takes the IP over: the old holder is removed
+    if backend != "omapi":
+        result = present(backend, force=True, **dict(other, ip=h["ip"]))
+        assert result["changed"] and lookup(backend, hostname=h["hostname"]) == [], result
+        assert absent(backend, hostname=other["hostname"])["changed"]
+    else:
+        assert absent(backend, hostname=h["hostname"])["changed"]
+
+
+BROKEN = {
+    "kea_pgsql": (dict(pgsql_password="wrong"), dict(pgsql_host="127.0.0.1", pgsql_port=5499)),
+    "kea_api": (dict(kea_api_password="wrong"), dict(kea_api_url="http://127.0.0.1:8099/")),
+    "dnsmasq": (None, dict(dnsmasq_pid_file="/nonexistent/dnsmasq.pid")),
+    "omapi": (dict(omapi_key="QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE="), dict(omapi_port=7999)),
+}
+
+
+def test_wrong_credentials_and_server_down(backend):
+    h = host(backend, 4)
+    wrong_auth, down = BROKEN[backend]
+    if wrong_auth:
+        result = run_module("dhcp_host", dict(backend_params(backend), **dict(h, **wrong_auth)))
+        _assert_failed_unchanged(backend, result, "DhcpAuthError")
+    result = run_module("dhcp_host", dict(backend_params(backend), timeout=3, **dict(h, **down)))
+    _assert_failed_unchanged(backend, result, "DhcpServerDown")
+    assert lookup(backend, hostname=h["hostname"]) == []
+
+
+def test_info_lists_marks(lab):
+    for name in ("kea_pgsql", "kea_api", "dnsmasq"):
+        h = host(name, 5)
+        assert present(name, mark={"image": "deb12", "job": "42"}, **h)["changed"]
+        args = dict(backend_params(name), owned_only=True)
+        args.pop("subnet")
+        listed = run_module("dhcp_host_info", args)["reservations"]
+        mine = [r for r in listed if r["hostname"] == h["hostname"]]
+        assert mine and mine[0]["mark"] == {"vm": h["hostname"], "image": "deb12", "job": "42"}, listed
+        assert absent(name, hostname=h["hostname"])["changed"]
