@@ -37,7 +37,8 @@ def sh(argv, conf, check=True):
 def write_conf():
     shutil.rmtree(BENCH, ignore_errors=True)
     os.makedirs(os.path.join(BENCH, "state"))
-    lab_conf = open(os.path.join(LAB, "etc", "vm", "slurm.conf")).read().splitlines()
+    with open(os.path.join(LAB, "etc", "vm", "slurm.conf")) as handle:
+        lab_conf = handle.read().splitlines()
     out = []
     for line in lab_conf:
         key = line.split("=", 1)[0]
@@ -73,7 +74,8 @@ def main():
                     sh(["scontrol", "ping"], conf, check=False).stdout.count("is UP"):
                 break
             time.sleep(0.1)
-        pid = int(open(os.path.join(BENCH, "slurmctld.pid")).read())
+        with open(os.path.join(BENCH, "slurmctld.pid")) as handle:
+            pid = int(handle.read())
         started = time.time()
         sh(["sbatch", "--array=1-%d" % JOBS, "--gres=vm_deb12:1", "-t", "30", "-o", "/dev/null", "--wrap", "true"],
            conf)
@@ -120,7 +122,8 @@ def main():
             print("  raw %-40s %8.3f" % (" ".join(call["argv"][:6])[:40], call["seconds"]))
         print("%-44s %8.3f" % ("raw Slurm commands (best of 3)", raw))
         print("%-44s %8.3f" % ("plugin: commands + parse + populate (best of 3)", plugin))
-        print("ratio plugin / raw: %.2f (target <= 2.0): %s" % (plugin / raw, "OK" if plugin <= 2 * raw else "TOO SLOW"))
+        verdict = "OK" if plugin <= 2 * raw else "TOO SLOW"
+        print("ratio plugin / raw: %.2f (target <= 2.0): %s" % (plugin / raw, verdict))
         return 0 if plugin <= 2 * raw else 1
     finally:
         if pid:

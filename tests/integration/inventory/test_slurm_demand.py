@@ -34,7 +34,8 @@ def inventory(lab, tmp_path, extra=""):
         "plugin: hpc.slurm_vm.slurm_demand\n"
         "vm_slurm_conf: %s\nhost_slurm_conf: %s\n"
         "images_file: %s\nsnapshot_file: %s\n%s" % (
-            lab.conf["vm"], lab.conf["host"], os.path.join(REPO, "inventories", "lab", "group_vars", "all", "images.yml"),
+            lab.conf["vm"], lab.conf["host"],
+            os.path.join(REPO, "inventories", "lab", "group_vars", "all", "images.yml"),
             tmp_path / "snapshot.json", extra))
     proc = subprocess.run([os.path.join(REPO, ".venv", "bin", "ansible-inventory"), "-i", str(config), "--list"],
                           cwd=REPO, capture_output=True, text=True, check=False, timeout=60)
