@@ -6,7 +6,7 @@ VENV  ?= $(CURDIR)/.venv
 BIN   := $(VENV)/bin
 export HPCVM_VENV := $(VENV)
 
-.PHONY: help setup venv lab-images lab-up lab-down lab-status demo lint ruff ansible-lint sanity units integration test clean
+.PHONY: help setup venv lab-images lab-up lab-down lab-down-check lab-status demo lint ruff ansible-lint sanity units integration test clean
 
 help:
 	@sed -n 's/^\([a-z-]*\):.*## \(.*\)/  make \1\t\2/p' $(MAKEFILE_LIST) | expand -t 24
@@ -24,6 +24,9 @@ lab-up: lab-images ## start the local lab (idempotent; prints readiness and timi
 
 lab-down: ## stop the lab; leaves no process, namespace, bridge or route
 	lab/down
+
+lab-down-check: lab-up ## boot a guest, stop the lab, check nothing is left (run last: the lab ends down)
+	tests/integration/guest/check_lab_down_clean.sh
 
 lab-status: ## one line per lab service
 	lab/status
