@@ -111,7 +111,7 @@ def parse_record(line):
             fields[key] = value
         elif key is not None:
             fields[key] += " " + word
-    return dict((k, v.strip()) for k, v in fields.items())
+    return {k: v.strip() for k, v in fields.items()}
 
 
 def null(value):
@@ -148,6 +148,7 @@ def node_from_record(record):
     base, flags = split_state(record.get("State"))
     reason, reason_user, reason_time = split_reason(record.get("Reason"))
     slurmd_start = null(record.get("SlurmdStartTime"))
+    boot_time = null(record.get("BootTime"))
     return dict(
         name=record["NodeName"],
         state=join_state(base, flags),
@@ -157,18 +158,23 @@ def node_from_record(record):
         reason_user=reason_user,
         reason_time=reason_time,
         slurmd_start_time=slurmd_start,
-        registered=is_registered(base, flags, slurmd_start),
+        boot_time=boot_time,
+        registered=is_registered(base, flags, slurmd_start, boot_time),
     )
 
 
-def is_registered(base, flags, slurmd_start_time):
+def is_registered(base, flags, slurmd_start_time, boot_time):
     """Has this node's slurmd registered (and is it still answering)?
 
-    FUTURE nodes keep the SlurmdStartTime of an earlier slurmd after a return
-    to the pool, so FUTURE never counts; a node that never registered has
-    SlurmdStartTime=None; NOT_RESPONDING means slurmctld cannot reach it.
+    - FUTURE never counts.
+    - A node whose slurmd never registered has SlurmdStartTime=None and BootTime=None.
+    - After a return to the pool (future, then down) Slurm keeps the old
+      SlurmdStartTime but clears BootTime, so both must be set.
+    - NOT_RESPONDING: slurmctld cannot reach the slurmd. A slurmd that died
+      only seconds ago still counts until slurmctld's next ping notices it.
     """
-    return base != "FUTURE" and slurmd_start_time is not None and "NOT_RESPONDING" not in flags
+    return (base != "FUTURE" and slurmd_start_time is not None and boot_time is not None
+            and "NOT_RESPONDING" not in flags)
 
 
 def parse_nodes(text):

@@ -111,7 +111,7 @@ def _refusal(node, state, why):
 def predict(node, state, reason, request):
     """The node as it will read after `scontrol update state=<request>`."""
     base = node["base"]
-    flags = [f for f in node["flags"]]
+    flags = list(node["flags"])
     new_reason = node["reason"]
     if request in ("idle", "resume"):
         if base in ("DOWN", "FUTURE", "IDLE", "UNKNOWN"):
@@ -221,7 +221,7 @@ def wait_registered(client, names, timeout, interval=0.5, clock=time.monotonic, 
             raise RegistrationTimeout(
                 "timed out after %ss waiting for the slurmd of %s to register (%s)"
                 % (timeout, nodeset.fold(waiting), ", ".join("%s is %s" % (n, nodes[n]["state"]) for n in waiting)),
-                waiting=waiting, nodes=dict((n, nodes[n]["state"]) for n in waiting))
+                waiting=waiting, nodes={n: nodes[n]["state"] for n in waiting})
         sleep(interval)
 
 
@@ -247,5 +247,5 @@ def apply(client, names, before, planned, reason):
                     nodeset.fold(changed) if changed else "none", nodeset.fold(failed) if failed else "none",
                     ", ".join("%s is %s" % (n, now[n]["state"]) for n in failed[:20])),
                 changed_nodes=changed, failed_nodes=failed, cmd=exc.cmd, rc=exc.rc,
-                stdout=exc.stdout, stderr=exc.stderr)
+                stdout=exc.stdout, stderr=exc.stderr) from exc
     return client.show_nodes(names)

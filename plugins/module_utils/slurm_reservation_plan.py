@@ -153,7 +153,7 @@ def current_from_record(record):
 
 def public_view(resv):
     """What modules return: readable times and the node list folded."""
-    view = dict((k, v) for k, v in resv.items() if not k.endswith("_relative"))
+    view = {k: v for k, v in resv.items() if not k.endswith("_relative")}
     if "nodes" in view:
         view["nodes_expression"] = nodeset.fold(view["nodes"]) if view["nodes"] else ""
     for key, out in (("start", "start_time"), ("end", "end_time")):

@@ -57,7 +57,9 @@ options:
       - Refuse to make a node schedulable whose slurmd has not registered. Such a node would turn
         IDLE+NOT_RESPONDING and jobs would be sent to it.
       - Defaults to V(true) for O(state=idle), O(state=resume) and O(state=undrain), and to V(false) otherwise.
-      - A node counts as registered when it is not FUTURE, has a C(SlurmdStartTime) and is not NOT_RESPONDING.
+      - A node counts as registered when it is not FUTURE, has a C(SlurmdStartTime) and a C(BootTime), and is
+        not NOT_RESPONDING. Slurm does not ping FUTURE nodes, so a FUTURE node whose slurmd still runs (after a
+        slurmctld restart) never counts; set V(false) when the caller knows its VM is alive.
     type: bool
   wait_registered:
     description:
@@ -92,13 +94,23 @@ EXAMPLES = r"""
     group/hpc.slurm_vm.slurm:
       slurm_conf: /etc/slurm-vm/slurm.conf
 
-- name: Resume nodes of running VMs after a slurmctld restart, once their slurmd has registered
+- name: Wait for the slurmd of a rebooted VM, then resume its node (set down by an admin)
   hpc.slurm_vm.slurm_node_state:
     slurm_conf: /etc/slurm-vm/slurm.conf
-    nodes: vm-deb12-[001-008]
+    nodes: vm-deb12-[001-002]
     state: resume
     wait_registered: true
     timeout: 60
+
+# After a slurmctld restart, nodes of running VMs come back FUTURE. Slurm does not ping
+# FUTURE nodes, so it cannot tell that their slurmd is alive: the caller, who knows the
+# VM is running, says so.
+- name: Resume the nodes of VMs known to be running
+  hpc.slurm_vm.slurm_node_state:
+    slurm_conf: /etc/slurm-vm/slurm.conf
+    nodes: "{{ running_vm_nodes }}"
+    state: resume
+    only_if_registered: false
 """
 
 RETURN = r"""
@@ -165,12 +177,12 @@ def run(module):
         changed_nodes=changed_nodes,
         changed_expression=nodeset.fold(changed_nodes) if changed_nodes else "",
         commands=commands,
-        nodes=dict((n, dict(changed=n in planned["changes"], request=planned["changes"].get(n),
-                            before=_view(before[n]), after=_view(after[n]))) for n in names),
+        nodes={n: dict(changed=n in planned["changes"], request=planned["changes"].get(n),
+                            before=_view(before[n]), after=_view(after[n])) for n in names},
     )
     if module._diff:
-        result["diff"] = dict(before=dict((n, plan.diff_view(before[n])) for n in changed_nodes),
-                              after=dict((n, plan.diff_view(after[n])) for n in changed_nodes))
+        result["diff"] = dict(before={n: plan.diff_view(before[n]) for n in changed_nodes},
+                              after={n: plan.diff_view(after[n]) for n in changed_nodes})
     return result
 
 

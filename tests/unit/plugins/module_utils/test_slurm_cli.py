@@ -53,7 +53,7 @@ def test_parse_record_keeps_spaces_and_equal_signs_in_the_reason():
 def test_show_nodes_parses_state_reason_and_registration(conf, fixture, expected):
     client, runner = client_for([(SHOW, fixture)], conf)
     nodes = client.show_nodes(NODES)
-    got = dict((n, (nodes[n]["state"], nodes[n]["reason"], nodes[n]["registered"])) for n in NODES)
+    got = {n: (nodes[n]["state"], nodes[n]["reason"], nodes[n]["registered"]) for n in NODES}
     assert got == expected
     assert runner.calls[0]["env"] == {"SLURM_CONF": conf}
     assert runner.calls[0]["changes"] is False
@@ -169,7 +169,7 @@ class FakeModule(object):
 def test_runner_uses_argv_lists_lc_all_and_skips_changes_in_check_mode():
     module = FakeModule(check_mode=True)
     runner = CommandRunner(module)
-    result = runner.run(["scontrol", "show", "node"], env={"SLURM_CONF": "/x"})
+    runner.run(["scontrol", "show", "node"], env={"SLURM_CONF": "/x"})
     assert module.calls == [(["/usr/bin/scontrol", "show", "node"],
                              {"LC_ALL": "C", "LANG": "C", "SLURM_CONF": "/x"})]
     skipped = runner.run(["scontrol", "update"], changes=True)

@@ -16,7 +16,7 @@ REG = "2026-11-25T22:16:45"
 
 
 def node(state, reason=None, slurmd=REG, name="n1"):
-    record = {"NodeName": name, "State": state, "SlurmdStartTime": slurmd or "None"}
+    record = {"NodeName": name, "State": state, "SlurmdStartTime": slurmd or "None", "BootTime": slurmd or "None"}
     if reason:
         record["Reason"] = "%s [root@2026-11-25T22:00:00]" % reason
     return cli.node_from_record(record)
@@ -81,6 +81,14 @@ def test_transition_matrix(current, reason, registered, asked, asked_reason, exp
         assert planned["changes"] == {"n1": expected}
         after = planned["after"]["n1"]
         assert plan.is_satisfied(after, asked, asked_reason), after
+
+
+def test_a_stale_slurmd_start_time_without_boot_time_is_not_registered():
+    stale = cli.node_from_record({"NodeName": "n1", "State": "DOWN", "SlurmdStartTime": REG, "BootTime": "None",
+                                  "Reason": "gone [root@2026-11-25T22:00:00]"})
+    assert not stale["registered"]
+    with pytest.raises(plan.NodeNotRegistered):
+        plan.plan({"n1": stale}, ["n1"], "resume")
 
 
 def test_only_if_registered_false_allows_resume_and_predicts_not_responding():
