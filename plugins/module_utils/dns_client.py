@@ -387,7 +387,10 @@ class DnsClient(object):
                 else:
                     message.absent(change.name, change.rtype)
             for change in batch:
-                if change.after:
+                if change.after and not change.before:
+                    # the prerequisite guarantees the RRset is empty: a plain add is enough
+                    message.add(change.name, change.ttl, change.rtype, *sorted(change.after))
+                elif change.after:
                     message.replace(change.name, change.ttl, change.rtype, *sorted(change.after))
                 else:
                     message.delete(change.name, change.rtype)
