@@ -72,7 +72,8 @@ def normalize_mac(value):
     """'52-54-00-78-00-0A' -> '52:54:00:78:00:0a'; raises DhcpInvalidInput."""
     text = str(value or "").strip().lower()
     if not _MAC_RE.match(text):
-        raise DhcpInvalidInput("invalid MAC address %r (want six hex octets, e.g. 52:54:00:78:00:01)" % (value,), mac=value)
+        raise DhcpInvalidInput("invalid MAC address %r (want six hex octets, e.g. 52:54:00:78:00:01)" % (value,),
+                               mac=value)
     digits = re.sub(r"[^0-9a-f]", "", text)
     return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
 
@@ -191,8 +192,8 @@ class BackendInfo(object):
         self.transactional = transactional
 
     def to_dict(self):
-        return dict((k, getattr(self, k)) for k in ("name", "needs_subnet_id", "can_list", "finds_by_ip",
-                                                    "stores_mark", "transactional"))
+        return {k: getattr(self, k) for k in ("name", "needs_subnet_id", "can_list", "finds_by_ip",
+                                                    "stores_mark", "transactional")}
 
 
 class DhcpBackend(object):

@@ -50,7 +50,7 @@ def parse_host_file(name, text):
             head, _sep, payload = line[1:].strip().partition(" ")
             if owned and head == MARK_KEY:
                 try:
-                    mark = dict((str(k), str(v)) for k, v in json.loads(payload).items())
+                    mark = {str(k): str(v) for k, v in json.loads(payload).items()}
                 except (ValueError, AttributeError):
                     mark = None
             continue
@@ -120,8 +120,8 @@ class DnsmasqBackend(DhcpBackend):
                 pid = int(handle.read().strip())
             with open("/proc/%d/comm" % pid) as handle:
                 comm = handle.read().strip()
-        except (IOError, OSError, ValueError):
-            raise DhcpServerDown("dnsmasq is not running (pid file %s)" % self.pid_file)
+        except (OSError, ValueError):
+            raise DhcpServerDown("dnsmasq is not running (pid file %s)" % self.pid_file) from None
         if comm != "dnsmasq":
             raise DhcpServerDown("pid file %s names process %d (%s), not dnsmasq" % (self.pid_file, pid, comm))
         return pid
@@ -138,16 +138,16 @@ class DnsmasqBackend(DhcpBackend):
             try:
                 with open(path) as handle:
                     result.extend(parse_host_file(name, handle.read()))
-            except (IOError, OSError) as exc:
+            except OSError as exc:
                 if exc.errno != errno.ENOENT:  # removed meanwhile by someone else
-                    raise DhcpBackendError("cannot read %s: %s" % (path, exc))
+                    raise DhcpBackendError("cannot read %s: %s" % (path, exc)) from exc
         return result
 
     def find(self, macs, ips, hostnames, subnet_id=None):
         return [r for r in self.list() if r.mac in macs or r.ip in ips or r.hostname in hostnames]
 
     def apply(self, removals, additions):
-        written = set(NAME_PREFIX + r.hostname for r in additions)
+        written = {NAME_PREFIX + r.hostname for r in additions}
         signal_needed = False
         for res in removals:
             if res.ref not in written:
@@ -155,7 +155,7 @@ class DnsmasqBackend(DhcpBackend):
                     os.unlink(os.path.join(self.hostsdir, res.ref))
                 except OSError as exc:
                     if exc.errno != errno.ENOENT:
-                        raise DhcpBackendError("cannot remove %s: %s" % (res.ref, exc))
+                        raise DhcpBackendError("cannot remove %s: %s" % (res.ref, exc)) from exc
             signal_needed = True
         for res in additions:
             self._write_atomic(NAME_PREFIX + res.hostname, render_host_file(res))
@@ -163,7 +163,7 @@ class DnsmasqBackend(DhcpBackend):
             try:
                 self._kill(self.pid(), signal.SIGHUP)
             except OSError as exc:
-                raise DhcpServerDown("cannot send SIGHUP to dnsmasq: %s" % exc)
+                raise DhcpServerDown("cannot send SIGHUP to dnsmasq: %s" % exc) from exc
 
     def _write_atomic(self, name, text):
         try:
@@ -172,5 +172,5 @@ class DnsmasqBackend(DhcpBackend):
                 handle.write(text)
             os.chmod(tmp, 0o644)
             os.rename(tmp, os.path.join(self.hostsdir, name))
-        except (IOError, OSError) as exc:
-            raise DhcpBackendError("cannot write %s in %s: %s" % (name, self.hostsdir, exc))
+        except OSError as exc:
+            raise DhcpBackendError("cannot write %s in %s: %s" % (name, self.hostsdir, exc)) from exc

@@ -63,21 +63,23 @@ class HttpTransport(object):
             body = response.read()
         except HTTPError as exc:
             if exc.code in (401, 403):
-                raise DhcpAuthError("the Kea control agent at %s refused the credentials (HTTP %d)" % (self.url, exc.code))
-            raise DhcpBackendError("the Kea control agent at %s answered HTTP %d" % (self.url, exc.code))
-        except (URLError, OSError, IOError) as exc:
-            raise DhcpServerDown("cannot reach the Kea control agent at %s: %s" % (self.url, getattr(exc, "reason", exc)))
+                raise DhcpAuthError("the Kea control agent at %s refused the credentials (HTTP %d)"
+                                    % (self.url, exc.code)) from exc
+            raise DhcpBackendError("the Kea control agent at %s answered HTTP %d" % (self.url, exc.code)) from exc
+        except (URLError, OSError) as exc:
+            raise DhcpServerDown("cannot reach the Kea control agent at %s: %s"
+                                 % (self.url, getattr(exc, "reason", exc))) from exc
         try:
             return json.loads(body)
         except ValueError:
-            raise DhcpBackendError("the Kea control agent at %s sent no JSON: %r" % (self.url, body[:200]))
+            raise DhcpBackendError("the Kea control agent at %s sent no JSON: %r" % (self.url, body[:200])) from None
 
 
 def _reservation_of(entry, subnet_id):
     mark = None
     context = entry.get("user-context")
     if isinstance(context, dict) and isinstance(context.get(MARK_KEY), dict):
-        mark = dict((str(k), str(v)) for k, v in context[MARK_KEY].items())
+        mark = {str(k): str(v) for k, v in context[MARK_KEY].items()}
     mac = entry.get("hw-address")
     try:
         mac = normalize_mac(mac) if mac else None
@@ -127,8 +129,9 @@ class KeaApiBackend(DhcpBackend):
     @classmethod
     def from_params(cls, params):
         url = params["kea_api_url"]
-        lock_file = params.get("kea_api_lock_file") or os.path.join(
-            tempfile.gettempdir(), "hpc-slurm-vm-kea-api-%s.lock" % hashlib.sha1(url.encode("utf-8")).hexdigest()[:12])
+        url_hash = hashlib.sha256(url.encode("utf-8")).hexdigest()[:12]
+        lock_file = params.get("kea_api_lock_file") or os.path.join(tempfile.gettempdir(),
+                                                                    "hpc-slurm-vm-kea-api-%s.lock" % url_hash)
         transport = HttpTransport(url, params.get("kea_api_user"), params.get("kea_api_password"),
                                   params["kea_api_validate_certs"], params.get("kea_api_ca_path"), params["timeout"])
         return cls(transport, lock_file)
@@ -197,16 +200,21 @@ class KeaApiBackend(DhcpBackend):
     def apply(self, removals, additions):
         if self.host_cmds:
             for res in removals:
-                self.command("reservation-del", {"subnet-id": res.subnet_id, "identifier-type": "hw-address",
-                                                 "identifier": res.mac}, accept=(RESULT_OK, RESULT_EMPTY))
+                try:
+                    self.command("reservation-del", {"subnet-id": res.subnet_id, "identifier-type": "hw-address",
+                                                     "identifier": res.mac}, accept=(RESULT_OK, RESULT_EMPTY))
+                except DhcpBackendError as exc:
+                    # Kea before 2.3 answers result 1 "Host not deleted (not found)." (later: result 3)
+                    if "not found" not in exc.message:
+                        raise
             for res in additions:
                 entry = _entry_of(res)
                 entry["subnet-id"] = res.subnet_id
                 self.command("reservation-add", {"reservation": entry})
         else:
-            for subnet_id in sorted(set(r.subnet_id for r in removals + additions)):
+            for subnet_id in sorted({r.subnet_id for r in removals + additions}):
                 subnet = self._subnet(subnet_id)
-                gone = set(id(r.ref) for r in removals)
+                gone = {id(r.ref) for r in removals}
                 kept = [e for e in subnet.get("reservations", []) if id(e) not in gone]
                 kept.extend(_entry_of(r) for r in additions if r.subnet_id == subnet_id)
                 subnet["reservations"] = kept
@@ -214,8 +222,9 @@ class KeaApiBackend(DhcpBackend):
             try:
                 self.command("config-write")
             except DhcpBackendError as exc:
-                raise DhcpBackendError("Kea runs with the change, but config-write failed, so a restart would lose it: %s"
-                                       % exc.message)
+                raise DhcpBackendError("Kea runs with the change, but config-write failed, so a restart would lose "
+                                       "it: %s"
+                                       % exc.message) from exc
         if "lease4-del" in self.commands:
             for res in removals:
                 if res.ip:

@@ -37,7 +37,14 @@ except ImportError:
     PSYCOPG_IMPORT_ERROR = traceback.format_exc()
 
 HW_ADDRESS = 0  # host_identifier_type of 'hw-address'
-_COLUMNS = "host_id, dhcp_identifier, ipv4_address, hostname, dhcp4_subnet_id, user_context"
+# Literal queries only; every value goes through a %s placeholder.
+_FIND_SQL = ("SELECT host_id, dhcp_identifier, ipv4_address, hostname, dhcp4_subnet_id, user_context FROM hosts"
+             " WHERE dhcp_identifier_type = %s AND dhcp4_subnet_id = %s"
+             " AND (dhcp_identifier = ANY(%s) OR ipv4_address = ANY(%s) OR lower(hostname) = ANY(%s))")
+_LIST_ALL_SQL = ("SELECT host_id, dhcp_identifier, ipv4_address, hostname, dhcp4_subnet_id, user_context FROM hosts"
+                 " WHERE dhcp_identifier_type = %s AND dhcp4_subnet_id IS NOT NULL ORDER BY host_id")
+_LIST_SUBNET_SQL = ("SELECT host_id, dhcp_identifier, ipv4_address, hostname, dhcp4_subnet_id, user_context FROM hosts"
+                    " WHERE dhcp_identifier_type = %s AND dhcp4_subnet_id = %s ORDER BY host_id")
 
 
 def _row_to_reservation(row):
@@ -49,7 +56,7 @@ def _row_to_reservation(row):
         except ValueError:
             context = None
         if isinstance(context, dict) and isinstance(context.get(MARK_KEY), dict):
-            mark = dict((str(k), str(v)) for k, v in context[MARK_KEY].items())
+            mark = {str(k): str(v) for k, v in context[MARK_KEY].items()}
     mac = ":".join("%02x" % b for b in bytes(ident))
     return Reservation(mac, int_to_ip(ipv4) if ipv4 is not None else None, (hostname or "").lower() or None,
                        subnet_id, mark, ref=host_id)
@@ -57,7 +64,8 @@ def _row_to_reservation(row):
 
 def _classify(exc):
     text = str(exc).strip()
-    if "password authentication failed" in text or "no password supplied" in text or "role" in text and "does not exist" in text:
+    refused = ("password authentication failed", "no password supplied", "no pg_hba.conf entry")
+    if any(word in text for word in refused) or ("role" in text and "does not exist" in text):
         return DhcpAuthError("PostgreSQL refused the credentials: %s" % text)
     return DhcpServerDown("cannot reach the Kea host database: %s" % text)
 
@@ -102,7 +110,7 @@ class KeaPgsqlBackend(DhcpBackend):
         try:
             self.conn = connect(autocommit=False, **self.conninfo)
         except Exception as exc:  # psycopg.OperationalError; kept broad for injected connectors
-            raise _classify(exc)
+            raise _classify(exc) from exc
 
     def close(self, commit):
         if self.conn is None:
@@ -126,27 +134,24 @@ class KeaPgsqlBackend(DhcpBackend):
                 return cur.fetchall() if cur.description else []
         except Exception as exc:
             if psycopg is not None and isinstance(exc, psycopg.OperationalError):
-                raise _classify(exc)
-            raise DhcpBackendError("Kea host database: %s" % str(exc).strip(), sql=sql.split()[0])
+                raise _classify(exc) from exc
+            raise DhcpBackendError("Kea host database: %s" % str(exc).strip(), sql=sql.split()[0]) from exc
 
     def session(self, write):
         return _Session(self, write)
 
     def find(self, macs, ips, hostnames, subnet_id=None):
         rows = self.execute(
-            "SELECT " + _COLUMNS + " FROM hosts WHERE dhcp_identifier_type = %s AND dhcp4_subnet_id = %s"
-            " AND (dhcp_identifier = ANY(%s) OR ipv4_address = ANY(%s) OR lower(hostname) = ANY(%s))",
+            _FIND_SQL,
             (HW_ADDRESS, subnet_id, [bytes.fromhex(m.replace(":", "")) for m in sorted(macs)],
              [ip_to_int(i) for i in sorted(ips)], sorted(hostnames)))
         return [_row_to_reservation(r) for r in rows]
 
     def list(self, subnet_id=None):
         if subnet_id is None:
-            rows = self.execute("SELECT " + _COLUMNS + " FROM hosts WHERE dhcp_identifier_type = %s"
-                                " AND dhcp4_subnet_id IS NOT NULL ORDER BY host_id", (HW_ADDRESS,))
+            rows = self.execute(_LIST_ALL_SQL, (HW_ADDRESS,))
         else:
-            rows = self.execute("SELECT " + _COLUMNS + " FROM hosts WHERE dhcp_identifier_type = %s"
-                                " AND dhcp4_subnet_id = %s ORDER BY host_id", (HW_ADDRESS, subnet_id))
+            rows = self.execute(_LIST_SUBNET_SQL, (HW_ADDRESS, subnet_id))
         return [_row_to_reservation(r) for r in rows]
 
     def apply(self, removals, additions):

@@ -30,6 +30,7 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.dhcp_backend import (
     DhcpUnsupported,
     Reservation,
 )
+import contextlib
 
 try:
     import pypureomapi
@@ -101,15 +102,13 @@ class OmapiBackend(DhcpBackend):
         try:
             self.client = factory(self.host, self.port, self.key_name.encode("utf-8"), self.key.encode("utf-8"),
                                   timeout=self.timeout)
-        except (OmapiError, socket.error, OSError) as exc:
-            raise _translate(exc, self.where)
+        except (OmapiError, OSError) as exc:
+            raise _translate(exc, self.where) from exc
 
     def disconnect(self):
         if self.client is not None:
-            try:
+            with contextlib.suppress(OmapiError, socket.error, OSError):
                 self.client.close()
-            except (OmapiError, socket.error, OSError):
-                pass
             self.client = None
 
     def session(self, write):
@@ -120,8 +119,8 @@ class OmapiBackend(DhcpBackend):
             return getattr(self.client, method)(*args, **kwargs)
         except OmapiErrorNotFound:
             return None
-        except (OmapiError, socket.error, OSError) as exc:
-            raise _translate(exc, self.where)
+        except (OmapiError, OSError) as exc:
+            raise _translate(exc, self.where) from exc
 
     def find(self, macs, ips, hostnames, subnet_id=None):
         found = {}
@@ -144,5 +143,5 @@ class OmapiBackend(DhcpBackend):
         for res in additions:
             try:
                 self.client.add_host_supersede(res.ip, res.mac, NAME_PREFIX + res.hostname, hostname=res.hostname)
-            except (OmapiError, socket.error, OSError) as exc:
-                raise _translate(exc, self.where)
+            except (OmapiError, OSError) as exc:
+                raise _translate(exc, self.where) from exc

@@ -206,14 +206,16 @@ def plan_reservations(desired, current, state, force=False, subnet=None, stores_
         if not stores_mark:
             want = Reservation(want.mac, want.ip, want.hostname, want.subnet_id, make_mark(want.hostname))
         if subnet and not ip_in_subnet(want.ip, subnet) and not force:
-            raise DhcpConflict("IP %s of host %s is outside the subnet %s" % (want.ip, want.hostname, parse_subnet(subnet)[2]),
+            raise DhcpConflict("IP %s of host %s is outside the subnet %s"
+                               % (want.ip, want.hostname, parse_subnet(subnet)[2]),
                                hostname=want.hostname, ip=want.ip, subnet=subnet)
         holders = [c for c in current if c.hostname != want.hostname and (c.mac == want.mac or c.ip == want.ip)]
         for res in holders:
             if not force:
                 what = "MAC %s" % want.mac if res.mac == want.mac else "IP %s" % want.ip
                 raise DhcpConflict("%s wanted for host %s is already reserved for %s (force=true takes it over)"
-                                   % (what, want.hostname, _describe(res)), hostname=want.hostname, holder=res.to_dict())
+                                   % (what, want.hostname, _describe(res)),
+                                   hostname=want.hostname, holder=res.to_dict())
             remove(res)
         same_name = [c for c in current if c.hostname == want.hostname]
         if len(same_name) == 1 and same_name[0] == want:
@@ -234,7 +236,7 @@ def _dicts(reservations):
     return sorted((r.to_dict() for r in reservations), key=lambda d: (d["hostname"] or "", d["mac"] or ""))
 
 
-def run_dhcp_host(module, backend_factory=create_backend):
+def run_dhcp_host(module, backend_factory=None):
     """The whole of dhcp_host's work; exits the module."""
     params = module.params
     state = params["state"]
@@ -242,13 +244,13 @@ def run_dhcp_host(module, backend_factory=create_backend):
         desired = desired_reservations(params, state)
         if params.get("subnet"):
             parse_subnet(params["subnet"])
-        backend = backend_factory(params)
+        backend = (backend_factory or create_backend)(params)
         info = backend.info
         if info.needs_subnet_id and params.get("subnet_id") is None:
             raise DhcpInvalidInput("the %s backend needs subnet_id" % info.name)
-        macs = set(r.mac for r in desired if r.mac)
-        ips = set(r.ip for r in desired if r.ip)
-        names = set(r.hostname for r in desired if r.hostname)
+        macs = {r.mac for r in desired if r.mac}
+        ips = {r.ip for r in desired if r.ip}
+        names = {r.hostname for r in desired if r.hostname}
         with backend.session(write=not module.check_mode):
             current = backend.find(macs, ips, names, params.get("subnet_id"))
             plan = plan_reservations(desired, current, state, params["force"], params.get("subnet"), info.stores_mark)
@@ -271,14 +273,14 @@ def run_dhcp_host(module, backend_factory=create_backend):
     )
 
 
-def run_dhcp_host_info(module, backend_factory=create_backend):
+def run_dhcp_host_info(module, backend_factory=None):
     """dhcp_host_info: list reservations (or look some up) with their ownership marks."""
     params = module.params
     try:
-        macs = set(normalize_mac(m) for m in params["mac"])
-        ips = set(normalize_ip(i) for i in params["ip"])
-        names = set(normalize_hostname(n) for n in params["hostname"])
-        backend = backend_factory(params)
+        macs = {normalize_mac(m) for m in params["mac"]}
+        ips = {normalize_ip(i) for i in params["ip"]}
+        names = {normalize_hostname(n) for n in params["hostname"]}
+        backend = (backend_factory or create_backend)(params)
         if backend.info.needs_subnet_id and params.get("subnet_id") is None:
             raise DhcpInvalidInput("the %s backend needs subnet_id" % backend.info.name)
         with backend.session(write=False):

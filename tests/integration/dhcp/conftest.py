@@ -30,8 +30,8 @@ def secret(name):
 
 def backend_params(name):
     if name == "kea_pgsql":
-        return dict(backend="kea_pgsql", pgsql_host=os.path.join(LAB_DIR, "run", "pg"), pgsql_password=secret("kea-pgsql"),
-                    subnet_id=1, subnet="10.78.0.0/26")
+        return dict(backend="kea_pgsql", pgsql_host=os.path.join(LAB_DIR, "run", "pg"),
+                    pgsql_password=secret("kea-pgsql"), subnet_id=1, subnet="10.78.0.0/26")
     if name == "kea_api":
         return dict(backend="kea_api", kea_api_url="http://127.0.0.1:8000/", kea_api_user="hpcvm",
                     kea_api_password=secret("kea-api"), subnet_id=1, subnet="10.78.0.0/26")
@@ -70,7 +70,8 @@ def run_module(name, args, check=False):
     try:
         return json.loads(proc.stdout)
     except ValueError:
-        raise AssertionError("module %s printed no JSON (rc %d):\n%s\n%s" % (name, proc.returncode, proc.stdout, proc.stderr))
+        raise AssertionError("module %s printed no JSON (rc %d):\n%s\n%s"
+                             % (name, proc.returncode, proc.stdout, proc.stderr)) from None
 
 
 def dhcp_exchange(iface, mac, scratch, tries=3):
@@ -83,7 +84,7 @@ def dhcp_exchange(iface, mac, scratch, tries=3):
     script = os.path.join(scratch, "udhcpc-%s.sh" % iface)
     with open(script, "w") as handle:
         handle.write('#!/bin/sh\n[ "$1" = bound ] && echo "$ip $hostname" > "%s"\nexit 0\n' % events)
-    os.chmod(script, 0o755)
+    os.chmod(script, 0o700)
     if os.path.exists(events):
         os.unlink(events)
     # -f foreground, -q quit once bound, -n fail without lease; udhcpc asks for option 12 (hostname)
@@ -99,7 +100,8 @@ def dhcp_exchange(iface, mac, scratch, tries=3):
 @pytest.fixture(scope="session")
 def dhcpd_running():
     """ISC dhcpd is on demand: start it if it is not running."""
-    subprocess.run([os.path.join(REPO, "lab", "dhcp"), "up", "--with-dhcpd"], check=True, capture_output=True, timeout=120)
+    subprocess.run([os.path.join(REPO, "lab", "dhcp"), "up", "--with-dhcpd"], check=True, capture_output=True,
+                   timeout=120)
 
 
 @pytest.fixture

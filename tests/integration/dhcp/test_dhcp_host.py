@@ -39,7 +39,7 @@ def absent(name, check=False, **kwargs):
 def lookup(name, **kwargs):
     args = dict(backend_params(name))
     args.pop("subnet")
-    args.update(dict((k, [v]) for k, v in kwargs.items()))
+    args.update({k: [v] for k, v in kwargs.items()})
     result = run_module("dhcp_host_info", args)
     assert not result.get("failed"), result
     return result["reservations"]
@@ -133,8 +133,8 @@ def test_bad_input_changes_nothing(backend):
 
 
 BROKEN = {
-    "kea_pgsql": (dict(pgsql_password="wrong"), dict(pgsql_host="127.0.0.1", pgsql_port=5499)),
-    "kea_api": (dict(kea_api_password="wrong"), dict(kea_api_url="http://127.0.0.1:8099/")),
+    "kea_pgsql": (dict(pgsql_password="wrong"), dict(pgsql_host="127.0.0.1", pgsql_port=5499)),  # noqa: S106
+    "kea_api": (dict(kea_api_password="wrong"), dict(kea_api_url="http://127.0.0.1:8099/")),  # noqa: S106
     "dnsmasq": (None, dict(dnsmasq_pid_file="/nonexistent/dnsmasq.pid")),
     "omapi": (dict(omapi_key="QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE="), dict(omapi_port=7999)),
 }
