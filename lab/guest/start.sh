@@ -40,6 +40,7 @@ munged --force --key-file="$MUNGE_KEY" --socket="$sock" --pid-file=/run/munged.p
 i=0; until munge -S "$sock" -n </dev/null | unmunge -S "$sock" >/dev/null 2>&1; do
   i=$((i+1)); [ $i -ge 50 ] && fail "munge does not work"; sleep 0.1
 done
+say "HPCVM-MUNGE-READY uptime=$(cut -d' ' -f1 /proc/uptime)"
 
 # slurmd's spool, pid and log paths from slurm.conf land on this guest's own /tmp disk
 for key in SlurmdSpoolDir SlurmdPidFile SlurmdLogFile; do
