@@ -48,7 +48,7 @@ def _dhcp(lab, ns, mac, tries=4):
     script = os.path.join(work, "udhcpc.sh")
     with open(script, "w") as handle:
         handle.write(UDHCPC_SCRIPT)
-    os.chmod(script, 0o755)
+    os.chmod(script, 0o700)
     events = os.path.join(work, "events")
     enter = ["nsenter", "--net=/run/netns/" + ns]
     subprocess.run(enter + ["ip", "link", "set", "eth0", "down"], check=True)

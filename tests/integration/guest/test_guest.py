@@ -50,7 +50,7 @@ def test_a_guest_joins_the_vm_cluster_and_runs_a_pending_job(lab, images, guests
     assert lab.node("vm", host).get("State") == "FUTURE", "the pool node must start FUTURE"
     reservation = guests.reserve(host)
     out_dir = lab.scratch("guest-job")
-    os.chmod(out_dir, 0o1777)    # the guest writes through 9p as the qemu user
+    os.chmod(out_dir, 0o1777)  # noqa: S103 - the guest writes through 9p as the qemu user
     out = os.path.join(out_dir, "out.txt")
     job = lab.sbatch("vm", "--reservation=" + reservation, "--gres=%s:1" % gres, "-t", "5", "-o", out,
                      "--wrap", "echo hostname=$(hostname) tmp=$(stat -f -c %T /tmp)")
