@@ -1,0 +1,385 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: libvirt_guest
+short_description: A libvirt guest (VM) defined from validated values, started, stopped or removed with its files
+version_added: 0.1.0
+description:
+  - Declares one libvirt domain and its files. The domain XML is built with an XML library from validated values,
+    so a name or value with XML metacharacters cannot inject anything.
+  - The desired definition and the live one are both normalized to the fields this module manages and compared;
+    the domain is redefined only when one differs, and RV(changes) says which.
+  - A disk O(image) is never written to. Each guest boots from its own copy-on-write qcow2 overlay, which the module
+    creates and removes. A direct kernel boot (O(kernel), O(initrd), O(cmdline)) works with or without an image.
+  - O(state=absent) destroys and undefines the domain, then removes the overlay, the tmp disk and the console log,
+    also when the domain is already gone.
+  - A guest this task created is removed again, with its files, when a later step of the same task fails.
+  - Our mark is the C(<metadata>) element in the namespace C(urn:hpc.slurm_vm:1); M(hpc.slurm_vm.libvirt_guest_info)
+    lists the guests that carry it.
+extends_documentation_fragment:
+  - hpc.slurm_vm.libvirt
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reads libvirt and the files, and reports the planned RV(actions) and RV(changes); changes nothing.
+  diff_mode:
+    support: full
+    details: Before and after are the normalized domain XML of the managed fields.
+  platform:
+    platforms: posix
+options:
+  name:
+    description:
+      - Domain name, also the base name of the guest's files. 1 to 64 letters, digits, V(_), V(.), V(+) or V(-).
+    type: str
+    required: true
+  state:
+    description:
+      - V(running) defines (or updates) and starts the guest; a paused guest is resumed.
+      - V(shutdown) asks the guest to power off (ACPI) and destroys it after O(shutdown_timeout).
+      - V(destroyed) powers it off at once. V(defined) only defines it and leaves it as it is.
+      - V(absent) removes the domain and its files.
+      - A running guest whose definition changes keeps running with the old one; RV(restart_needed) is then true.
+        Changes of O(image) or O(tmp_disk) are applied only while the guest is shut off.
+    type: str
+    choices: [running, shutdown, destroyed, defined, absent]
+    default: running
+  persistent:
+    description:
+      - V(true) defines the domain in libvirt. V(false) runs it as a transient domain, which disappears when it
+        stops; then only O(state=running) and O(state=absent) are allowed.
+    type: bool
+    default: true
+  memory:
+    description: Memory in MiB.
+    type: int
+    default: 512
+  vcpus:
+    description: Number of virtual CPUs.
+    type: int
+    default: 1
+  cpu_mode:
+    description:
+      - libvirt CPU mode. Unset leaves the hypervisor's default model.
+      - V(host-passthrough) does not work under TCG (O(virt_type=qemu)).
+    type: str
+    choices: [host-passthrough, host-model, maximum]
+  virt_type:
+    description: Domain type. V(qemu) is TCG emulation, for hosts where KVM cannot run the guest (the lab).
+    type: str
+    choices: [kvm, qemu]
+    default: kvm
+  acpi:
+    description: Give the guest ACPI, needed for O(state=shutdown) to ask it to power off.
+    type: bool
+    default: true
+  mac:
+    description: MAC address of the guest's NIC (unicast). Unset lets libvirt pick one, which is then kept.
+    type: str
+  bridge:
+    description: Host bridge the NIC joins. Mutually exclusive with O(network).
+    type: str
+  network:
+    description: libvirt network the NIC joins. Mutually exclusive with O(bridge).
+    type: str
+  image:
+    description:
+      - Base disk image (absolute path). The guest boots from a qcow2 overlay on it, C(<state_dir>/<name>.qcow2),
+        as C(vda). The image itself is only read.
+    type: path
+  image_format:
+    description: Format of O(image).
+    type: str
+    choices: [qcow2, raw]
+    default: qcow2
+  image_dir:
+    description:
+      - Allowed image directory. When set, O(image), O(kernel) and O(initrd) must resolve to paths inside it.
+    type: path
+  kernel:
+    description: Kernel for a direct kernel boot (absolute path).
+    type: path
+  initrd:
+    description: Initramfs for a direct kernel boot.
+    type: path
+  cmdline:
+    description: Kernel command line for a direct kernel boot.
+    type: str
+  sysinfo:
+    description:
+      - SMBIOS data for the guest, for example a host name and a token for guests with their own kernel
+        (read in the guest from C(/sys/class/dmi/id/)).
+      - Keys are the SMBIOS system fields C(manufacturer), C(product), C(version), C(serial), C(sku), C(family),
+        plus C(oem_strings), a list of strings (SMBIOS type 11).
+    type: dict
+  filesystems:
+    description: Host directories shared with the guest.
+    type: list
+    elements: dict
+    suboptions:
+      source:
+        description: Host directory (absolute path).
+        type: path
+        required: true
+      target:
+        description: Mount tag in the guest.
+        type: str
+        required: true
+      readonly:
+        description: Export read-only (9p only).
+        type: bool
+        default: false
+      driver:
+        description: V(9p) (with C(multidevs=remap)) or V(virtiofs) (adds shared memfd memory backing).
+        type: str
+        choices: [9p, virtiofs]
+        default: 9p
+  tmp_disk:
+    description:
+      - A sparse raw file C(<state_dir>/<name>.tmp.raw) attached as a virtio disk for the guest's /tmp. The guest
+        finds it by its O(tmp_disk.serial) and formats it. The task fails when it would not fit into the free space.
+    type: dict
+    suboptions:
+      size:
+        description: Size, such as V(512M) or V(20G) (binary units), or bytes.
+        type: str
+        required: true
+      serial:
+        description: Disk serial the guest looks for.
+        type: str
+        default: tmpdisk
+  console_log:
+    description:
+      - Write the serial console to C(<state_dir>/<name>.console.log) (emptied at each start). Needed for
+        O(wait_for.console) and for the console lines of a failed wait. V(false) gives a pty console.
+    type: bool
+    default: true
+  metadata:
+    description:
+      - Key/value pairs (strings) stored in the domain's C(<metadata>) under C(urn:hpc.slurm_vm:1), such as image,
+        host job, owner. Changing them updates the running guest at once.
+    type: dict
+  shutdown_timeout:
+    description: Seconds O(state=shutdown) waits for the guest to power off before destroying it.
+    type: int
+    default: 60
+  wait_for:
+    description:
+      - After the guest is in O(state), wait for all the given conditions, up to O(timeout) seconds.
+      - On timeout, or when the guest stops while booting, the task fails with the last console lines
+        (RV(console_tail)).
+    type: dict
+    suboptions:
+      console:
+        description: A string that appears on the serial console (O(console_log) must be on).
+        type: str
+      address:
+        description:
+          - An IPv4 address libvirt sees for the guest (DHCP lease of a libvirt network, or the host's ARP table),
+            or V(any).
+        type: str
+      state:
+        description: A domain state.
+        type: str
+        choices: [running, shutoff]
+  timeout:
+    description: Seconds O(wait_for) waits.
+    type: int
+    default: 300
+seealso:
+  - module: hpc.slurm_vm.libvirt_guest_info
+author:
+  - hpc.slurm_vm contributors
+"""
+
+EXAMPLES = r"""
+- name: A fast lab guest with Debian's kernel, the host's root over 9p and a tmp disk
+  hpc.slurm_vm.libvirt_guest:
+    name: vm-deb12-005
+    uri: qemu:///system
+    state_dir: /tmp/hpcvm-lab/vms
+    virt_type: qemu
+    memory: 256
+    mac: "52:54:00:77:01:05"
+    bridge: br-hpcvm
+    kernel: /var/cache/hpcvm-lab/vmlinux
+    initrd: /var/cache/hpcvm-lab/initrd.gz
+    cmdline: console=ttyS0 quiet panic=-1 vm.hostname=vm-deb12-005
+    filesystems:
+      - source: /
+        target: hostroot
+        readonly: true
+    tmp_disk:
+      size: 512M
+    metadata:
+      image: deb12
+      hostjob: "1234"
+      owner: alice
+    wait_for:
+      console: VM-READY
+    timeout: 120
+
+- name: A disk-image guest on a per-VM overlay, named through SMBIOS
+  hpc.slurm_vm.libvirt_guest:
+    name: vm-disk-001
+    image: /var/lib/hpc-slurm-vm/images/debian12.qcow2
+    image_dir: /var/lib/hpc-slurm-vm/images
+    mac: "52:54:00:77:02:01"
+    bridge: br0
+    memory: 768
+    sysinfo:
+      serial: hostname=vm-disk-001
+    wait_for:
+      address: 10.77.2.1
+
+- name: Remove the guest, its overlay, tmp disk and console log
+  hpc.slurm_vm.libvirt_guest:
+    name: vm-deb12-005
+    state: absent
+"""
+
+RETURN = r"""
+name:
+  description: Domain name.
+  returned: always
+  type: str
+  sample: vm-deb12-005
+uuid:
+  description: Domain UUID.
+  returned: when the domain exists
+  type: str
+state:
+  description: Domain state after the task (predicted in check mode), or V(absent).
+  returned: always
+  type: str
+  sample: running
+actions:
+  description: What was done (or would be, in check mode), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: [create_overlay, create_tmp_disk, define, start]
+changes:
+  description: The managed fields that differed, as C(field -> before -> after).
+  returned: always
+  type: list
+  elements: str
+  sample: ["memory_kib: 256 MiB -> 512 MiB"]
+restart_needed:
+  description: The definition changed while the guest runs; the change applies at its next start.
+  returned: always
+  type: bool
+files:
+  description: The guest's files (overlay, tmp_disk, console_log) that the definition uses.
+  returned: always
+  type: dict
+  sample: {console_log: /tmp/hpcvm-lab/vms/vm-deb12-005.console.log}
+timings:
+  description: Seconds spent in define, start, wait and the other slow steps.
+  returned: always
+  type: dict
+  sample: {define: 0.02, start: 0.41, wait: 7.9}
+addresses:
+  description: IPv4 addresses seen for the guest while waiting (O(wait_for)).
+  returned: when O(wait_for) was given
+  type: list
+  elements: str
+console_tail:
+  description: Last lines of the serial console.
+  returned: when a wait failed
+  type: list
+  elements: str
+"""
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVmError
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt_client import (
+    LIBVIRT_IMPORT_ERROR,
+    GuestFiles,
+    LibvirtClient,
+    libvirt_argument_spec,
+)
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt_ensure import ensure_guest
+
+
+def main():
+    argument_spec = libvirt_argument_spec()
+    argument_spec.update(
+        name=dict(type="str", required=True),
+        state=dict(type="str", default="running", choices=["running", "shutdown", "destroyed", "defined", "absent"]),
+        persistent=dict(type="bool", default=True),
+        memory=dict(type="int", default=512),
+        vcpus=dict(type="int", default=1),
+        cpu_mode=dict(type="str", choices=["host-passthrough", "host-model", "maximum"]),
+        virt_type=dict(type="str", default="kvm", choices=["kvm", "qemu"]),
+        acpi=dict(type="bool", default=True),
+        mac=dict(type="str"),
+        bridge=dict(type="str"),
+        network=dict(type="str"),
+        image=dict(type="path"),
+        image_format=dict(type="str", default="qcow2", choices=["qcow2", "raw"]),
+        image_dir=dict(type="path"),
+        kernel=dict(type="path"),
+        initrd=dict(type="path"),
+        cmdline=dict(type="str"),
+        sysinfo=dict(type="dict"),
+        filesystems=dict(type="list", elements="dict", options=dict(
+            source=dict(type="path", required=True),
+            target=dict(type="str", required=True),
+            readonly=dict(type="bool", default=False),
+            driver=dict(type="str", default="9p", choices=["9p", "virtiofs"]),
+        )),
+        tmp_disk=dict(type="dict", options=dict(
+            size=dict(type="str", required=True),
+            serial=dict(type="str", default="tmpdisk"),
+        )),
+        console_log=dict(type="bool", default=True),
+        metadata=dict(type="dict"),
+        shutdown_timeout=dict(type="int", default=60),
+        wait_for=dict(type="dict", options=dict(
+            console=dict(type="str"),
+            address=dict(type="str"),
+            state=dict(type="str", choices=["running", "shutoff"]),
+        )),
+        timeout=dict(type="int", default=300),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           mutually_exclusive=[("bridge", "network")])
+    if LIBVIRT_IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib("libvirt-python"), exception=str(LIBVIRT_IMPORT_ERROR))
+
+    def run(argv):
+        return module.run_command(argv, environ_update={"LC_ALL": "C"})
+
+    qemu_img = module.get_bin_path("qemu-img") or "qemu-img"
+    client = LibvirtClient(module.params["uri"])
+    result, failure = None, None
+    try:
+        result = ensure_guest(module.params, client, GuestFiles(run, qemu_img=qemu_img), check_mode=module.check_mode)
+    except SlurmVmError as exc:
+        failure = dict(changed=False)
+        failure.update(exc.to_result())
+    except Exception as exc:  # noqa: BLE001 - last resort: report with the traceback
+        failure = dict(msg="unexpected error: %s" % exc, exception=traceback.format_exc())
+    finally:
+        client.close()
+    if failure is not None:
+        module.fail_json(**failure)
+    for warning in result.pop("warnings"):
+        module.warn(warning)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

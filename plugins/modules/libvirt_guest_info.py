@@ -1,0 +1,143 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: libvirt_guest_info
+short_description: List the libvirt guests of hpc.slurm_vm (domains with its metadata)
+version_added: 0.1.0
+description:
+  - Lists the domains whose C(<metadata>) carries the element of the namespace C(urn:hpc.slurm_vm:1), as written
+    by M(hpc.slurm_vm.libvirt_guest): name, state, MACs, metadata and uptime. The reconciler compares them with
+    Slurm, DNS and DHCP.
+  - One connection and one XML read per domain; other domains are skipped unless O(all=true).
+extends_documentation_fragment:
+  - hpc.slurm_vm.libvirt
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.info_module
+attributes:
+  platform:
+    platforms: posix
+options:
+  name:
+    description: Only these domains (by name).
+    type: list
+    elements: str
+  all:
+    description: Also list domains without our metadata (RV(guests[].ours=false)).
+    type: bool
+    default: false
+seealso:
+  - module: hpc.slurm_vm.libvirt_guest
+author:
+  - hpc.slurm_vm contributors
+"""
+
+EXAMPLES = r"""
+- name: Our guests on this hypervisor
+  hpc.slurm_vm.libvirt_guest_info:
+    uri: qemu:///system
+  register: guests
+
+- name: Names of running guests of image deb12
+  ansible.builtin.debug:
+    msg: "{{ guests.guests | selectattr('state', 'eq', 'running')
+             | selectattr('metadata.image', 'defined') | selectattr('metadata.image', 'eq', 'deb12')
+             | map(attribute='name') | list }}"
+"""
+
+RETURN = r"""
+guests:
+  description: The guests, sorted by name.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Domain name.
+      type: str
+      sample: vm-deb12-005
+    uuid:
+      description: Domain UUID.
+      type: str
+    state:
+      description: libvirt state (running, paused, shutoff, crashed, ...).
+      type: str
+      sample: running
+    persistent:
+      description: Whether the domain is defined (not transient).
+      type: bool
+    ours:
+      description: Whether it carries the hpc.slurm_vm metadata.
+      type: bool
+    macs:
+      description: MAC addresses of its NICs.
+      type: list
+      elements: str
+      sample: ["52:54:00:77:01:05"]
+    metadata:
+      description: The key/value metadata given to M(hpc.slurm_vm.libvirt_guest).
+      type: dict
+      sample: {image: deb12, hostjob: "1234"}
+    base_image:
+      description: The image under its overlay, if it boots from one.
+      type: str
+    console_log:
+      description: Its console log file, if any.
+      type: str
+    disks:
+      description: Files of its disks (overlay, tmp disk).
+      type: list
+      elements: str
+    started:
+      description: When M(hpc.slurm_vm.libvirt_guest) started it (seconds since the epoch).
+      type: float
+    uptime:
+      description: Seconds since it was started, for a guest that runs (null when unknown).
+      type: float
+      sample: 93.4
+"""
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVmError
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt_client import (
+    LIBVIRT_IMPORT_ERROR,
+    LibvirtClient,
+    libvirt_argument_spec,
+)
+
+
+def main():
+    argument_spec = libvirt_argument_spec()
+    argument_spec.update(
+        name=dict(type="list", elements="str"),
+        all=dict(type="bool", default=False),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    if LIBVIRT_IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib("libvirt-python"), exception=str(LIBVIRT_IMPORT_ERROR))
+    client = LibvirtClient(module.params["uri"])
+    guests, failure = None, None
+    try:
+        guests = client.list_guests(only_ours=not module.params["all"], names=module.params["name"])
+    except SlurmVmError as exc:
+        failure = exc.to_result()
+    except Exception as exc:  # noqa: BLE001 - last resort: report with the traceback
+        failure = dict(msg="unexpected error: %s" % exc, exception=traceback.format_exc())
+    finally:
+        client.close()
+    if failure is not None:
+        module.fail_json(**failure)
+    module.exit_json(changed=False, guests=guests)
+
+
+if __name__ == "__main__":
+    main()
