@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: hpc.slurm_vm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Boot timings of the lab's fast guest (TCG): one guest, then 4 at once.

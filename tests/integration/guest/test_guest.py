@@ -60,8 +60,8 @@ def test_a_guest_joins_the_vm_cluster_and_runs_a_pending_job(lab, images, guests
     proc = guests.start(host, wait="idle", timeout=150)
     assert proc.returncode == 0, proc.stdout + proc.stderr + guests.console(host)[-2000:]
     idle = time.monotonic() - started
-    info = wait_until(lambda: (lambda j: j if j.get("JobState") == "COMPLETED" else None)(lab.job("vm", job)),
-                      60, what="job %s completed" % job)
+    wait_until(lambda: lab.job("vm", job).get("JobState") == "COMPLETED", 60, what="job %s completed" % job)
+    info = lab.job("vm", job)
     assert info["NodeList"] == host
     wait_until(lambda: os.path.exists(out) and os.path.getsize(out) > 0, 10, what="the job's output")
     with open(out) as handle:
