@@ -153,7 +153,8 @@ def run_playbook(args):
 
 def main():
     if not in_lab():
-        os.execvp(os.path.join(REPO, "lab", "exec"), [os.path.join(REPO, "lab", "exec"), PYTHON] + sys.argv)
+        lab_exec = os.path.join(REPO, "lab", "exec")  # re-enter the lab netns (argv, no shell)
+        os.execvp(lab_exec, [lab_exec, PYTHON] + sys.argv)  # noqa: S606
     write_conf()
     pid = start_slurmctld()
     rows = []

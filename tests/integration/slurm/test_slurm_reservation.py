@@ -138,7 +138,7 @@ def test_playbook_with_module_defaults_and_diff(lab, pool, reservations, vm_conf
         checked = json.load(handle)
     assert checked["create"]["changed"] and checked["drain"]["changed"] and checked["info"]["reservations"] == []
     assert checked["drain"]["diff"]["after"][node] == {"state": "FUTURE+DRAIN", "reason": "hpc.slurm_vm it: playbook"}
-    assert "FUTURE" == pool.state(node) and show(lab, reservations + "playbook") is None
+    assert pool.state(node) == "FUTURE" and show(lab, reservations + "playbook") is None
 
     proc = run_playbook(os.path.join(HERE, "playbooks", "module_defaults.yml"), extra, diff=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -148,6 +148,7 @@ def test_playbook_with_module_defaults_and_diff(lab, pool, reservations, vm_conf
     assert [r["name"] for r in real["info"]["reservations"]] == [reservations + "playbook"]
     assert pool.state(node) == "FUTURE+DRAIN"
     proc = run_playbook(os.path.join(HERE, "playbooks", "module_defaults.yml"), extra)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     with open(out) as handle:
         repeat = json.load(handle)
     assert not repeat["create"]["changed"] and not repeat["drain"]["changed"]

@@ -1,19 +1,18 @@
 # Copyright: hpc.slurm_vm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Replay of real scontrol output (fixtures/slurm/scontrol_cases.yml) for the Slurm unit tests."""
+"""Replay of real scontrol output (fixtures/slurm/scontrol_cases.json) for the Slurm unit tests."""
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
-
-import yaml
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.command_runner import CommandResult
 
-CASES_FILE = os.path.join(os.path.dirname(__file__), "fixtures", "slurm", "scontrol_cases.yml")
+CASES_FILE = os.path.join(os.path.dirname(__file__), "fixtures", "slurm", "scontrol_cases.json")
 with open(CASES_FILE) as _handle:
-    CASES = yaml.safe_load(_handle)
+    CASES = json.load(_handle)
 
 
 def case(key):
