@@ -14,8 +14,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import errno
 import os
+import socket
 import time
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import InvalidInput, SlurmVmError
@@ -113,10 +115,8 @@ class LibvirtClient(object):
 
     def close(self):
         if self._conn is not None:
-            try:
+            with contextlib.suppress(self.lv.libvirtError):
                 self._conn.close()
-            except self.lv.libvirtError:
-                pass
             self._conn = None
 
     def _fail(self, what, name, exc):
@@ -275,6 +275,32 @@ class LibvirtClient(object):
                         found.append(addr["addr"])
         return found
 
+    @staticmethod
+    def probe_address(ip, mac, port=22, timeout=0.5, arp_table="/proc/net/arp"):
+        """Does the guest answer at ip? A TCP connect that is refused or accepted means the
+        address is up (this also makes the kernel resolve its MAC); when the local neighbor
+        table knows the address, its MAC must be the guest's, so a duplicate address does
+        not count. Used where libvirt sees no address (bridged NICs: no lease; its ARP
+        source fails on some neighbor tables)."""
+        try:
+            conn = socket.create_connection((ip, port), timeout=timeout)
+        except ConnectionRefusedError:
+            pass
+        except OSError:
+            return False
+        else:
+            conn.close()
+        if mac:
+            try:
+                with open(arp_table) as handle:
+                    for line in handle.read().splitlines()[1:]:
+                        fields = line.split()
+                        if len(fields) >= 4 and fields[0] == ip and fields[3] != "00:00:00:00:00:00":
+                            return fields[3].lower() == mac.lower()
+            except OSError:
+                pass
+        return True
+
     # ----------------------------------------------------------------- listing
     def list_guests(self, only_ours=True, names=None):
         """Domains (with our metadata unless only_ours is False), as plain dicts."""
@@ -317,7 +343,8 @@ class LibvirtClient(object):
         return guests
 
     # ----------------------------------------------------------------- waiting
-    def wait_for(self, name, console_log=None, marker=None, address=None, state=None, timeout=300, interval=0.2):
+    def wait_for(self, name, console_log=None, marker=None, address=None, state=None, timeout=300, interval=0.2,
+                 mac=None):
         """Wait for a console marker, an address ('any' or an IP) and/or a domain state.
 
         Returns {"elapsed", "addresses", "state"}; raises WaitTimeout with the last
@@ -339,6 +366,9 @@ class LibvirtClient(object):
                 seen_marker = marker in buffer
             if address is not None:
                 addresses = self.addresses(name)
+                if address != "any" and address not in addresses and current == "running" \
+                        and self.probe_address(address, mac):
+                    addresses.append(address)
             address_ok = address is None or (addresses and (address == "any" or address in addresses))
             state_ok = state is None or current == state
             if seen_marker and address_ok and state_ok:
@@ -374,7 +404,7 @@ def _read_from(path, offset):
                 offset = 0
             handle.seek(offset)
             data = handle.read()
-    except (IOError, OSError):
+    except OSError:
         return "", offset
     return data.decode("utf-8", "replace"), offset + len(data)
 
@@ -389,7 +419,7 @@ def console_tail(path, lines=CONSOLE_TAIL_LINES):
             size = handle.tell()
             handle.seek(max(0, size - 16384))
             data = handle.read().decode("utf-8", "replace")
-    except (IOError, OSError):
+    except OSError:
         return []
     return [line.rstrip("\r") for line in data.splitlines() if line.strip()][-lines:]
 
@@ -467,7 +497,7 @@ class GuestFiles(object):
             try:
                 with open(path, "r+b") as handle:
                     handle.truncate(0)
-            except (IOError, OSError) as exc:
+            except OSError as exc:
                 raise GuestFileError("cannot truncate console log %s: %s" % (path, exc), path=path) from None
 
     @staticmethod

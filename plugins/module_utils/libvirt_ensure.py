@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import time
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import InvalidInput, SlurmVmError
@@ -115,7 +116,8 @@ def ensure_guest(params, client, files, check_mode=False, clock=time.time, monot
         try:
             waited = client.wait_for(name, console_log=desired["console_log"] if desired else None,
                                      marker=wait.get("console"), address=wait.get("address"),
-                                     state=wait.get("state"), timeout=params.get("timeout") or 300)
+                                     state=wait.get("state"), timeout=params.get("timeout") or 300,
+                                     mac=desired["interfaces"][0]["mac"] if desired and desired["interfaces"] else None)
         except SlurmVmError as exc:
             # the guest was changed all the same: say so in the failure
             exc.details.update(changed=result["changed"], actions=result["actions"], timings=result["timings"])
@@ -182,7 +184,5 @@ def _rollback(client, files, paths, name):
     for step in (lambda: client.destroy(name), lambda: client.undefine(name),
                  lambda: files.remove(paths["overlay"]), lambda: files.remove(paths["tmp_disk"]),
                  lambda: files.remove(paths["console_log"])):
-        try:
+        with contextlib.suppress(SlurmVmError):
             step()
-        except SlurmVmError:
-            pass

@@ -183,8 +183,11 @@ options:
         type: str
       address:
         description:
-          - An IPv4 address libvirt sees for the guest (DHCP lease of a libvirt network, or the host's ARP table),
-            or V(any).
+          - An IPv4 address of the guest, or V(any) for any address libvirt sees for it (DHCP lease of a libvirt
+            network, or libvirt's view of the ARP table).
+          - A given address also counts when it answers a TCP connect to port 22 (refused is fine) and the
+            neighbor table of the host that runs the module maps it to the guest's MAC (or does not know it).
+            Bridged guests need this, since libvirt has no lease for them.
         type: str
       state:
         description: A domain state.
