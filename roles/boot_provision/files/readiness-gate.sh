@@ -45,7 +45,7 @@ HOST=$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname)
 
 say() {
   echo "$*" >&2
-  if [ -n "$GATE_CONSOLE" ] && [ -w "$GATE_CONSOLE" ]; then echo "$*" > "$GATE_CONSOLE" 2>/dev/null || true; fi
+  if [ -n "$GATE_CONSOLE" ] && [ -w "$GATE_CONSOLE" ]; then echo "$*" >> "$GATE_CONSOLE" 2>/dev/null || true; fi
 }
 
 json_escape() { printf '%s' "$1" | tr '\n\r\t' '   ' | sed 's/\\/\\\\/g; s/"/\\"/g'; }
