@@ -48,10 +48,11 @@ class Replay(object):
 
 
 FALLBACK = {"list-commands": "kea22-list-commands", "config-get": "kea22-config-get", "config-set": "kea22-config-set",
-            "config-write": "kea22-config-write", "lease4-del": "kea22-lease4-del"}
+            "config-write": "kea22-config-write", "lease4-get-all": "kea22-lease4-get-all",
+            "lease4-del": "kea22-lease4-del"}
 HOST_CMDS = {"list-commands": "hostcmds-list-commands", "reservation-get-all": "hostcmds-reservation-get-all",
              "reservation-add": "hostcmds-reservation-add", "reservation-del": "hostcmds-reservation-del",
-             "lease4-del": "kea22-lease4-del-empty"}
+             "lease4-get-all": "kea22-lease4-get-all-empty", "lease4-del": "kea22-lease4-del-empty"}
 
 CAP = Reservation("52:54:00:78:02:31", "10.78.0.31", "vm-cap-01", 1,
                   {"vm": "vm-cap-01", "image": "deb12", "job": "7"})
@@ -80,13 +81,23 @@ def test_fallback_add_and_remove_goes_through_config_set_and_write(tmp_path):
         plan = plan_reservations([new], current, "present")
         api.apply([r for r in current if r.hostname == "vm-cap-01"], plan.additions)
     assert api.mode == "config"
-    assert transport.commands() == ["list-commands", "config-get", "config-set", "config-write", "lease4-del"]
+    # 10.78.0.31 has no lease in the captured lease4-get-all, so no lease4-del is sent
+    assert transport.commands() == ["list-commands", "config-get", "config-set", "config-write", "lease4-get-all"]
     config_set = transport.sent[2]["arguments"]
     subnet = [s for s in config_set["Dhcp4"]["subnet4"] if s["id"] == 1][0]
     macs = [r["hw-address"] for r in subnet["reservations"]]
     assert macs == ["52:54:00:78:02:32", new.mac]
     assert subnet["reservations"][-1]["user-context"] == {"hpc.slurm_vm": {"vm": "vm-cap-02"}}
-    assert transport.sent[4]["arguments"] == {"ip-address": "10.78.0.31"}
+    assert transport.sent[4]["arguments"] == {"subnets": [1]}
+
+
+def test_removal_deletes_existing_lease_only(tmp_path):
+    api, transport = backend(FALLBACK, tmp_path)
+    leased = Reservation("52:54:00:78:01:01", "10.78.0.41", "x", 1, {"vm": "x"})  # leased in the capture
+    with api.session(write=True):
+        api.apply([leased, CAP], [])
+    assert transport.commands()[-2:] == ["lease4-get-all", "lease4-del"]
+    assert transport.sent[-1]["arguments"] == {"ip-address": "10.78.0.41"}
 
 
 def test_fallback_config_write_failure_says_change_is_live(tmp_path):
@@ -104,7 +115,7 @@ def test_host_cmds_add_and_delete(tmp_path):
         api.apply(current, [new])
     assert api.mode == "host_cmds"
     assert transport.commands() == ["list-commands", "reservation-get-all", "reservation-del", "reservation-add",
-                                    "lease4-del"]
+                                    "lease4-get-all"]
     assert transport.sent[2]["arguments"] == {"subnet-id": 1, "identifier-type": "hw-address", "identifier": CAP.mac}
     assert transport.sent[3]["arguments"] == {"reservation": {
         "subnet-id": 1, "hw-address": new.mac, "ip-address": new.ip, "hostname": "vm-cap-02",
