@@ -27,7 +27,7 @@ options:
         host, so use C(delegate_to) there.
       - V(omapi) talks to ISC dhcpd over OMAPI (pypureomapi, HMAC-MD5 keys only). ISC dhcpd is end of life
         (ISC ended its maintenance in 2022); use it only for legacy sites. dhcpd's OMAPI listens on every address
-        of the server, so only the key protects it: firewall the port.
+        of the server, so only the key protects it; firewall the port.
     type: str
     required: true
     choices: [kea_pgsql, kea_api, dnsmasq, omapi]

@@ -17,8 +17,8 @@ description:
   - The module refuses, and changes nothing, when an IP or MAC is already reserved for another host, when the IP is
     outside O(subnet), or when the reservation exists but is not marked as hpc.slurm_vm's, unless O(force=true).
     dnsmasq and dhcpd would accept such duplicates silently.
-  - Ownership marks. Kea stores C(user-context) C({"hpc.slurm_vm": {"vm": HOST, ...O(mark)}}); dnsmasq files are
-    named C(hpc-slurm-vm-HOST); dhcpd host objects are named C(hpc-slurm-vm-HOST).
+  - "Ownership marks: Kea stores the C(user-context) key C(hpc.slurm_vm) holding C(vm=HOST) plus O(mark); dnsmasq files
+    are named C(hpc-slurm-vm-HOST) and hold the mark in a comment; dhcpd host objects are named C(hpc-slurm-vm-HOST)."
   - Hostnames are lower-cased, since DNS and dnsmasq lower-case them.
 extends_documentation_fragment:
   - hpc.slurm_vm.dhcp
@@ -48,7 +48,7 @@ options:
       - With O(state=absent), the reservation of this hostname is removed (or, without it, the one of O(mac)).
     type: str
   mark:
-    description: Extra fields of the ownership mark (for example C(image) and C(job)); stored by Kea only.
+    description: Extra fields of the ownership mark (for example C(image) and C(job)); stored by Kea and dnsmasq, not by dhcpd.
     type: dict
     default: {}
   hosts:
@@ -86,7 +86,7 @@ notes:
 seealso:
   - module: hpc.slurm_vm.dhcp_host_info
 author:
-  - hpc.slurm_vm contributors
+  - hpc.slurm_vm contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -18,7 +18,6 @@ description:
 extends_documentation_fragment:
   - hpc.slurm_vm.dhcp
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.info_module
 attributes:
   check_mode:
     support: full
@@ -52,7 +51,7 @@ options:
 seealso:
   - module: hpc.slurm_vm.dhcp_host
 author:
-  - hpc.slurm_vm contributors
+  - hpc.slurm_vm contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
