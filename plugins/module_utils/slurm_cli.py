@@ -287,4 +287,3 @@ class SlurmClient(object):
                 return False
             raise self._fail(result, "could not delete reservation %s" % name)
         return True
-

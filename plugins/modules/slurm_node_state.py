@@ -21,7 +21,7 @@ description:
   - The return-to-pool path of a VM node is C(drain), then C(down) once its VM is gone, then C(future).
     A new slurmd registering later under the same name turns the node IDLE by itself.
 author:
-  - hpc.slurm_vm contributors
+  - hpc.slurm_vm contributors (!UNKNOWN)
 extends_documentation_fragment:
   - hpc.slurm_vm.slurm
   - hpc.slurm_vm.slurm.attributes
@@ -43,7 +43,7 @@ options:
         C(resume) from FUTURE and on busy nodes, where it refuses C(idle).
       - C(down), C(drain) and C(fail) need O(reason).
       - C(undrain) clears the DRAIN (and FAIL) flag.
-      - C(future) returns the nodes to the pool: FUTURE, hidden, with no reason.
+      - C(future) returns the nodes to the pool (FUTURE, hidden, with no reason).
     type: str
     required: true
     choices: [idle, resume, down, drain, undrain, future, fail]
@@ -178,7 +178,7 @@ def run(module):
         changed_expression=nodeset.fold(changed_nodes) if changed_nodes else "",
         commands=commands,
         nodes={n: dict(changed=n in planned["changes"], request=planned["changes"].get(n),
-                            before=_view(before[n]), after=_view(after[n])) for n in names},
+                       before=_view(before[n]), after=_view(after[n])) for n in names},
     )
     if module._diff:
         result["diff"] = dict(before={n: plan.diff_view(before[n]) for n in changed_nodes},

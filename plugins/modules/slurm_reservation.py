@@ -19,7 +19,7 @@ description:
     The module sends one C(scontrol) command per run and turns Slurm's refusals into clear failures.
   - Deleting a reservation that does not exist is not an error and reports no change.
 author:
-  - hpc.slurm_vm contributors
+  - hpc.slurm_vm contributors (!UNKNOWN)
 extends_documentation_fragment:
   - hpc.slurm_vm.slurm
   - hpc.slurm_vm.slurm.attributes
@@ -31,7 +31,7 @@ attributes:
 options:
   name:
     description:
-      - Reservation name. Letters, digits and C(_ . : + -); no spaces, C(=) or C(,).
+      - Reservation name. Letters, digits and the characters C(_.:+-) only, so no spaces, C(=) or C(,).
       - The collection names its own reservations C(hpcvm-<host>).
     type: str
     required: true

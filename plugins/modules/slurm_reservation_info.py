@@ -15,7 +15,7 @@ description:
   - Reads every reservation in one C(scontrol -o show reservation) call and returns them as canonical dicts.
   - The reconciler lists the collection's own reservations with O(name_prefix=hpcvm-).
 author:
-  - hpc.slurm_vm contributors
+  - hpc.slurm_vm contributors (!UNKNOWN)
 extends_documentation_fragment:
   - hpc.slurm_vm.slurm
   - hpc.slurm_vm.slurm.attributes

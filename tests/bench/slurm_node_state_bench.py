@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: hpc.slurm_vm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark slurm_node_state on 1,000 nodes (targets: < 3 s all change, < 1 s none change).
@@ -8,7 +7,7 @@ bench, SlurmctldPort 7017, 1,000 State=FUTURE nodes, state under
 /tmp/hpcvm-lab/bench-slurm, the VM cluster's munge socket) inside the lab's network
 namespace, times the module, then stops that slurmctld by its PID.
 
-    tests/bench/slurm_node_state_bench.py          (re-enters the lab netns itself)
+    .venv/bin/python tests/bench/slurm_node_state_bench.py   (re-enters the lab netns itself)
 
 "Module time" is the module process alone (python -m ...slurm_node_state ARGS.json,
 as Ansible runs it on the target). The ansible-playbook wall time adds Ansible's

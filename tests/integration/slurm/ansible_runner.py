@@ -55,8 +55,8 @@ def run_module(module, args, check=False, diff=False, timeout=120):
                               capture_output=True, text=True, timeout=timeout, check=False)
         path = os.path.join(tree, "localhost")
         if not os.path.exists(path):
-            raise AssertionError("no result from %s (rc %d):\n%s\n%s" % (module, proc.returncode, proc.stdout,
-                                                                        proc.stderr))
+            raise AssertionError("no result from %s (rc %d):\n%s\n%s"
+                                 % (module, proc.returncode, proc.stdout, proc.stderr))
         with open(path) as handle:
             return ModuleRun(json.load(handle), proc.returncode)
 

@@ -114,8 +114,8 @@ def test_reservation_create_check_mode(run_module, scontrol, conf):
     kind, result = run_module(slurm_reservation.main, dict(
         slurm_conf=conf, name="fx-a", nodes=["vm-disk-003"], start_time="now+7days", duration="60", users=["root"],
         _ansible_check_mode=True, _ansible_diff=True))
-    assert kind == "exit" and result["changed"] and result["command"][:3] == ["create", "reservation",
-                                                                             "ReservationName=fx-a"]
+    assert kind == "exit" and result["changed"]
+    assert result["command"][:3] == ["create", "reservation", "ReservationName=fx-a"]
     assert result["diff"]["before"] == {} and result["diff"]["after"]["nodes"] == ["vm-disk-003"]
     assert len(calls) == 1
 
