@@ -88,7 +88,7 @@ def test_generated_mac_is_taken_over(images):
 
 def test_kernel_boot_ignores_libvirts_boot_dev(images):
     spec = lx.desired_spec(params(images))
-    root = ET.fromstring(lx.build_domain_xml(spec))
+    root = lx.parse_domain(lx.build_domain_xml(spec))
     ET.SubElement(root.find("os"), "boot", dev="hd")
     assert lx.extract_spec(ET.tostring(root, encoding="unicode"))["boot_dev"] is None
 
@@ -103,7 +103,7 @@ def test_foreign_metadata_element_of_our_namespace_counts_as_ours():
 
 # -------------------------------------------------------- injection is impossible
 def _tags(xml):
-    return sorted(element.tag for element in ET.fromstring(xml).iter())
+    return sorted(element.tag for element in lx.parse_domain(xml).iter())
 
 
 def test_metacharacters_in_every_free_text_value_stay_text(images):
@@ -117,7 +117,7 @@ def test_metacharacters_in_every_free_text_value_stay_text(images):
     xml = lx.build_domain_xml(nasty)
     # the same elements as with harmless values: nothing was added, nothing closed early
     assert _tags(xml) == _tags(lx.build_domain_xml(plain))
-    root = ET.fromstring(xml)
+    root = lx.parse_domain(xml)
     assert len(root.findall("devices/disk")) == 2
     assert root.find("os/cmdline").text == "console=ttyS0 " + NASTY
     assert [e.text for e in root.findall("sysinfo/oemStrings/entry")] == [NASTY, "token=" + NASTY]
@@ -134,7 +134,7 @@ def test_a_nasty_name_is_rejected_and_would_still_be_escaped(images):
     spec = lx.desired_spec(params(images))
     spec["name"] = "a</name><memory>1</memory><name>b&'\""
     xml = lx.build_domain_xml(spec)
-    root = ET.fromstring(xml)
+    root = lx.parse_domain(xml)
     assert len(root.findall("name")) == 1 and len(root.findall("memory")) == 1
     assert root.find("name").text == spec["name"]
     assert lx.extract_spec(xml) == spec
