@@ -192,8 +192,8 @@ class BackendInfo(object):
         self.transactional = transactional
 
     def to_dict(self):
-        return {k: getattr(self, k) for k in ("name", "needs_subnet_id", "can_list", "finds_by_ip",
-                                                    "stores_mark", "transactional")}
+        names = ("name", "needs_subnet_id", "can_list", "finds_by_ip", "stores_mark", "transactional")
+        return {k: getattr(self, k) for k in names}
 
 
 class DhcpBackend(object):

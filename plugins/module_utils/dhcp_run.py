@@ -151,8 +151,8 @@ def desired_reservations(params, state):
 
 
 def _describe(res):
-    return "host %s (mac %s, ip %s%s)" % (res.hostname or "(no name)", res.mac, res.ip,
-                                           "" if res.owned else ", not marked as hpc.slurm_vm's")
+    note = "" if res.owned else ", not marked as hpc.slurm_vm's"
+    return "host %s (mac %s, ip %s%s)" % (res.hostname or "(no name)", res.mac, res.ip, note)
 
 
 class Plan(object):

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: hpc.slurm_vm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark dhcp_host: N reservations in one task per backend, added, re-run with no change,
@@ -64,8 +63,9 @@ def main():
         remove, r3 = timed(dict(args, state="absent", hosts=[dict(hostname=h["hostname"]) for h in wanted]))
         assert len(r1["added"]) == n and not r2["changed"] and r2["unchanged"] == n and len(r3["removed"]) == n
         target = TARGETS.get(backend)
-        verdict = "" if target is None else ("< %.0f s %s" % (target, "ok" if max(add, again, remove) < target
-                                                                   else "MISSED"))
+        verdict = ""
+        if target is not None:
+            verdict = "< %.0f s %s" % (target, "ok" if max(add, again, remove) < target else "MISSED")
         print("%-10s %9.2fs %9.2fs %9.2fs %10s" % (backend, add, again, remove, verdict))
 
 

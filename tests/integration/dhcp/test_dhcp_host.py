@@ -28,12 +28,19 @@ def backend(request, lab):
     return name
 
 
-def present(name, check=False, **kwargs):
-    return run_module("dhcp_host", dict(backend_params(name), state="present", **kwargs), check=check)
+def _args(name, state, spec, extra):
+    args = dict(backend_params(name), state=state)
+    args.update(spec or {})
+    args.update(extra)
+    return args
 
 
-def absent(name, check=False, **kwargs):
-    return run_module("dhcp_host", dict(backend_params(name), state="absent", **kwargs), check=check)
+def present(name, spec=None, check=False, **extra):
+    return run_module("dhcp_host", _args(name, "present", spec, extra), check=check)
+
+
+def absent(name, spec=None, check=False, **extra):
+    return run_module("dhcp_host", _args(name, "absent", spec, extra), check=check)
 
 
 def lookup(name, **kwargs):
@@ -49,29 +56,29 @@ def test_matrix_with_real_dhcp_exchange(backend, scratch):
     iface = TOPOLOGY[backend][0]
     h = host(backend, 1)
     # create, in check mode: predicted, nothing written
-    result = present(backend, check=True, mark={"image": "deb12"}, **h)
+    result = present(backend, h, check=True, mark={"image": "deb12"})
     assert result["changed"] and result["added"] == [h["hostname"]], result
     assert result["diff"]["before"]["hosts"] == [] and result["diff"]["after"]["hosts"][0]["ip"] == h["ip"]
     assert lookup(backend, hostname=h["hostname"]) == []
     # create for real: the client gets the reserved IP and hostname
-    result = present(backend, mark={"image": "deb12"}, **h)
+    result = present(backend, h, mark={"image": "deb12"})
     assert result["changed"] and result["added"] == [h["hostname"]], result
     found = lookup(backend, hostname=h["hostname"])
     assert [(r["mac"], r["ip"], r["owned"]) for r in found] == [(h["mac"], h["ip"], True)]
     assert found[0]["mark"]["vm"] == h["hostname"]
     assert dhcp_exchange(iface, h["mac"], scratch) == (h["ip"], h["hostname"])
     # create again: no change, in check mode and for real
-    assert not present(backend, check=True, mark={"image": "deb12"}, **h)["changed"]
-    result = present(backend, mark={"image": "deb12"}, **h)
+    assert not present(backend, h, check=True, mark={"image": "deb12"})["changed"]
+    result = present(backend, h, mark={"image": "deb12"})
     assert not result["changed"] and result["unchanged"] == 1, result
     # modify (new IP), check then real, then again
     moved = dict(h, ip=host(backend, 1, ip_offset=5)["ip"])
-    result = present(backend, check=True, mark={"image": "deb12"}, **moved)
+    result = present(backend, moved, check=True, mark={"image": "deb12"})
     assert result["changed"] and result["modified"] == [h["hostname"]], result
     assert lookup(backend, hostname=h["hostname"])[0]["ip"] == h["ip"]
-    result = present(backend, mark={"image": "deb12"}, **moved)
+    result = present(backend, moved, mark={"image": "deb12"})
     assert result["changed"] and result["diff"]["before"]["hosts"][0]["ip"] == h["ip"], result
-    assert not present(backend, mark={"image": "deb12"}, **moved)["changed"]
+    assert not present(backend, moved, mark={"image": "deb12"})["changed"]
     assert dhcp_exchange(iface, h["mac"], scratch) == (moved["ip"], h["hostname"])
     # delete: check, real, again
     result = absent(backend, check=True, hostname=h["hostname"])
@@ -108,24 +115,24 @@ def _assert_failed_unchanged(backend, result, error, holder=None):
 
 def test_bad_input_changes_nothing(backend):
     h, other = host(backend, 2), host(backend, 3)
-    assert present(backend, **h)["changed"]
+    assert present(backend, h)["changed"]
     before = lookup(backend, mac=h["mac"])
     # invalid MAC
-    _assert_failed_unchanged(backend, present(backend, **dict(other, mac="52:54:00:78:zz:01")), "DhcpInvalidInput")
+    _assert_failed_unchanged(backend, present(backend, other, mac="52:54:00:78:zz:01"), "DhcpInvalidInput")
     # IP outside the subnet
-    result = present(backend, **dict(other, ip="10.78.5.5"))
+    result = present(backend, other, ip="10.78.5.5")
     _assert_failed_unchanged(backend, result, "DhcpConflict", "outside the subnet")
     # the MAC held by another host
-    result = present(backend, **dict(other, mac=h["mac"]))
+    result = present(backend, other, mac=h["mac"])
     _assert_failed_unchanged(backend, result, "DhcpConflict", h["hostname"])
     if backend != "omapi":  # OMAPI cannot look hosts up by IP (documented)
-        result = present(backend, **dict(other, ip=h["ip"]))
+        result = present(backend, other, ip=h["ip"])
         _assert_failed_unchanged(backend, result, "DhcpConflict", h["hostname"])
     assert lookup(backend, hostname=other["hostname"]) == []
     assert lookup(backend, mac=h["mac"]) == before
     # force takes the IP over: the old holder is removed
     if backend != "omapi":
-        result = present(backend, force=True, **dict(other, ip=h["ip"]))
+        result = present(backend, other, force=True, ip=h["ip"])
         assert result["changed"] and lookup(backend, hostname=h["hostname"]) == [], result
         assert absent(backend, hostname=other["hostname"])["changed"]
     else:
@@ -144,9 +151,9 @@ def test_wrong_credentials_and_server_down(backend):
     h = host(backend, 4)
     wrong_auth, down = BROKEN[backend]
     if wrong_auth:
-        result = run_module("dhcp_host", dict(backend_params(backend), **dict(h, **wrong_auth)))
+        result = present(backend, h, **wrong_auth)
         _assert_failed_unchanged(backend, result, "DhcpAuthError")
-    result = run_module("dhcp_host", dict(backend_params(backend), timeout=3, **dict(h, **down)))
+    result = present(backend, h, timeout=3, **down)
     _assert_failed_unchanged(backend, result, "DhcpServerDown")
     assert lookup(backend, hostname=h["hostname"]) == []
 
@@ -154,7 +161,7 @@ def test_wrong_credentials_and_server_down(backend):
 def test_info_lists_marks(lab):
     for name in ("kea_pgsql", "kea_api", "dnsmasq"):
         h = host(name, 5)
-        assert present(name, mark={"image": "deb12", "job": "42"}, **h)["changed"]
+        assert present(name, h, mark={"image": "deb12", "job": "42"})["changed"]
         args = dict(backend_params(name), owned_only=True)
         args.pop("subnet")
         listed = run_module("dhcp_host_info", args)["reservations"]

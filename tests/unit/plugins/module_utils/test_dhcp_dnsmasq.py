@@ -44,7 +44,7 @@ def dnsmasq(tmp_path):
     pid_file.write_text("%d\n" % os.getpid())
     signals = []
     backend = DnsmasqBackend(str(hostsdir), str(pid_file), kill=lambda pid, sig: signals.append((pid, sig)))
-    backend.pid = lambda: os.getpid()  # this test process stands in for dnsmasq (comm differs)
+    backend.pid = os.getpid  # this test process stands in for dnsmasq (comm differs)
     return backend, hostsdir, signals
 
 
