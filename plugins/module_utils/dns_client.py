@@ -357,14 +357,14 @@ class DnsClient(object):
         state = NameState()
         for rtype in sorted(set(rtypes) | {"CNAME"}):
             rcode, answer, _authority = self.query(name, rtype)
-            if rcode == "NXDOMAIN":
+            own = [rrset for rrset in answer if rrset.name.to_text().lower() == name]
+            # NXDOMAIN next to a CNAME of this name is about the CNAME's target, not this name
+            if rcode == "NXDOMAIN" and not own:
                 return NameState(exists=False)
-            if rcode != "NOERROR":
+            if rcode not in ("NOERROR", "NXDOMAIN"):
                 raise error_for_rcode(rcode, "query %s %s" % (name, rtype), self.server)
             state.exists = True
-            for rrset in answer:
-                if rrset.name.to_text().lower() != name:
-                    continue  # the target of a CNAME, chased by the server
+            for rrset in own:  # other owners are the targets of a CNAME, chased by the server
                 got = dns.rdatatype.to_text(rrset.rdtype)
                 state.rrsets[got] = (rrset.ttl, frozenset(_rdata_text(got, rd) for rd in rrset))
         return state

@@ -214,10 +214,21 @@ def test_read_name_by_query_sees_a_cname():
         reply.answer.append(_rrset("t5-a.vms.lab.test.", "CNAME", "t5-target.vms.lab.test."))
         reply.answer.append(_rrset("t5-target.vms.lab.test.", "A", "10.77.50.9"))  # chased: not this name
         return reply
+
+    def dangling_cname(message):
+        # BIND's answer for a CNAME whose target does not exist: NXDOMAIN, with the CNAME
+        reply = dns.message.make_response(message)
+        reply.set_rcode(dns.rcode.NXDOMAIN)
+        reply.answer.append(_rrset("t5-a.vms.lab.test.", "CNAME", "t5-nowhere.vms.lab.test."))
+        return reply
+
     client = _client(FakeTransport([cname_answer, cname_answer]))
     state = client.read_names(FWD, {"t5-a.vms.lab.test.": {"A"}})["t5-a.vms.lab.test."]
     assert state.exists and state.rrset("A")[1] == frozenset()
     assert state.rrset("CNAME")[1] == frozenset(["t5-target.vms.lab.test."])
+    client = _client(FakeTransport([dangling_cname, dangling_cname]))
+    state = client.read_names(FWD, {"t5-a.vms.lab.test.": {"A"}})["t5-a.vms.lab.test."]
+    assert state.exists and state.rrset("CNAME")[1] == frozenset(["t5-nowhere.vms.lab.test."])
 
 
 @pytest.mark.parametrize("kwargs, message", [
