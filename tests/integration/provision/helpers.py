@@ -21,8 +21,8 @@ OTHER_VM = "vm-disk-003"
 STRANGER_IP = "10.77.9.250"   # in the lab subnet, reserved for no VM
 
 
-def sh(argv, check=True, **kwargs):
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False, **kwargs)
+def sh(argv, check=True, timeout=60, **kwargs):
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False, **kwargs)
     if check and proc.returncode != 0:
         raise AssertionError("%s failed (rc %d): %s%s" % (argv, proc.returncode, proc.stdout, proc.stderr))
     return proc

@@ -29,7 +29,7 @@ class GuestStandin(object):
         with open(os.path.join(self.work, "token"), "w") as handle:
             handle.write(manifest_tokens(lab.dir)[VM])
         url = "http://%s:%d/vm/%s/bundle.tar.gz" % (lab.gateway, PORT, VM)
-        self.log = open(os.path.join(self.work, "out.log"), "w")
+        self.log = open(os.path.join(self.work, "out.log"), "w")  # noqa: SIM115 - open while the guest runs
         self.started = time.monotonic()
         self.proc = subprocess.Popen([STANDIN, NS, VM, VM_IP, url, tmp_size, self.work],
                                      stdout=self.log, stderr=subprocess.STDOUT)

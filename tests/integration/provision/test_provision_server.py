@@ -6,7 +6,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import io
 import os
 import tarfile
 import uuid
@@ -148,6 +147,6 @@ def test_reports_are_taken_only_from_the_vm_with_its_token(lab, server, tokens, 
     # the scheduler reads it over /status/ (from an allowed address)
     out = lab.scratch("bp-status") + "/r.log"
     assert fetch(None, "%s/status/%s.log" % (server, VM), out=out) == 200
-    with io.open(out) as handle:
+    with open(out) as handle:
         assert marker in handle.read()
     assert fetch(vm_ns, "%s/status/%s.log" % (server, VM)) == 403
