@@ -361,6 +361,11 @@ class DnsClient(object):
             # NXDOMAIN next to a CNAME of this name is about the CNAME's target, not this name
             if rcode == "NXDOMAIN" and not own:
                 return NameState(exists=False)
+            if rcode in ("REFUSED", "NOTAUTH"):
+                cause = ("the server refused to answer for this name: it serves no zone that holds it "
+                         "(zone not served) or does not take queries from here")
+                raise DnsNotAuthoritative("query %s %s: %s (%s from %s)" % (name, rtype, cause, rcode, self.server),
+                                          rcode=rcode, cause=cause, server=self.server)
             if rcode not in ("NOERROR", "NXDOMAIN"):
                 raise error_for_rcode(rcode, "query %s %s" % (name, rtype), self.server)
             state.exists = True

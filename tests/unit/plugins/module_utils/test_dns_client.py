@@ -246,3 +246,11 @@ def test_unsigned_client_sends_unsigned_updates():
     client = dc.DnsClient("10.77.0.1", transport=transport)
     client.update(FWD, [_change("t5-a.vms.lab.test.", "A", [], ["10.77.50.1"])])
     assert transport.sent[0].keyname is None
+
+
+@pytest.mark.parametrize("rcode", ["REFUSED", "NOTAUTH"])
+def test_a_refused_query_means_the_zone_is_not_served(rcode):
+    client = _client(FakeTransport([rcode]))
+    with pytest.raises(dc.DnsNotAuthoritative, match="zone not served") as caught:
+        client.read_names("example.invalid.", {"t5-x.example.invalid.": {"A"}})
+    assert caught.value.details["rcode"] == rcode
