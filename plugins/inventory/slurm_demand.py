@@ -11,7 +11,7 @@ name: slurm_demand
 short_description: Slurm queue demand and VM pools of hpc.slurm_vm as an inventory
 version_added: 0.1.0
 description:
-  - Reads ONE snapshot of both clusters with five Slurm calls, whatever the number of jobs or nodes.
+  - Reads ONE snapshot of both clusters with four Slurm calls, whatever the number of jobs or nodes.
     VM cluster (pending and running jobs, pool nodes with FUTURE ones, reservations) and host cluster
     (the host jobs C(hpcvm:<host>)).
   - Every pool node of every image becomes a host in the group C(slurm_vm_image_<image>), with its node

@@ -7,7 +7,7 @@ VM cluster:   squeue -r (pending + running jobs, one line per array task), scont
               FUTURE included), scontrol show res (reservations).
 Host cluster: squeue --name=<every hpcvm:<host>> (host jobs).
 
-Five calls in all, whatever the number of jobs or nodes. On 22.05,
+Four calls in all, whatever the number of jobs or nodes. On 22.05,
 `squeue --json` ignores filters and `sinfo --json` omits FUTURE nodes, so the
 fixed-column text formats are used: the free-text field (job name) comes last
 and keeps any separator it holds.

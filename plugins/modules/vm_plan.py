@@ -31,6 +31,7 @@ attributes:
     description: The module never changes anything; check mode returns the same plan.
   diff_mode:
     support: none
+    description: There is nothing to diff; the plan is the result.
 options:
   snapshot:
     description: The snapshot, as the inventory plugin writes it. Give this or O(snapshot_file).
@@ -63,8 +64,8 @@ options:
         default: 300
   history:
     description:
-      - Boot failures per image, C({image: {failures: N, last_failure: EPOCH}}), from the previous run summary.
-        An image with C(backoff_failures) failures in a row spawns nothing for C(backoff_seconds) after the last.
+      - "Boot failures per image, as C({image: {failures: N, last_failure: EPOCH}}), from the previous run."
+      - An image with C(backoff_failures) failures in a row spawns nothing for C(backoff_seconds) after the last.
     type: dict
     default: {}
   claimed:
@@ -73,7 +74,7 @@ options:
     elements: str
     default: []
 author:
-  - hpc.slurm_vm contributors
+  - hpc.slurm_vm contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
