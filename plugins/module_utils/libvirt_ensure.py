@@ -58,6 +58,7 @@ def _check_wait_for(wait_for, spec, state, check_mode):
 
 def ensure_guest(params, client, files, check_mode=False, clock=time.time, monotonic=time.monotonic):
     """Bring one guest to params['state']; returns the module result (without 'diff' when unchanged)."""
+    began = monotonic()
     state = params.get("state") or "running"
     name = check_name(params["name"])
     state_dir = check_path(params["state_dir"], "state_dir")
@@ -96,6 +97,7 @@ def ensure_guest(params, client, files, check_mode=False, clock=time.time, monot
     if current:
         result["uuid"] = current["uuid"]
     if check_mode:
+        result["timings"]["total"] = round(monotonic() - began, 3)
         return result
 
     created = current is None
@@ -125,6 +127,7 @@ def ensure_guest(params, client, files, check_mode=False, clock=time.time, monot
         result["timings"]["wait"] = waited["elapsed"]
         result["addresses"] = waited["addresses"]
         result["state"] = waited["state"]
+    result["timings"]["total"] = round(monotonic() - began, 3)
     return result
 
 

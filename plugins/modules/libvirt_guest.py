@@ -286,10 +286,10 @@ files:
   type: dict
   sample: {console_log: /tmp/hpcvm-lab/vms/vm-deb12-005.console.log}
 timings:
-  description: Seconds spent in define, start, wait and the other slow steps.
+  description: Seconds spent in define, start, wait and the other slow steps, and in the whole task (total).
   returned: always
   type: dict
-  sample: {define: 0.02, start: 0.41, wait: 7.9}
+  sample: {define: 0.02, start: 0.41, wait: 7.9, total: 8.4}
 addresses:
   description: IPv4 addresses seen for the guest while waiting (O(wait_for)).
   returned: when O(wait_for) was given

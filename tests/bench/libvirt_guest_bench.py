@@ -1,0 +1,100 @@
+#!/usr/bin/env python
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Benchmark of libvirt_guest with real TCG guests in the lab (run inside it):
+
+    lab/exec .venv/bin/python tests/bench/libvirt_guest_bench.py [N]
+
+Starts N (default 4) fast guests (vm-deb12-005, -006, t7-bench-N) first one after the other, then all at
+once (one module process per guest, as an async task does), each waiting for its console
+marker. Prints define+start time per guest, time to the marker, the totals, and the time
+of a no-change run on a running guest. Removes the guests afterwards.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+
+from tests.integration.libvirt import conftest as lab  # noqa: E402
+
+# two pool names given to this benchmark, and throwaway names on 10.77.7.x (outside every pool)
+HOSTS = ["vm-deb12-005", "vm-deb12-006", "t7-bench-1", "t7-bench-2", "t7-bench-3", "t7-bench-4"]
+for i in range(1, 5):
+    lab.GUESTS.setdefault("t7-bench-%d" % i, ("52:54:00:77:07:%02x" % i, "10.77.7.%d" % i))
+
+
+def prepare(hosts):
+    """The guest fixture's preparation (reservation + boot tarball), without pytest."""
+    gen = lab.guest.__wrapped__(None)
+    prepare_one = next(gen)
+    for host in hosts:
+        prepare_one(host)
+    return gen
+
+
+def up(host):
+    start = time.monotonic()
+    result = lab.run_module("libvirt_guest", lab.fast_guest(host, wait_for=dict(console=lab.MARKER), timeout=180))
+    if result.get("failed"):
+        raise SystemExit("%s failed: %s\n%s" % (host, result["msg"], "\n".join(result.get("console_tail", []))))
+    t = result["timings"]
+    return host, t.get("define", 0) + t.get("start", 0), t["wait"], time.monotonic() - start
+
+
+def down(host):
+    lab.run_module("libvirt_guest", dict(name=host, uri=lab.URI, state_dir=lab.STATE_DIR, state="absent"))
+
+
+def report(title, rows, total):
+    print("%s:" % title)
+    for host, define_start, wait, wall in rows:
+        print("  %-14s define+start %5.2f s  marker after %5.1f s  module run %5.1f s"
+              % (host, define_start, wait, wall))
+    print("  total %.1f s" % total)
+
+
+def main():
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 4
+    hosts = HOSTS[:n]
+    others = [d for d in lab.virsh("list", "--name").stdout.split() if d not in hosts]
+    print("other running domains on this libvirtd (sharing the CPUs): %d" % len(others))
+    gen = prepare(hosts)
+    try:
+        start = time.monotonic()
+        rows = [up(h) for h in hosts]
+        report("sequential (%d guests)" % n, rows, time.monotonic() - start)
+        for h in hosts:
+            down(h)
+
+        start = time.monotonic()
+        with ThreadPoolExecutor(n) as pool:
+            rows = list(pool.map(up, hosts))
+        report("parallel (%d module processes at once)" % n, rows, time.monotonic() - start)
+
+        args = lab.fast_guest(hosts[0], wait_for=dict(console=lab.MARKER))
+        walls, own = [], []
+        for _ in range(5):
+            t = time.monotonic()
+            result = lab.run_module("libvirt_guest", args)
+            walls.append(time.monotonic() - t)
+            assert not result["changed"], result
+            own.append(result["timings"]["total"])
+        print("no-change run on a running guest (with wait_for): module process %.2f s (median of 5), "
+              "module's own work %.3f s (max)" % (sorted(walls)[2], max(own)))
+        t = time.monotonic()
+        with ThreadPoolExecutor(n) as pool:
+            list(pool.map(down, hosts))
+        print("absent for %d guests in parallel: %.1f s" % (n, time.monotonic() - t))
+    finally:
+        for _ in gen:
+            pass
+
+
+if __name__ == "__main__":
+    main()
