@@ -32,7 +32,7 @@ def load_images(path):
 
 
 def kernel_cmdline(hostname, fetch_url, tmpdisk_serial, mounts):
-    words = ["console=ttyS0", "quiet", "panic=-1", "acpi=off", "mitigations=off", "random.trust_cpu=on",
+    words = ["console=ttyS0", "quiet", "panic=-1", "clocksource=hpet", "mitigations=off", "random.trust_cpu=on",
              "vm.hostname=" + hostname, "vm.fetch=" + fetch_url, "vm.tmpdisk=" + tmpdisk_serial]
     words.extend("vm.mount=" + mount for mount in mounts)
     for word in words:

@@ -11,7 +11,8 @@ say() { echo "$*" > $C; }
 fail() { say "HPCVM-GUEST-FAILED host=$(hostname) $*"; while :; do sleep 3600; done; }
 . $B/guest.env || fail "no guest.env"
 export SLURM_CONF PATH=/usr/sbin:/usr/bin:/sbin:/bin
-say "HPCVM-STAGE2 host=$(hostname) uptime=$(cut -d' ' -f1 /proc/uptime)"
+cs=/sys/devices/system/clocksource/clocksource0
+say "HPCVM-STAGE2 host=$(hostname) uptime=$(cut -d' ' -f1 /proc/uptime) clocksource=$(cat $cs/current_clocksource) ($(cat $cs/available_clocksource)) date=$(date -u +%FT%TZ)"
 cp -a $B/files/. / || fail "cannot install the boot files"
 rm -rf $B/files
 
@@ -54,6 +55,8 @@ if ! slurmd -f "$SLURM_CONF" -N "$(hostname)" 2>>$C; then
   fail "slurmd did not start"
 fi
 say "HPCVM-SLURMD-STARTED host=$(hostname) uptime=$(cut -d' ' -f1 /proc/uptime)"
+# the console log is the only part of the guest the host sees: mirror slurmd's log there
+[ -z "$slurmd_log" ] || { tail -n +1 -F "$slurmd_log" 2>/dev/null | sed -u 's/^/slurmd: /' > $C & }
 
 # PID 1 duties: reap whatever gets reparented here (slurmstepd double-forks)
 trap '' TERM
