@@ -232,5 +232,5 @@ def selection_plan(filenames, bases, hostnames, aliases, tie_policy="alias_order
     plan = {}
     for host in hostnames:
         plan[host] = {base: select_file(filenames, base, host, expanded, tie_policy, bases)["selected"]
-                          for base in bases}
+                      for base in bases}
     return plan

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # pack-bundles.sh ROOT MANIFEST GROUP - build every VM's boot bundle (role boot_provision).
 #
 # ROOT/stage/common and ROOT/stage/image-<IMAGE> hold the parts the role rendered.

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # guest_standin.sh NS HOST IP URL TMP_SIZE WORKDIR
 #   A guest without a VM, for the boot_provision tests: network namespace NS on the
 #   lab bridge with address IP, then UTS, mount and PID namespaces of its own. Like a

@@ -66,7 +66,7 @@ def test_select_file(case, base, host, selected, reason, prio, alias, ties):
 def test_result_independent_of_listing_order():
     expected = fs.select_files(FILES, ["prolog", "slurm.local.conf"], "vm-disk-004", ALIASES)
     rng = random.Random(4)
-    for _ in range(20):
+    for _attempt in range(20):
         shuffled = list(FILES)
         rng.shuffle(shuffled)
         assert fs.select_files(shuffled, ["prolog", "slurm.local.conf"], "vm-disk-004", ALIASES) == expected
@@ -106,7 +106,7 @@ def test_priority_is_numeric_not_lexical():
     "slurm.local.conf.010.n_ALL",      # leading zero: ambiguous with 10
     "slurm.local.conf.10.ALL",         # missing n_
     "slurm.local.conf.10.n_",          # empty alias
-    "slurm.local.conf.10.n_GPU-NODES", # '-' not allowed in an alias
+    "slurm.local.conf.10.n_GPU-NODES",  # '-' not allowed in an alias
     "slurm.local.conf.remain~",        # editor backup
     "slurm.local.conf.REMAIN",
     "slurm.local.conf.",
