@@ -378,27 +378,13 @@ class DnsClient(object):
     def update(self, zone, changes):
         """Apply changes (all in `zone`) as few UPDATE messages as fit; returns how many were sent."""
         sent = 0
-        for batch in _batches(changes):
-            message = dns.update.UpdateMessage(zone, keyring=self.keyring, keyname=self.keyname,
-                                               keyalgorithm=self.keyalgorithm)
-            absent_names = set()
-            for change in batch:
-                if change.prereq == PREREQ_NAME_ABSENT:
-                    if change.name not in absent_names:
-                        absent_names.add(change.name)
-                        message.absent(change.name)
-                elif change.before:
-                    message.present(change.name, change.rtype, *sorted(change.before))
-                else:
-                    message.absent(change.name, change.rtype)
-            for change in batch:
-                if change.after and not change.before:
-                    # the prerequisite guarantees the RRset is empty: a plain add is enough
-                    message.add(change.name, change.ttl, change.rtype, *sorted(change.after))
-                elif change.after:
-                    message.replace(change.name, change.ttl, change.rtype, *sorted(change.after))
-                else:
-                    message.delete(change.name, change.rtype)
+        pending = _batches(changes)
+        while pending:
+            batch = pending.pop(0)
+            message = self._update_message(zone, batch)
+            if len(batch) > 1 and len(message.to_wire()) > MAX_UPDATE_BYTES:
+                pending[:0] = _halves(batch)  # the estimate was short: split and retry
+                continue
             self.stats["updates"] += 1
             what = "update of zone %s (%d change(s))" % (zone, len(batch))
             reply = self._send(message, what)
@@ -408,6 +394,30 @@ class DnsClient(object):
             sent += 1
         return sent
 
+    def _update_message(self, zone, batch):
+        """One UPDATE: the prerequisites of every change, then the changes."""
+        message = dns.update.UpdateMessage(zone, keyring=self.keyring, keyname=self.keyname,
+                                           keyalgorithm=self.keyalgorithm)
+        absent_names = set()
+        for change in batch:
+            if change.prereq == PREREQ_NAME_ABSENT:
+                if change.name not in absent_names:
+                    absent_names.add(change.name)
+                    message.absent(change.name)
+            elif change.before:
+                message.present(change.name, change.rtype, *sorted(change.before))
+            else:
+                message.absent(change.name, change.rtype)
+        for change in batch:
+            if change.after and not change.before:
+                # the prerequisite guarantees the RRset is empty: a plain add is enough
+                message.add(change.name, change.ttl, change.rtype, *sorted(change.after))
+            elif change.after:
+                message.replace(change.name, change.ttl, change.rtype, *sorted(change.after))
+            else:
+                message.delete(change.name, change.rtype)
+        return message
+
 
 def _rdata_text(rtype, rdata):
     text = rdata.to_text()
@@ -415,8 +425,31 @@ def _rdata_text(rtype, rdata):
 
 
 def _estimate(change):
-    values = len(change.before) + len(change.after) + 2
-    return values * (len(change.name) + 16) + sum(len(v) + 4 for v in change.before | change.after)
+    """Wire bytes of one change, counting names as compressed (a label plus a pointer).
+
+    Only a guide: update() checks the real size and splits a message that is too big.
+    """
+    owner = len(change.name.split(".", 1)[0]) + 3
+    header = owner + 10
+
+    def rdata(value):
+        if change.rtype in ("PTR", "CNAME"):
+            return len(value.split(".", 1)[0]) + 3
+        return len(value) + 1 if change.rtype == "TXT" else (4 if change.rtype == "A" else 16)
+
+    size = header if not change.before else sum(header + rdata(v) for v in change.before)  # prerequisite
+    size += header if change.before else 0  # the delete of a replace
+    return size + sum(header + rdata(v) for v in change.after)
+
+
+def _halves(batch):
+    """Split a batch in two at a name boundary near its middle."""
+    cut = len(batch) // 2
+    while 0 < cut < len(batch) and batch[cut].name == batch[cut - 1].name:
+        cut += 1
+    if cut >= len(batch):
+        cut = len(batch) // 2
+    return [batch[:cut], batch[cut:]]
 
 
 def _batches(changes):

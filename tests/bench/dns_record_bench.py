@@ -1,0 +1,182 @@
+#!/usr/bin/env python
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Benchmark dns_record: 1,000 A+PTR pairs, batched (one UPDATE per zone) vs one update per record.
+
+Run inside the lab:  lab/exec .venv/bin/python tests/bench/dns_record_bench.py [--count N] [--no-playbook]
+
+Both paths go through the same code (dns_service.manage_records: read, plan,
+update with prerequisites, verify by query) against the lab's BIND:
+- batched: one call with all N records (what one dns_record task does);
+- per record: N calls with one record each, over one reused TCP connection
+  (what a loop of N tasks would do, minus Ansible's own per-task cost).
+Each path runs present, present again (no change) and absent. With
+--playbook (default) the batched path is also run as one ansible-playbook task
+per step, the way users run it. Names are t5-bench-NNNN, addresses in
+10.77.60.0/22; everything is removed afterwards.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import argparse
+import ipaddress
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(REPO, ".cache", "collections"))
+
+import dns.query  # noqa: E402
+import dns.tsig  # noqa: E402
+import dns.tsigkeyring  # noqa: E402
+import dns.update  # noqa: E402
+from ansible_collections.hpc.slurm_vm.plugins.module_utils import dns_client, dns_service  # noqa: E402
+
+SERVER = "10.77.0.1"
+KEY = "hpcvm-ddns"
+FWD = "vms.lab.test."
+REV = "77.10.in-addr.arpa."
+BASE = ipaddress.ip_address("10.77.60.0")
+
+
+def records(count):
+    return [dict(name="t5-bench-%04d" % i, ip=str(BASE + 1 + i)) for i in range(count)]
+
+
+def request(recs, state):
+    return dns_service.build_request(dict(records=recs, zone="vms.lab.test", ptr=True, state=state))
+
+
+def ours():
+    """(forward names, PTR names) of the benchmark that exist now (AXFR)."""
+    fwd, rev = set(), set()
+    for zone, into in ((FWD, fwd), (REV, rev)):
+        for message in dns.query.xfr(SERVER, zone, relativize=False, timeout=10):
+            for rrset in message.answer:
+                name = rrset.name.to_text().lower()
+                ptr_of_bench = any(name.endswith(".%d.77.10.in-addr.arpa." % n) for n in range(60, 64))
+                if (zone == FWD and name.startswith("t5-bench-")) or (zone == REV and ptr_of_bench):
+                    into.add(name)
+    return fwd, rev
+
+
+def cleanup(secret):
+    fwd, rev = ours()
+    keyring = dns.tsigkeyring.from_text({KEY: secret})
+    for zone, names in ((FWD, fwd), (REV, rev)):
+        names = sorted(names)
+        for start in range(0, len(names), 500):
+            update = dns.update.UpdateMessage(zone, keyring=keyring, keyname=KEY, keyalgorithm=dns.tsig.HMAC_SHA256)
+            for name in names[start:start + 500]:
+                update.delete(name)
+            dns.query.tcp(update, SERVER, timeout=30)
+
+
+def expect(condition, what):
+    if not condition:
+        raise SystemExit("benchmark check failed: %s" % what)
+
+
+def run_batched(client, recs):
+    times = {}
+    for step, state, changed in (("present", "present", True), ("again", "present", False),
+                                 ("absent", "absent", True)):
+        start = time.monotonic()
+        result = dns_service.manage_records(client, request(recs, state))
+        times[step] = time.monotonic() - start
+        expect(result["changed"] is changed, "batched %s changed=%s" % (step, result["changed"]))
+        if step == "present":
+            expect(tuple(map(len, ours())) == (len(recs), len(recs)), "batched present incomplete")
+            times["present_updates"] = result["updates"]
+    expect(tuple(map(len, ours())) == (0, 0), "batched absent left names behind")
+    return times
+
+
+def run_per_record(client, recs):
+    times = {}
+    for step, state, changed in (("present", "present", True), ("again", "present", False),
+                                 ("absent", "absent", True)):
+        start = time.monotonic()
+        updates = 0
+        for rec in recs:
+            result = dns_service.manage_records(client, request([rec], state))
+            expect(result["changed"] is changed, "per-record %s %s changed=%s" % (step, rec["name"], result["changed"]))
+            updates += result["updates"]
+        times[step] = time.monotonic() - start
+        if step == "present":
+            expect(tuple(map(len, ours())) == (len(recs), len(recs)), "per-record present incomplete")
+            times["present_updates"] = updates
+    expect(tuple(map(len, ours())) == (0, 0), "per-record absent left names behind")
+    return times
+
+
+def run_playbook(recs, secret):
+    """The batched path as users run it: one ansible-playbook, one task per step; wall time per step."""
+    times = {}
+    with tempfile.TemporaryDirectory(prefix="t5-bench-") as tmp:
+        with open(os.path.join(tmp, "vars.json"), "w") as handle:
+            os.chmod(handle.name, 0o600)
+            json.dump({"t5_secret": secret, "t5_records": recs}, handle)
+        for step, state in (("present", "present"), ("again", "present"), ("absent", "absent")):
+            task = {"hpc.slurm_vm.dns_record": dict(server=SERVER, key_name=KEY, key_secret="{{ t5_secret }}",  # noqa: S106
+                                                    zone="vms.lab.test", ptr=True, state=state,
+                                                    records="{{ t5_records }}"), "register": "r"}
+            assert_task = {"ansible.builtin.assert": {"that": ["r.changed == %s" % (step != "again")],
+                                                      "quiet": True}}
+            play = [dict(hosts="localhost", connection="local", gather_facts=False, vars_files=["vars.json"],
+                         vars=dict(ansible_python_interpreter=sys.executable), tasks=[task, assert_task])]
+            path = os.path.join(tmp, "play.yml")
+            with open(path, "w") as handle:
+                json.dump(play, handle)
+            start = time.monotonic()
+            proc = subprocess.run([os.path.join(REPO, ".venv", "bin", "ansible-playbook"), "-i", "localhost,", path],
+                                  cwd=REPO, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL)
+            times[step] = time.monotonic() - start
+            expect(proc.returncode == 0, "playbook %s failed:\n%s%s" % (step, proc.stdout[-3000:], proc.stderr[-2000:]))
+    return times
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--no-playbook", action="store_true")
+    args = parser.parse_args()
+    with open("/tmp/hpcvm-lab/secrets/%s.secret" % KEY) as handle:  # noqa: S108 - the lab's fixed location
+        secret = handle.read().strip()
+    recs = records(args.count)
+    client = dns_client.DnsClient(SERVER, key_name=KEY, key_secret=secret, timeout=30)
+    cleanup(secret)
+    try:
+        batched = run_batched(client, recs)
+        per_record = run_per_record(client, recs)
+        playbook = None if args.no_playbook else run_playbook(recs, secret)
+    finally:
+        cleanup(secret)
+        client.close()
+    print("dns_record benchmark: %d A+PTR pairs against the lab's BIND (%s)" % (args.count, SERVER))
+    print("%-34s %9s %9s %9s %9s %10s" % ("path", "present", "again", "absent", "total", "UPDATEs"))
+    rows = [("batched (one UPDATE per zone)", batched), ("one update per record", per_record)]
+    if playbook:
+        rows.append(("batched, ansible-playbook wall", dict(playbook, present_updates="-")))
+    for label, times in rows:
+        total = times["present"] + times["again"] + times["absent"]
+        print("%-34s %8.2fs %8.2fs %8.2fs %8.2fs %10s" % (label, times["present"], times["again"], times["absent"],
+                                                           total, times["present_updates"]))
+    speedup = {step: per_record[step] / batched[step] for step in ("present", "again", "absent")}
+    total_speedup = sum(per_record[s] for s in speedup) / sum(batched[s] for s in speedup)
+    print("speed-up of batching: present %.1fx, again %.1fx, absent %.1fx, overall %.1fx"
+          % (speedup["present"], speedup["again"], speedup["absent"], total_speedup))
+    if total_speedup < 5:
+        print("FAIL: batching must be at least 5x faster")
+        return 1
+    print("OK: batching is at least 5x faster")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
