@@ -200,7 +200,7 @@ options:
 seealso:
   - module: hpc.slurm_vm.libvirt_guest_info
 author:
-  - hpc.slurm_vm contributors
+  - hpc.slurm_vm contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -13,14 +13,18 @@ short_description: List the libvirt guests of hpc.slurm_vm (domains with its met
 version_added: 0.1.0
 description:
   - Lists the domains whose C(<metadata>) carries the element of the namespace C(urn:hpc.slurm_vm:1), as written
-    by M(hpc.slurm_vm.libvirt_guest): name, state, MACs, metadata and uptime. The reconciler compares them with
+    by M(hpc.slurm_vm.libvirt_guest), with name, state, MACs, metadata and uptime. The reconciler compares them with
     Slurm, DNS and DHCP.
   - One connection and one XML read per domain; other domains are skipped unless O(all=true).
 extends_documentation_fragment:
   - hpc.slurm_vm.libvirt
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.info_module
 attributes:
+  check_mode:
+    support: full
+    details: Read-only; runs the same in check mode.
+  diff_mode:
+    support: none
   platform:
     platforms: posix
 options:
@@ -35,7 +39,7 @@ options:
 seealso:
   - module: hpc.slurm_vm.libvirt_guest
 author:
-  - hpc.slurm_vm contributors
+  - hpc.slurm_vm contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -79,7 +79,7 @@ def main():
 
         args = lab.fast_guest(hosts[0], wait_for=dict(console=lab.MARKER))
         walls, own = [], []
-        for _ in range(5):
+        for _run in range(5):
             t = time.monotonic()
             result = lab.run_module("libvirt_guest", args)
             walls.append(time.monotonic() - t)
@@ -92,7 +92,7 @@ def main():
             list(pool.map(down, hosts))
         print("absent for %d guests in parallel: %.1f s" % (n, time.monotonic() - t))
     finally:
-        for _ in gen:
+        for _step in gen:
             pass
 
 

@@ -28,8 +28,8 @@ FILES = {"overlay": False, "tmp_disk": 256 * 1024 ** 2, "console_log": True}
 DISK_FILES = {"overlay": True, "tmp_disk": None, "console_log": True}
 
 
-def cur(spec=SPEC, active=False, persistent=True, paused=False):
-    return {"spec": copy.deepcopy(spec), "active": active, "persistent": persistent, "paused": paused}
+def cur(spec=None, active=False, persistent=True, paused=False):
+    return {"spec": copy.deepcopy(spec or SPEC), "active": active, "persistent": persistent, "paused": paused}
 
 
 def changed(**fields):
