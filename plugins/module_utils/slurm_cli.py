@@ -177,12 +177,27 @@ def is_registered(base, flags, slurmd_start_time, boot_time):
             and "NOT_RESPONDING" not in flags)
 
 
+_NODE_FIELDS = ("NodeName", "State", "SlurmdStartTime", "BootTime")
+_NODE_FIELD_RE = re.compile(r"(?:^| )(NodeName|State|SlurmdStartTime|BootTime)=(\S*)")
+
+
+def node_record_fields(line):
+    """The few fields the planner needs from one node line, without parsing all ~40 of them
+    (1,000 nodes per run). Reason is the last field and the only free text, so it is split off
+    first and no other value can fake a key."""
+    head, sep, reason = line.rstrip("\n").partition(" Reason=")
+    record = dict(_NODE_FIELD_RE.findall(head))
+    if sep:
+        record["Reason"] = reason.strip()
+    return record
+
+
 def parse_nodes(text):
     """`scontrol -F -o show node` output -> {name: node}; 'Node X not found' lines are skipped."""
     nodes = {}
     for line in text.splitlines():
         if line.startswith("NodeName="):
-            node = node_from_record(parse_record(line))
+            node = node_from_record(node_record_fields(line))
             nodes[node["name"]] = node
     return nodes
 
@@ -218,11 +233,14 @@ class SlurmClient(object):
                    rc=result.rc, stdout=result.stdout, stderr=result.stderr)
 
     # ----- nodes
-    def show_nodes(self, names):
-        """All named nodes (FUTURE included) in one call; UnknownNodes if any is not defined."""
+    def show_nodes(self, names, expression=None):
+        """All named nodes (FUTURE included) in one call; UnknownNodes if any is not defined.
+
+        expression: `names` already folded (folding 1,000 names costs ~70 ms).
+        """
         if not names:
             return {}
-        result = self.scontrol(["-F", "-o", "show", "node", nodeset.fold(names)])
+        result = self.scontrol(["-F", "-o", "show", "node", expression or nodeset.fold(names)])
         nodes = parse_nodes(result.stdout)
         missing = [name for name in names if name not in nodes]
         if missing:
@@ -234,9 +252,9 @@ class SlurmClient(object):
             raise self._fail(result, "scontrol show node failed")
         return nodes
 
-    def update_nodes(self, names, state, reason=None):
+    def update_nodes(self, names, state, reason=None, expression=None):
         """One `scontrol update nodename=<hostlist> state=...`; raises SlurmCommandError."""
-        args = ["update", "nodename=%s" % nodeset.fold(names), "state=%s" % state]
+        args = ["update", "nodename=%s" % (expression or nodeset.fold(names)), "state=%s" % state]
         if reason is not None:
             args.append("reason=%s" % reason)
         result = self.scontrol(args, changes=True)

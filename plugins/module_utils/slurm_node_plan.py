@@ -142,11 +142,13 @@ def predict(node, state, reason, request):
     return after
 
 
-def plan(nodes, names, state, reason=None, only_if_registered=None):
+def plan(nodes, names, state, reason=None, only_if_registered=None, expression=None):
     """Decide the changes for `names` (all present in `nodes`).
 
     Returns a dict: changes {name: request}, after {name: predicted node},
-    unchanged [names]. Raises TransitionRefused / NodeNotRegistered before
+    unchanged [names], groups [(request, reason, names, hostlist)] (one scontrol
+    update each; `expression`, the folded `names`, is reused when a group holds
+    every name). Raises TransitionRefused / NodeNotRegistered before
     anything changes, naming every offending node.
     """
     reason = validate(state, reason)
@@ -179,7 +181,10 @@ def plan(nodes, names, state, reason=None, only_if_registered=None):
             % (state, ", ".join(u["node"] for u in unregistered),
                ", ".join("%s is %s" % (u["node"], u["state"]) for u in unregistered)),
             unregistered=unregistered)
-    return dict(changes=changes, after=after, unchanged=unchanged)
+    groups = [(request, request_reason, group,
+               expression if expression and len(group) == len(names) else nodeset.fold(group))
+              for request, request_reason, group in group_changes(changes, reason)]
+    return dict(changes=changes, after=after, unchanged=unchanged, groups=groups)
 
 
 def group_changes(changes, reason):
@@ -209,11 +214,12 @@ def diff_view(node):
 
 
 # ---------------------------------------------------------------- steps that talk to Slurm
-def wait_registered(client, names, timeout, interval=0.5, clock=time.monotonic, sleep=time.sleep):
+def wait_registered(client, names, timeout, interval=0.5, clock=time.monotonic, sleep=time.sleep, expression=None):
     """Poll (one scontrol call per round) until every named node has registered."""
     deadline = clock() + timeout
+    expression = expression or nodeset.fold(names)
     while True:
-        nodes = client.show_nodes(names)
+        nodes = client.show_nodes(names, expression)
         waiting = [name for name in names if not nodes[name]["registered"]]
         if not waiting:
             return nodes
@@ -225,7 +231,7 @@ def wait_registered(client, names, timeout, interval=0.5, clock=time.monotonic, 
         sleep(interval)
 
 
-def apply(client, names, before, planned, reason):
+def apply(client, names, before, planned, expression=None):
     """Run the planned updates, one scontrol call per distinct request; return the nodes re-read.
 
     When Slurm refuses a batch, re-read and raise PartialUpdate naming the nodes
@@ -234,18 +240,18 @@ def apply(client, names, before, planned, reason):
     changes = planned["changes"]
     if not changes:
         return before
-    for request, request_reason, group in group_changes(changes, reason):
+    for request, request_reason, group, group_expression in planned["groups"]:
         try:
-            client.update_nodes(group, request, request_reason)
+            client.update_nodes(group, request, request_reason, group_expression)
         except CommandError as exc:
-            now = client.show_nodes(names)
+            now = client.show_nodes(names, expression)
             changed = changed_between(before, now)
             failed = [n for n in changes if n not in changed]
             raise PartialUpdate(
                 "Slurm refused state=%s for some of %s: %s. Changed: %s. Not changed: %s (%s)." % (
-                    request, nodeset.fold(group), (exc.stderr or exc.stdout or exc.message).strip(),
+                    request, group_expression, (exc.stderr or exc.stdout or exc.message).strip(),
                     nodeset.fold(changed) if changed else "none", nodeset.fold(failed) if failed else "none",
                     ", ".join("%s is %s" % (n, now[n]["state"]) for n in failed[:20])),
                 changed_nodes=changed, failed_nodes=failed, cmd=exc.cmd, rc=exc.rc,
                 stdout=exc.stdout, stderr=exc.stderr) from exc
-    return client.show_nodes(names)
+    return client.show_nodes(names, expression)

@@ -161,21 +161,28 @@ def run(module):
     if not names:
         raise InvalidInput("nodes is empty")
     client = SlurmClient(CommandRunner(module), params["slurm_conf"], params["cluster"])
+    expression = nodeset.fold(names)  # once: folding 1,000 names is not free
     if params["wait_registered"]:
-        before = plan.wait_registered(client, names, params["timeout"])
+        before = plan.wait_registered(client, names, params["timeout"], expression=expression)
     else:
-        before = client.show_nodes(names)
-    planned = plan.plan(before, names, params["state"], params["reason"], params["only_if_registered"])
-    reason = plan.validate(params["state"], params["reason"])
-    commands = [["update", "nodename=%s" % nodeset.fold(group), "state=%s" % request]
+        before = client.show_nodes(names, expression)
+    planned = plan.plan(before, names, params["state"], params["reason"], params["only_if_registered"],
+                        expression)
+    commands = [["update", "nodename=%s" % group_expression, "state=%s" % request]
                 + (["reason=%s" % request_reason] if request_reason else [])
-                for request, request_reason, group in plan.group_changes(planned["changes"], reason)]
-    after = planned["after"] if module.check_mode else plan.apply(client, names, before, planned, reason)
+                for request, request_reason, _group, group_expression in planned["groups"]]
+    after = planned["after"] if module.check_mode else plan.apply(client, names, before, planned, expression)
     changed_nodes = [n for n in names if n in planned["changes"]]
+    if len(changed_nodes) == len(names):
+        changed_expression = expression
+    elif len(planned["groups"]) == 1:
+        changed_expression = planned["groups"][0][3]
+    else:
+        changed_expression = nodeset.fold(changed_nodes) if changed_nodes else ""
     result = dict(
         changed=bool(changed_nodes),
         changed_nodes=changed_nodes,
-        changed_expression=nodeset.fold(changed_nodes) if changed_nodes else "",
+        changed_expression=changed_expression,
         commands=commands,
         nodes={n: dict(changed=n in planned["changes"], request=planned["changes"].get(n),
                        before=_view(before[n]), after=_view(after[n])) for n in names},

@@ -36,6 +36,16 @@ def test_parse_record_keeps_spaces_and_equal_signs_in_the_reason():
     assert record["Reason"].startswith("hpcvm: teardown id=42 [idle] [root@")
 
 
+def test_the_fast_node_parser_agrees_with_the_full_one():
+    for key in ("show_node_registered_and_future", "show_node_drain_down_futuredrain",
+                "show_node_resumed_unregistered"):
+        for line in case(key)["stdout"].splitlines():
+            full = cli.parse_record(line)
+            fast = cli.node_record_fields(line)
+            assert fast == {k: full[k] for k in fast}
+            assert cli.node_from_record(fast) == cli.node_from_record(full)
+
+
 @pytest.mark.parametrize("fixture, expected", [
     ("show_node_registered_and_future", {
         "vm-disk-001": ("IDLE", None, True), "vm-disk-002": ("FUTURE", None, False),

@@ -112,6 +112,12 @@ def test_bad_state_or_reason(state, reason):
         plan.validate(state, reason)
 
 
+def test_plan_groups_carry_their_folded_hostlist():
+    nodes = {n: node("IDLE", name=n) for n in ("vm-a-001", "vm-a-002", "vm-a-004")}
+    planned = plan.plan(nodes, sorted(nodes), "drain", "why")
+    assert planned["groups"] == [("drain", "why", ["vm-a-001", "vm-a-002", "vm-a-004"], "vm-a-[001-002,004]")]
+
+
 def test_changes_are_grouped_by_request():
     groups = plan.group_changes({"a": "future", "b": "undrain", "c": "future"}, None)
     assert groups == [("future", None, ["a", "c"]), ("undrain", None, ["b"])]
@@ -157,15 +163,17 @@ def test_a_batch_refused_halfway_reports_what_changed(tmp_path):
     conf.write_text("")
     names = ["vm-disk-001", "vm-disk-002", "vm-disk-003"]
     before = cli.parse_nodes(case("show_node_drain_down_futuredrain")["stdout"])
-    planned = {"changes": {"vm-disk-002": "future", "vm-disk-001": "future", "vm-disk-003": "future"}}
+    changes = {"vm-disk-002": "future", "vm-disk-001": "future", "vm-disk-003": "future"}
+    planned = {"changes": changes, "groups": [("future", None, sorted(changes), "vm-disk-[001-003]")]}
     # after the refused batch: 002 (DOWN) is FUTURE now, 001 still IDLE+DRAIN and 003 FUTURE+DRAIN
     now = dict(before)
     now["vm-disk-002"] = dict(before["vm-disk-002"], state="FUTURE", base="FUTURE", reason=None)
     runner = ReplayRunner([(None, "update_future_refused_futuredrain")])
     client = cli.SlurmClient(runner, str(conf))
-    client.show_nodes = lambda _names: now
+    client.show_nodes = lambda _names, _expression=None: now
     with pytest.raises(plan.PartialUpdate) as caught:
-        plan.apply(client, names, before, planned, None)
+        plan.apply(client, names, before, planned)
     assert caught.value.details["changed_nodes"] == ["vm-disk-002"]
     assert sorted(caught.value.details["failed_nodes"]) == ["vm-disk-001", "vm-disk-003"]
     assert "Invalid node state specified" in caught.value.message
+    assert runner.calls[0]["argv"][-2:] == ["nodename=vm-disk-[001-003]", "state=future"]
