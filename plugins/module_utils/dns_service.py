@@ -90,8 +90,11 @@ def _ptr_items(client, request, ptr_wanted, current):
 
 
 def _taken_details(taken, current):
-    return [dict(name=name, records={t: sorted(v) for t, (_ttl, v) in current.get(name, plan.NameState())
-                                         .rrsets.items() if v}) for name in taken]
+    details = []
+    for name in taken:
+        rrsets = current.get(name, plan.NameState()).rrsets
+        details.append(dict(name=name, records={t: sorted(v) for t, (_ttl, v) in rrsets.items() if v}))
+    return details
 
 
 def _rollback(client, applied):
@@ -139,9 +142,8 @@ def _verify(client, changes, applied):
     problems = _rollback(client, [(zone, group) for zone, group in landed if group])
     hints = []
     for change in missing:
-        hint = "%s %s is %s, expected %s" % (change.name, change.rtype,
-                                              sorted(current.get(change.name, plan.NameState()).rrset(change.rtype)[1]),
-                                              sorted(change.after))
+        now = current.get(change.name, plan.NameState()).rrset(change.rtype)[1]
+        hint = "%s %s is %s, expected %s" % (change.name, change.rtype, sorted(now), sorted(change.after))
         cname = current.get(change.name, plan.NameState()).rrset("CNAME")[1]
         if cname and change.rtype != "CNAME":
             hint += " (the name holds a CNAME to %s; the server ignores other data next to a CNAME)" % sorted(cname)[0]

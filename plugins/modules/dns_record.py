@@ -26,7 +26,10 @@ description:
 extends_documentation_fragment:
   - hpc.slurm_vm.dns
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
 attributes:
+  action_group:
+    membership: [hpc.slurm_vm.dns]
   check_mode:
     support: full
     details: Reads the server and predicts the changes; sends no update.
@@ -165,7 +168,7 @@ notes:
 seealso:
   - module: hpc.slurm_vm.dns_record_info
 author:
-  - hpc.slurm_vm contributors
+  - hpc.slurm_vm contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

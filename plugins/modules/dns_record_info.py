@@ -19,8 +19,16 @@ description:
 extends_documentation_fragment:
   - hpc.slurm_vm.dns
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.info_module
+  - ansible.builtin.action_common_attributes.actiongroups
 attributes:
+  action_group:
+    membership: [hpc.slurm_vm.dns]
+  check_mode:
+    support: full
+    details: The module only reads; it runs the same in check mode.
+  diff_mode:
+    support: N/A
+    details: The module changes nothing.
   platform:
     platforms: posix
 options:
@@ -49,7 +57,7 @@ options:
 seealso:
   - module: hpc.slurm_vm.dns_record
 author:
-  - hpc.slurm_vm contributors
+  - hpc.slurm_vm contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -142,7 +142,7 @@ def run_playbook(recs, secret):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--no-playbook", action="store_true")
     args = parser.parse_args()
@@ -165,8 +165,8 @@ def main():
         rows.append(("batched, ansible-playbook wall", dict(playbook, present_updates="-")))
     for label, times in rows:
         total = times["present"] + times["again"] + times["absent"]
-        print("%-34s %8.2fs %8.2fs %8.2fs %8.2fs %10s" % (label, times["present"], times["again"], times["absent"],
-                                                           total, times["present_updates"]))
+        row = (label, times["present"], times["again"], times["absent"], total, times["present_updates"])
+        print("%-34s %8.2fs %8.2fs %8.2fs %8.2fs %10s" % row)
     speedup = {step: per_record[step] / batched[step] for step in ("present", "again", "absent")}
     total_speedup = sum(per_record[s] for s in speedup) / sum(batched[s] for s in speedup)
     print("speed-up of batching: present %.1fx, again %.1fx, absent %.1fx, overall %.1fx"

@@ -50,7 +50,8 @@ def test_check_real_repeat_modify_delete_matrix_for_an_a_ptr_pair(dnslab):
     assert dnslab.query(NAME) == ("NOERROR", ["10.77.50.21"])
     assert dnslab.query(PTR, "PTR") == ("NOERROR", [NAME])
     # modify: without replace it fails and changes nothing; check mode with replace predicts; replace applies
-    moved = dict(one, ip="10.77.50.22")
+    moved = dict(one)
+    moved["ip"] = "10.77.50.22"
     safe, check_replace, replace, replace_again = dnslab.play([
         _rec(**moved), _rec(check_mode=True, replace=True, **moved), _rec(replace=True, diff=True, **moved),
         _rec(replace=True, **moved)])
@@ -156,10 +157,14 @@ def test_an_a_next_to_a_cname_is_caught_by_verification_and_rolled_back(dnslab):
 def test_claim_takes_a_free_name_reruns_cleanly_and_reports_a_taken_one(dnslab):
     claim = dict(name="t5-claim", zone="vms.lab.test", ip="10.77.50.41", ptr=True, claim=True,
                  mark=dict(image="deb12", job="41"))
+    rival_claim = dict(claim)
+    rival_claim.update(ip="10.77.50.42", mark=dict(image="deb12", job="42"))
+    check_claim = dict(claim)
+    check_claim.update(check_mode=True, mark=dict(image="deb12", job="43"))
     first, rerun, rival, check_rival = dnslab.play([
         _rec(**claim), _rec(**claim),
-        _rec(**dict(claim, ip="10.77.50.42", mark=dict(image="deb12", job="42"))),
-        _rec(check_mode=True, **dict(claim, mark=dict(image="deb12", job="43"))),
+        _rec(**rival_claim),
+        _rec(**check_claim),
     ])
     assert first["changed"] and first["claim_failed"] is False and first["updates"] == 2
     assert not rerun["changed"] and not rerun.get("failed")

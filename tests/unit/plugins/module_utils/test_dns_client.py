@@ -38,7 +38,7 @@ class FakeTransport(object):
         self.sent.append(message)
         outcome = self.outcomes.pop(0) if self.outcomes else "NOERROR"
         if isinstance(outcome, Exception):
-            raise outcome
+            raise outcome  # pylint: disable=raising-bad-type
         if callable(outcome):
             return outcome(message)
         reply = dns.message.make_response(message)
@@ -85,8 +85,10 @@ ERROR_CASES = [
 ]
 
 
-@pytest.mark.parametrize("outcome, cls, rcode, words", ERROR_CASES, ids=[str(c[0]) or type(c[0]).__name__
-                                                                          for c in ERROR_CASES])
+ERROR_IDS = [str(c[0]) or type(c[0]).__name__ for c in ERROR_CASES]
+
+
+@pytest.mark.parametrize("outcome, cls, rcode, words", ERROR_CASES, ids=ERROR_IDS)
 def test_update_errors_are_typed_and_explained(outcome, cls, rcode, words):
     client = _client(FakeTransport([outcome]))
     with pytest.raises(cls) as caught:
@@ -160,8 +162,8 @@ def test_large_batches_split_under_the_message_limit_without_splitting_a_name():
 def _soa_answer(owner, section):
     def answer(message):
         reply = dns.message.make_response(message)
-        rrset = dns.rrset.from_text(owner, 300, "IN", "SOA", "ns1.vms.lab.test. hostmaster.vms.lab.test. 1 3600 600 "
-                                                                 "86400 300")
+        soa = "ns1.vms.lab.test. hostmaster.vms.lab.test. 1 3600 600 86400 300"
+        rrset = dns.rrset.from_text(owner, 300, "IN", "SOA", soa)
         getattr(reply, section).append(rrset)
         return reply
     return answer

@@ -225,7 +225,7 @@ def test_plan_present(case, items, current, replace, expected, conflict_types):
 
 def test_plan_present_keeps_foreign_ttl_for_marks():
     current = {NAME: plan.NameState(True, {"TXT": (3600, frozenset(['"foreign"']))})}
-    changes, _ = plan.plan_present([_mark()], current)
+    changes = plan.plan_present([_mark()], current)[0]
     assert changes[0].ttl == 3600
 
 
