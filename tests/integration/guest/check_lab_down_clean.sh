@@ -24,7 +24,7 @@ dead() { local p; p=$(pid_of "$1"); [ -z "$p" ] || ! alive "$p"; }
 netns_exists "$LAB_NS" || "$LAB_ROOT/lab/up"
 
 # 1. a guest with everything a guest leaves around
-"$LAB_ROOT/lab/guest/vm" start --wait marker --timeout 150 "$HOST" || die "the guest did not boot: cannot check the cleanup"
+"$LAB_ROOT/lab/guest/vm" start --wait marker --timeout 300 "$HOST" || die "the guest did not boot: cannot check the cleanup"
 qemu_pid=$(pid_of "/run/libvirt/qemu/$HOST.pid")
 check "guest $HOST runs (qemu pid ${qemu_pid:-?})" alive "$qemu_pid"
 check "its files exist before the check" test -s "$LAB_DIR/guests/$HOST.console.log" -a -e "$LAB_DIR/guests/$HOST.tmp.raw" \
