@@ -162,11 +162,11 @@ def baselines():
     """What the module cannot go below on this machine right now."""
     env = dict(os.environ, PYTHONPATH=os.path.join(REPO, ".cache", "collections"))
     scontrol_env = dict(os.environ, SLURM_CONF=CONF, LC_ALL="C")
+    imports = [PYTHON, "-c", "import ansible.module_utils.basic, ClusterShell.NodeSet"]
+    show = ["scontrol", "-F", "-o", "show", "node", NODES]
     return [
-        ("python + imports, no work", [timed([PYTHON, "-c", "import ansible.module_utils.basic, ClusterShell.NodeSet"],
-                                            env) for _i in range(REPEAT)]),
-        ("scontrol -F show node x1000", [timed(["scontrol", "-F", "-o", "show", "node", NODES], scontrol_env)
-                                         for _i in range(REPEAT)]),
+        ("python + imports, no work", [timed(imports, env) for _i in range(REPEAT)]),
+        ("scontrol -F show node x1000", [timed(show, scontrol_env) for _i in range(REPEAT)]),
     ]
 
 
