@@ -1,6 +1,9 @@
 # lab/lib.sh - sourced by the lab scripts. Debian 12, root, no systemd needed.
 # shellcheck shell=bash
 set -euo pipefail
+# Ansible runs the executables of a folder given as inventory with --list/--host:
+# a lab script must never act on that (it once recursed lab/up -> lab/down).
+case "${1:-}" in --list|--host) echo '{}'; exit 0;; esac
 LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LAB_DIR=${HPCVM_LAB_DIR:-/tmp/hpcvm-lab}
 export HPCVM_LAB_DIR=$LAB_DIR
