@@ -412,11 +412,6 @@ def group_by_zone(changes):
     return groups
 
 
-def expected_after(changes):
-    """(name, type) -> values each change should leave on the server."""
-    return {(c.name, c.rtype): c.after for c in changes}
-
-
 def unapplied(changes, current):
     """The changes whose RRset on the server is not what they should have left."""
     return [c for c in changes if current.get(c.name, NameState()).rrset(c.rtype)[1] != c.after]
