@@ -48,7 +48,9 @@ options:
       - With O(state=absent), the reservation of this hostname is removed (or, without it, the one of O(mac)).
     type: str
   mark:
-    description: Extra fields of the ownership mark (for example C(image) and C(job)); stored by Kea and dnsmasq, not by dhcpd.
+    description:
+      - Extra fields of the ownership mark (for example C(image) and C(job)).
+      - Stored by Kea and dnsmasq, not by dhcpd.
     type: dict
     default: {}
   hosts:

@@ -7,7 +7,8 @@ __metaclass__ = type
 from ansible_collections.hpc.slurm_vm.plugins.modules import vm_plan
 
 IMAGES = {"a": {"pool": "vm-a-[001-002]",
-                "network": {"bridge": "br0", "subnet": "10.77.0.0/16", "ip_offset": 256, "mac_prefix": "52:54:00:77:01"}}}
+                "network": {"bridge": "br0", "subnet": "10.77.0.0/16", "ip_offset": 256,
+                            "mac_prefix": "52:54:00:77:01"}}}
 FUTURE = {"state": "FUTURE", "flags": [], "reason": "", "registered": False, "boot_time": None, "slurmd_start": None,
           "last_busy": None, "gres": "vm_a:1", "features": "", "alloc_cpus": 0}
 JOB = {"id": "7", "name": "j", "user": "u", "partition": "vms", "state": "PENDING", "reason": "Resources",
