@@ -30,10 +30,10 @@ def with_host_job_id(results):
     """sbatch --parsable results (loop results over spawn items) -> spawn items with host_job_id."""
     items = []
     for result in results:
-        job_id = str(result.get("stdout", "")).strip().split(";")[0]
+        job_id = str(result.get("stdout", "")).strip().split(";", maxsplit=1)[0]
         if not job_id.isdigit():
-            raise AnsibleFilterError("sbatch printed no job id for %s: %r" % (result["item"]["hostname"],
-                                                                             result.get("stdout")))
+            raise AnsibleFilterError("sbatch printed no job id for %s: %r"
+                                     % (result["item"]["hostname"], result.get("stdout")))
         item = dict(result["item"])
         item["host_job_id"] = job_id
         items.append(item)

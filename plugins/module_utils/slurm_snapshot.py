@@ -138,7 +138,7 @@ def parse_squeue(text):
 
 
 def _node_flags(state):
-    base, _, rest = state.partition("+")
+    base, _sep, rest = state.partition("+")
     return base, [f for f in rest.split("+") if f]
 
 

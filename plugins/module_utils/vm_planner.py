@@ -363,8 +363,8 @@ def _teardown_step(vm, image, rules, now, used, idle_kept):
     if state == "leftover":
         return "finish", "host job gone; reservation, records and node state to clean"
     if state == "failed":
-        return "end_host_job", "node %s%s" % (vm["node"]["state"], (": " + vm["node"]["reason"])
-                                             if vm["node"]["reason"] else "")
+        reason = vm["node"]["reason"]
+        return "end_host_job", "node %s%s" % (vm["node"]["state"], (": " + reason) if reason else "")
     if state == "booting":
         waited = now - vm["started"]
         if waited > irules["boot_timeout"]:

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: hpc.slurm_vm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """slurm_demand inventory benchmark against a real slurmctld with 10,000 pending jobs.

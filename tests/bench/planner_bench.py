@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: hpc.slurm_vm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Planner benchmark: 100,000 pending jobs, 20 images, 10,000 pool nodes, 2,000
