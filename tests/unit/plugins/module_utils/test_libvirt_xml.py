@@ -235,3 +235,14 @@ def test_memory_units():
 def test_unparsable_xml():
     with pytest.raises(InvalidInput, match="cannot parse"):
         lx.parse_domain("<domain>")
+
+
+@pytest.mark.parametrize("virt_type, hpet", [("qemu", True), ("kvm", False)])
+def test_tcg_guests_get_an_hpet(images, virt_type, hpet):
+    """Under TCG on a busy host the guest's TSC clock ran about 10x fast and munge rejected
+    its credentials as rewound; an HPET (with clocksource=hpet in the guest) keeps time."""
+    spec = lx.desired_spec(params(images, virt_type=virt_type))
+    root = lx.parse_domain(lx.build_domain_xml(spec))
+    timers = [(t.get("name"), t.get("present")) for t in root.findall("clock/timer")]
+    assert (("hpet", "yes") in timers) is hpet
+    assert lx.extract_spec(lx.build_domain_xml(spec))["hpet"] is hpet
