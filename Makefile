@@ -6,7 +6,7 @@ VENV  ?= $(CURDIR)/.venv
 BIN   := $(VENV)/bin
 export HPCVM_VENV := $(VENV)
 
-.PHONY: help setup venv lab-images lab-up lab-down lab-down-check lab-status demo lint ruff ansible-lint sanity units integration test clean
+.PHONY: e2e help setup venv lab-images lab-up lab-down lab-down-check lab-status demo lint ruff ansible-lint sanity units integration test clean
 
 help:
 	@sed -n 's/^\([a-z-]*\):.*## \(.*\)/  make \1\t\2/p' $(MAKEFILE_LIST) | expand -t 24
@@ -31,8 +31,9 @@ lab-down-check: lab-up ## boot a guest, stop the lab, check nothing is left (run
 lab-status: ## one line per lab service
 	lab/status
 
-demo: lab-up ## bring the lab up and show its state
+demo: lab-up ## the main job in the lab: a pending VM job gets a VM, runs in it, the VM is torn down
 	@lab/status
+	lab/demo
 
 ruff: setup
 	$(BIN)/ruff check .
@@ -52,7 +53,10 @@ units: setup ## unit tests (no lab needed)
 integration: lab-up ## tests against the lab's real services, run inside the lab namespace
 	lab/exec $(BIN)/pytest -q -o testpaths=tests/integration tests/integration || [ $$? -eq 5 ]
 
-test: lint sanity units integration ## everything CI runs
+e2e: lab-up ## end-to-end: the scheduler gives a pending job a VM and tears it down
+	lab/exec $(BIN)/pytest -q -o testpaths=tests/e2e tests/e2e || [ $$? -eq 5 ]
+
+test: lint sanity units integration e2e ## everything CI runs
 
 clean: ## remove caches (not the lab: see lab-down)
 	rm -rf tests/output .pytest_cache .ruff_cache

@@ -48,9 +48,8 @@ def _addresses(item, images):
 
 
 def teardown_dns_record(item, images):
-    """A teardown item as a dns_record `records` entry to remove (A, PTR and mark)."""
-    image, _mac, ip = _addresses(item, images)
-    return {"name": item["hostname"], "ip": ip, "mark": {"image": image["name"]}}
+    """A teardown item as a dns_record `records` entry to remove: by name, so A, PTR and mark go."""
+    return {"name": item["hostname"]}
 
 
 def teardown_dhcp_host(item, images):

@@ -1,0 +1,199 @@
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One VM's whole life in the lab, driven only by the scheduler play.
+
+Used by the end-to-end test (tests/e2e) and by `make demo` (lab/demo), so both
+tell the same story: a pending --gres=vm_<image>:1 job gets a VM, runs in it,
+the VM goes idle and is torn down, and every trace of it is gone.
+Run inside the lab network namespace (lab/exec).
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import subprocess
+import time
+
+import yaml
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+LAB_DIR = os.environ.get("HPCVM_LAB_DIR", "/tmp/hpcvm-lab")
+VM_CONF = os.path.join(LAB_DIR, "etc", "vm", "slurm.conf")
+HOST_CONF = os.path.join(LAB_DIR, "etc", "host", "slurm.conf")
+
+
+class StoryError(AssertionError):
+    pass
+
+
+def run(argv, conf=VM_CONF, check=True, timeout=120):
+    env = dict(os.environ, SLURM_CONF=conf, LC_ALL="C")
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    if check and proc.returncode != 0:
+        raise StoryError("%s failed (rc %d): %s%s"
+                         % (argv, proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:]))
+    return proc
+
+
+def scontrol_fields(text):
+    fields = {}
+    key = None
+    for word in text.strip().split(" "):
+        name, sep, value = word.partition("=")
+        if sep and name.isalnum():
+            key = name
+            fields[key] = value
+        elif key:
+            fields[key] += " " + word
+    return fields
+
+
+def job(job_id, conf=VM_CONF):
+    proc = run(["scontrol", "-o", "show", "job", job_id], conf=conf, check=False)
+    return scontrol_fields(proc.stdout) if proc.returncode == 0 else {}
+
+
+def node(name):
+    proc = run(["scontrol", "-F", "-o", "show", "node", name], check=False)
+    return scontrol_fields(proc.stdout) if proc.returncode == 0 else {}
+
+
+class Story(object):
+    """Drives the scheduler and records what happens, with timings."""
+
+    def __init__(self, image="deb12", idle_timeout=20, say=print):
+        self.image = image
+        self.say = say
+        self.t0 = time.time()
+        self.events = []
+        with open(os.path.join(REPO, "inventories", "lab", "group_vars", "all", "images.yml")) as handle:
+            images = yaml.safe_load(handle)["slurm_vm_images"]
+        images[image].setdefault("rules", {})["idle_timeout"] = idle_timeout
+        os.makedirs(os.path.join(LAB_DIR, "scheduler"), exist_ok=True)
+        self.extra_vars = os.path.join(LAB_DIR, "scheduler", "story-vars.json")
+        with open(self.extra_vars, "w") as handle:
+            json.dump({"slurm_vm_images": images}, handle)
+        self.images = images
+
+    def event(self, what):
+        elapsed = time.time() - self.t0
+        self.events.append((round(elapsed, 1), what))
+        self.say("[%6.1fs] %s" % (elapsed, what))
+
+    def scheduler(self):
+        started = time.time()
+        proc = subprocess.run(
+            [os.path.join(REPO, ".venv", "bin", "ansible-playbook"), "-i", "inventories/lab",
+             "-i", "inventories/lab_demand", "playbooks/scheduler.yml", "-e", "@" + self.extra_vars],
+            cwd=REPO, capture_output=True, text=True, timeout=600, check=False,
+            env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_DISPLAY_SKIPPED_HOSTS="0"))
+        if proc.returncode != 0:
+            raise StoryError("scheduler run failed (rc %d):\n%s\n%s"
+                             % (proc.returncode, proc.stdout[-6000:], proc.stderr[-3000:]))
+        with open(os.path.join(LAB_DIR, "scheduler", "summary.json")) as handle:
+            summary = json.load(handle)
+        summary["seconds"] = round(time.time() - started, 1)
+        return summary
+
+    def wait(self, what, predicate, timeout, every=None):
+        """Poll predicate (running the scheduler every `every` seconds) until it returns a truthy value."""
+        deadline = time.time() + timeout
+        next_run = time.time()
+        while True:
+            if every and time.time() >= next_run:
+                summary = self.scheduler()
+                for host in summary["spawned"]:
+                    self.event("scheduler: claimed %s (DNS, DHCP), host job submitted, VM spawned (run %.1fs)"
+                               % (host, summary["seconds"]))
+                for item in summary["teardown"]:
+                    self.event("scheduler: teardown %s step %s: %s" % (item["hostname"], item["step"], item["reason"]))
+                next_run = time.time() + every
+            value = predicate()
+            if value:
+                return value
+            if time.time() > deadline:
+                raise StoryError("timed out after %ds waiting for %s" % (timeout, what))
+            time.sleep(1)
+
+    def one_vm(self, marker="story"):
+        """The main job: returns (vm hostname, job output). The job is an srun, pending until a VM is
+        ready; its output comes back over the network to the submitting side (no shared folder)."""
+        gres = self.images[self.image].get("gres", "vm_" + self.image)
+        env = dict(os.environ, SLURM_CONF=VM_CONF, LC_ALL="C")
+        command = 'echo "job $SLURM_JOB_ID ran on $(hostname)"'
+        srun = subprocess.Popen(  # noqa: S603 - an argv list
+            ["srun", "-J", marker, "--gres=%s:1" % gres, "-t", "5", "sh", "-c", command],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.event("user: srun --gres=%s:1 %s" % (gres, command))
+        seen = {}
+
+        def started():
+            if srun.poll() is not None:
+                return True
+            line = run(["squeue", "-h", "-n", marker, "-o", "%i|%T|%r|%N"]).stdout.strip()
+            if line:
+                job_id, state, reason, nodes = line.split("|", 3)
+                if state not in seen:
+                    seen[state] = True
+                    where = " on " + nodes if nodes else " (%s)" % reason
+                    self.event("job %s %s%s" % (job_id, state.lower(), where))
+                return state in ("RUNNING", "COMPLETING")
+            return False
+        try:
+            self.wait("the job to run", started, timeout=400, every=15)
+            output, errors = srun.communicate(timeout=120)
+        finally:
+            if srun.poll() is None:
+                srun.kill()
+        if srun.returncode != 0:
+            raise StoryError("srun failed (rc %s): %s" % (srun.returncode, errors))
+        output = output.strip()
+        words = output.split()
+        if len(words) != 5 or words[2:4] != ["ran", "on"]:
+            raise StoryError("unexpected job output %r" % output)
+        vm = words[4]
+        self.event("job output: %r" % output)
+        host_job = self.host_job(vm)
+        if host_job:
+            self.event("VM %s runs in host job %s on hypervisor %s" % (vm, host_job["JobId"], host_job["NodeList"]))
+        self.wait("VM %s to be torn down and back in the pool" % vm,
+                  lambda: self.in_pool(vm) and not self.host_job(vm), timeout=300, every=10)
+        self.event("VM %s gone, name back in the pool (FUTURE)" % vm)
+        return vm, output
+
+    @staticmethod
+    def in_pool(vm):
+        """FUTURE again (NOT_RESPONDING may stay on it until the next registration)."""
+        return node(vm).get("State", "").split("+")[0] == "FUTURE"
+
+    def host_job(self, vm):
+        proc = run(["squeue", "-h", "--name", "hpcvm:" + vm, "-o", "%i"], conf=HOST_CONF, check=False)
+        ids = proc.stdout.split()
+        return job(ids[0], conf=HOST_CONF) if ids else None
+
+    def traces(self, vm):
+        """Everything that would still mark the VM as alive; empty when it is truly gone."""
+        left = []
+        if self.host_job(vm):
+            left.append("host job")
+        if run(["scontrol", "-o", "show", "reservation", "hpcvm-" + vm], check=False).returncode == 0:
+            left.append("reservation")
+        if not self.in_pool(vm):
+            left.append("node state %s" % node(vm).get("State"))
+        if os.path.exists(os.path.join(LAB_DIR, "dnsmasq", "hosts.d", "hpc-slurm-vm-" + vm)):
+            left.append("DHCP reservation")
+        dig = subprocess.run(["dig", "+short", "@10.77.0.1", vm + ".vms.lab.test", "A"], capture_output=True,
+                             text=True, check=False, timeout=10)
+        if dig.stdout.strip():
+            left.append("DNS A %s" % dig.stdout.strip())
+        dom = subprocess.run(["virsh", "-q", "-c", "qemu:///system", "domstate", vm], capture_output=True,
+                             text=True, check=False, timeout=30)
+        if dom.returncode == 0:
+            left.append("domain (%s)" % dom.stdout.strip())
+        guests = os.path.join(LAB_DIR, "guests")
+        for name in os.listdir(guests) if os.path.isdir(guests) else []:
+            if name.startswith(vm + "."):
+                left.append("file guests/" + name)
+        return left
