@@ -150,6 +150,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise AnsibleParserError("%s: %s" % (path, exc.message)) from exc
 
     def parse(self, inventory, loader, path, cache=True):
+        started = time.time()
         super(InventoryModule, self).parse(inventory, loader, path, cache)
         self._read_config_data(path)
         images = self._images(path)
@@ -177,6 +178,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if self.get_option("cache"):
             self._cache[cache_key] = snapshot
         self._populate(snapshot, images)
+        self.inventory.set_variable(self.get_option("snapshot_host"), "slurm_vm_inventory_seconds",
+                                    round(time.time() - started, 4))
 
     def _write_snapshot(self, snapshot):
         path = os.path.expanduser(self.get_option("snapshot_file"))
