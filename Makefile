@@ -6,7 +6,7 @@ VENV  ?= $(CURDIR)/.venv
 BIN   := $(VENV)/bin
 export HPCVM_VENV := $(VENV)
 
-.PHONY: e2e help setup venv lab-images lab-up lab-down lab-down-check lab-status demo lint ruff ansible-lint sanity units integration test clean
+.PHONY: e2e help setup venv lab-images lab-disk-image lab-up lab-down lab-down-check lab-status demo lint ruff ansible-lint sanity units integration test clean
 
 help:
 	@sed -n 's/^\([a-z-]*\):.*## \(.*\)/  make \1\t\2/p' $(MAKEFILE_LIST) | expand -t 24
@@ -18,6 +18,9 @@ venv: setup
 
 lab-images: setup ## build the fast guest's kernel + initramfs (cached in /var/cache/hpcvm-lab)
 	lab/guest/build
+
+lab-disk-image: setup ## build the disk-image guest (debootstrap Debian 12 qcow2 + its kernel; cached)
+	lab/guest/build-disk-image
 
 lab-up: lab-images ## start the local lab (idempotent; prints readiness and timings)
 	lab/up
