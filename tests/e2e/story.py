@@ -124,7 +124,7 @@ class Story(object):
         env = dict(os.environ, SLURM_CONF=VM_CONF, LC_ALL="C")
         command = 'echo "job $SLURM_JOB_ID ran on $(hostname)"'
         srun = subprocess.Popen(  # noqa: S603 - an argv list
-            ["srun", "-J", marker, "--gres=%s:1" % gres, "-t", "5", "sh", "-c", command],
+            ["srun", "--chdir=/", "-J", marker, "--gres=%s:1" % gres, "-t", "5", "sh", "-c", command],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.event("user: srun --gres=%s:1 %s" % (gres, command))
         seen = {}

@@ -58,7 +58,9 @@ class Lab(object):
         return proc
 
     def sbatch(self, cluster, *args):
-        out = self.run(["sbatch", "--parsable"] + list(args), cluster=cluster).stdout.strip()
+        # --chdir=/: a guest sees the host's root over 9p but its own /tmp, so a checkout
+        # under /tmp (as CI may use) does not exist there, and slurmstepd says so in the output.
+        out = self.run(["sbatch", "--parsable", "--chdir=/"] + list(args), cluster=cluster).stdout.strip()
         return out.split(";")[0]
 
     def job(self, cluster, job_id):
