@@ -7,42 +7,30 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.errors import AnsibleFilterError
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils import boot_bundle
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVmError
+from ansible_collections.hpc.slurm_vm.plugins.plugin_utils.filter_errors import raises_filter_error
 
 
-def _wrap(function):
-    def wrapper(*args, **kwargs):
-        try:
-            return function(*args, **kwargs)
-        except SlurmVmError as exc:
-            raise AnsibleFilterError("%s: %s" % (type(exc).__name__, exc.message)) from exc
-    wrapper.__name__ = function.__name__
-    wrapper.__doc__ = function.__doc__
-    return wrapper
-
-
-@_wrap
+@raises_filter_error
 def vm_boot_token(hostname, secret, length=32):
     """The per-VM token: HMAC-SHA256(secret, hostname), first `length` hex digits."""
     return boot_bundle.vm_token(hostname, secret, length)
 
 
-@_wrap
+@raises_filter_error
 def slurm_conf_includes(text):
     """Absolute paths the slurm.conf includes."""
     return boot_bundle.slurm_conf_includes(text)
 
 
-@_wrap
+@raises_filter_error
 def guest_slurm_conf(text, guest_etc, extra_includes=()):
     """The slurm.conf with its Include lines pointing into the bundle's etc folder."""
     return boot_bundle.guest_slurm_conf(text, guest_etc, extra_includes)
 
 
-@_wrap
+@raises_filter_error
 def guest_slurm_dirs(text, hostname=None):
     """{munge_socket, dirs}: what slurmd and munged need in the guest."""
     return boot_bundle.guest_dirs(text, hostname)

@@ -10,21 +10,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.errors import AnsibleFilterError
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils import file_selection
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVmError
-
-
-def _wrap(function):
-    def wrapper(*args, **kwargs):
-        try:
-            return function(*args, **kwargs)
-        except SlurmVmError as exc:
-            raise AnsibleFilterError("%s: %s" % (type(exc).__name__, exc.message)) from exc
-    wrapper.__name__ = function.__name__
-    wrapper.__doc__ = function.__doc__
-    return wrapper
+from ansible_collections.hpc.slurm_vm.plugins.plugin_utils.filter_errors import raises_filter_error
 
 
 def _names(filenames):
@@ -37,7 +25,7 @@ def _names(filenames):
     return names
 
 
-@_wrap
+@raises_filter_error
 def nodeset_aliases(text):
     """Alias text ('GPU_NODES=taurusi[2045-2108]' lines) -> {NAME: nodeset}, validated."""
     aliases = file_selection.parse_alias_text(text) if isinstance(text, str) else dict(text or {})
@@ -45,7 +33,7 @@ def nodeset_aliases(text):
     return aliases
 
 
-@_wrap
+@raises_filter_error
 def site_file_selection(filenames, bases, hostname, aliases=None, tie_policy="alias_order"):
     """{base: {selected, reason, prio, alias, ties, candidates}} for one host."""
     if isinstance(bases, str):
@@ -53,7 +41,7 @@ def site_file_selection(filenames, bases, hostname, aliases=None, tie_policy="al
     return file_selection.select_files(_names(filenames), list(bases), hostname, aliases or {}, tie_policy)
 
 
-@_wrap
+@raises_filter_error
 def site_file_plan(filenames, bases, hostnames, aliases=None, tie_policy="alias_order"):
     """{hostname: {base: selected file name or None}} for many hosts."""
     if isinstance(bases, str):

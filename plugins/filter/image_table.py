@@ -7,37 +7,22 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.errors import AnsibleFilterError
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils import image_table
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVmError
+from ansible_collections.hpc.slurm_vm.plugins.plugin_utils.filter_errors import raises_filter_error
 
 
 def _table(images):
-    try:
-        return image_table.normalize_table(images)
-    except SlurmVmError as exc:
-        raise AnsibleFilterError(exc.message) from exc
+    return image_table.normalize_table(images)
 
 
-def _wrap(function):
-    def wrapper(*args, **kwargs):
-        try:
-            return function(*args, **kwargs)
-        except SlurmVmError as exc:
-            raise AnsibleFilterError(exc.message) from exc
-    wrapper.__name__ = function.__name__
-    wrapper.__doc__ = function.__doc__
-    return wrapper
-
-
-@_wrap
+@raises_filter_error
 def normalized_image_table(images):
     """The table with every default filled in and every entry validated."""
     return _table(images)
 
 
-@_wrap
+@raises_filter_error
 def pool_conf(images, partition="vms", max_time="7-00:00:00", default_time="01:00:00",
               extra_gres_types=(), partition_options=""):
     """slurm.conf lines (GresTypes, FUTURE nodes, partition) for the VM cluster."""
@@ -46,33 +31,33 @@ def pool_conf(images, partition="vms", max_time="7-00:00:00", default_time="01:0
         extra_gres_types=extra_gres_types, partition_options=partition_options)
 
 
-@_wrap
+@raises_filter_error
 def pool_hosts(images, image):
     """Every hostname in one image's pool, in order."""
     return list(image_table.get_image(_table(images), image)["hosts"])
 
 
-@_wrap
+@raises_filter_error
 def pool_addresses(images, image):
     """[{hostname, mac, ip}] for one image's pool."""
     return image_table.pool_addresses(image_table.get_image(_table(images), image))
 
 
-@_wrap
+@raises_filter_error
 def vm_mac(hostname, images):
     """The MAC address of a pool host."""
     table = _table(images)
     return image_table.vm_mac(image_table.image_of_host(table, hostname), hostname)
 
 
-@_wrap
+@raises_filter_error
 def vm_ip(hostname, images):
     """The IP address of a pool host."""
     table = _table(images)
     return image_table.vm_ip(image_table.image_of_host(table, hostname), hostname)
 
 
-@_wrap
+@raises_filter_error
 def vm_image(hostname, images):
     """The name of the image whose pool holds hostname."""
     return image_table.image_of_host(_table(images), hostname)["name"]
