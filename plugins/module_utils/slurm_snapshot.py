@@ -109,32 +109,91 @@ _limit = _memo(_parse_limit)
 _gres = _memo(parse_gres)
 
 
+def _parse_job_fields(rest):
+    """Every squeue field but the job id (the first): parsed once per distinct line, since the
+    tasks of a job array, or many jobs of one user, print the same rest of the line."""
+    parts = rest.split("|", len(SQUEUE_FIELDS) - 2)
+    if len(parts) != len(SQUEUE_FIELDS) - 1:
+        return None
+    raw = dict(zip(SQUEUE_FIELDS[1:], parts))
+    return {
+        "name": raw["name"],
+        "user": raw["user"],
+        "partition": raw["partition"],
+        "state": raw["state"],
+        "reason": raw["reason"],
+        "gres": dict(_gres(raw["tres_per_node"])),
+        "features": "" if raw["features"] in ("(null)", "") else raw["features"],
+        "num_nodes": int(raw["num_nodes"]) if raw["num_nodes"].isdigit() else 1,
+        "nodelist": raw["nodelist"],
+        "time_limit": _limit(raw["time_limit"]),
+        "submit": parse_time(raw["submit"]),
+        "start": parse_time(raw["start"]),
+        "end": parse_time(raw["end"]),
+    }
+
+
 def parse_squeue(text):
     jobs = []
+    templates = {}
     for line in text.splitlines():
         if not line.strip():
             continue
-        parts = line.split("|", len(SQUEUE_FIELDS) - 1)
-        if len(parts) != len(SQUEUE_FIELDS):
+        job_id, _sep, rest = line.partition("|")
+        template = templates.get(rest)
+        if template is None:
+            template = templates[rest] = _parse_job_fields(rest)
+        if template is None:
             raise SnapshotError("unexpected squeue line: %r" % line)
-        raw = dict(zip(SQUEUE_FIELDS, parts))
-        jobs.append({
-            "id": raw["id"],
-            "name": raw["name"],
-            "user": raw["user"],
-            "partition": raw["partition"],
-            "state": raw["state"],
-            "reason": raw["reason"],
-            "gres": dict(_gres(raw["tres_per_node"])),
-            "features": "" if raw["features"] in ("(null)", "") else raw["features"],
-            "num_nodes": int(raw["num_nodes"]) if raw["num_nodes"].isdigit() else 1,
-            "nodelist": raw["nodelist"],
-            "time_limit": _limit(raw["time_limit"]),
-            "submit": parse_time(raw["submit"]),
-            "start": parse_time(raw["start"]),
-            "end": parse_time(raw["end"]),
-        })
+        job = dict(template)
+        job["id"] = job_id
+        jobs.append(job)
     return jobs
+
+
+def compact_jobs(jobs):
+    """Jobs as groups that share every field but the id: the snapshot file stays small and
+    fast to write when 10,000 array tasks are pending. expand_jobs() reverses it."""
+    groups = {}
+    order = []
+    for job in jobs:
+        # a tuple of the fields in a fixed order hashes fast; jobs with other keys get their own group
+        key = (job["name"], job["user"], job["partition"], job["state"], job["reason"],
+               tuple(sorted(job["gres"].items())), job["features"], job["num_nodes"], job["nodelist"],
+               job["time_limit"], job["submit"], job["start"], job["end"], len(job))
+        group = groups.get(key)
+        if group is None:
+            fields = dict(job)
+            del fields["id"]
+            group = groups[key] = {"job": fields, "ids": []}
+            order.append(group)
+        group["ids"].append(job["id"])
+    return order
+
+
+def expand_jobs(groups):
+    jobs = []
+    for group in groups:
+        for job_id in group["ids"]:
+            job = dict(group["job"])
+            job["id"] = job_id
+            jobs.append(job)
+    return jobs
+
+
+def snapshot_for_file(snapshot):
+    """The snapshot with its VM-cluster jobs compacted (see compact_jobs)."""
+    data = dict(snapshot)
+    data["vm_job_groups"] = compact_jobs(data.pop("vm_jobs"))
+    return data
+
+
+def snapshot_from_file(data):
+    """Inverse of snapshot_for_file; a snapshot with plain vm_jobs passes unchanged."""
+    if "vm_job_groups" in data:
+        data = dict(data)
+        data["vm_jobs"] = expand_jobs(data.pop("vm_job_groups"))
+    return data
 
 
 def _node_flags(state):

@@ -130,7 +130,7 @@ import json
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils import image_table, vm_planner
+from ansible_collections.hpc.slurm_vm.plugins.module_utils import image_table, slurm_snapshot, vm_planner
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVmError
 
 
@@ -157,7 +157,7 @@ def main():
     if snapshot is None:
         try:
             with open(module.params["snapshot_file"]) as handle:
-                snapshot = json.load(handle)
+                snapshot = slurm_snapshot.snapshot_from_file(json.load(handle))
         except (OSError, ValueError) as exc:
             module.fail_json(msg="cannot read the snapshot %s: %s" % (module.params["snapshot_file"], exc))
     try:

@@ -95,3 +95,17 @@ def test_job_name_with_separator_stays_whole():
 def test_parse_time_is_local_time():
     assert snap.parse_time("2026-11-25T22:19:56") == int(time.mktime((2026, 11, 25, 22, 19, 56, 0, 0, -1)))
     assert snap.parse_time("N/A") is None and snap.parse_time("None") is None
+
+
+def test_array_tasks_parse_once_and_round_trip_through_the_file_form():
+    line = "%d|PENDING|Resources|gres:vm_deb12:1|1||30:00|2026-11-25T22:19:56|N/A|N/A|root|vms|(null)|wrap"
+    held = "7|PENDING|JobHeldUser|gres:vm_disk:1|1||10:00|N/A|N/A|N/A|u|vms|(null)|x"
+    text = "\n".join(line % (100 + i) for i in range(500)) + "\n" + held
+    jobs = snap.parse_squeue(text)
+    assert [j["id"] for j in jobs[:2]] == ["100", "101"] and jobs[-1]["id"] == "7"
+    assert jobs[0]["gres"] == {"vm_deb12": 1} and jobs[-1]["reason"] == "JobHeldUser"
+    snapshot = {"time": 1, "vm_jobs": jobs, "nodes": {}, "reservations": {}, "host_jobs": {}}
+    on_file = snap.snapshot_for_file(snapshot)
+    assert len(on_file["vm_job_groups"]) == 2 and "vm_jobs" not in on_file
+    assert snap.snapshot_from_file(on_file) == snapshot
+    assert snap.snapshot_from_file(snapshot) == snapshot
