@@ -23,6 +23,7 @@ import re
 import time
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVmError
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm_cli import parse_record, split_reason, split_state
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm_time import parse_duration
 
 HOST_JOB_PREFIX = "hpcvm:"
@@ -59,23 +60,6 @@ def parse_time(value):
         _TIME_CACHE.clear()
     _TIME_CACHE[value] = parsed
     return parsed
-
-
-def parse_scontrol_record(line):
-    """One line of `scontrol -o show ...` as a dict. A value may hold spaces
-    (Reason=..., OS=...): words without a Key= start continue the previous value."""
-    fields = {}
-    key = None
-    for word in line.strip().split(" "):
-        if not word and key is None:
-            continue
-        name, sep, value = word.partition("=")
-        if sep and re.match(r"^[A-Za-z][A-Za-z0-9_/:]*$", name):
-            key = name
-            fields[key] = value
-        elif key is not None:
-            fields[key] += " " + word
-    return {k: v.strip() for k, v in fields.items()}
 
 
 def parse_gres(tres_per_node):
@@ -196,23 +180,18 @@ def snapshot_from_file(data):
     return data
 
 
-def _node_flags(state):
-    base, _sep, rest = state.partition("+")
-    return base, [f for f in rest.split("+") if f]
-
-
 def parse_nodes(text):
     nodes = {}
     for line in text.splitlines():
         if not line.startswith("NodeName="):
             continue
-        rec = parse_scontrol_record(line)
-        base, flags = _node_flags(rec.get("State", ""))
+        rec = parse_record(line)
+        base, flags = split_state(rec.get("State"))
         slurmd_start = parse_time(rec.get("SlurmdStartTime"))
         nodes[rec["NodeName"]] = {
             "state": base,
             "flags": flags,
-            "reason": "" if rec.get("Reason") in (None, "(null)") else rec["Reason"].split(" [")[0],
+            "reason": split_reason(rec.get("Reason"))[0] or "",
             # Registered: a slurmd has spoken to slurmctld and still answers.
             "registered": base != "FUTURE" and slurmd_start is not None and "NOT_RESPONDING" not in flags,
             "boot_time": parse_time(rec.get("BootTime")),
@@ -230,7 +209,7 @@ def parse_reservations(text):
     for line in text.splitlines():
         if not line.startswith("ReservationName="):
             continue
-        rec = parse_scontrol_record(line)
+        rec = parse_record(line)
         reservations[rec["ReservationName"]] = {
             "nodes": rec.get("Nodes", ""),
             "start": parse_time(rec.get("StartTime")),
