@@ -7,8 +7,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import time
-
 from ansible.errors import AnsibleFilterError
 
 
@@ -58,40 +56,6 @@ def teardown_dhcp_host(item, images):
     return {"hostname": item["hostname"], "mac": mac, "ip": ip}
 
 
-def failure_history(plan, previous):
-    """Boot failures in a row per image: +1 for each boot_timeout teardown, reset when a VM of
-    the image is idle or busy. previous: the slurp result of the last history.json (or {})."""
-    import base64
-    import json
-    history = {}
-    if isinstance(previous, dict) and previous.get("content"):
-        history = json.loads(base64.b64decode(previous["content"]).decode("utf-8"))
-    now = int(time.time())
-    for name, summary in plan.get("images", {}).items():
-        record = dict(history.get(name) or {"failures": 0, "last_failure": None})
-        failed = [t for t in plan.get("teardown", []) if t["image"] == name and t["reason"].startswith("boot_timeout")]
-        if failed:
-            record["failures"] = int(record.get("failures", 0)) + len(failed)
-            record["last_failure"] = now
-        elif summary.get("vms", {}).get("idle") or summary.get("vms", {}).get("busy"):
-            record["failures"] = 0
-        history[name] = record
-    return history
-
-
-def run_summary(plan, submitted):
-    """What one run did, per image, for JSON and Prometheus."""
-    return {
-        "time": int(time.time()),
-        "spawned": [s["hostname"] for s in submitted],
-        "cancelled": [c["hostname"] for c in plan.get("cancel", [])],
-        "teardown": [{"hostname": t["hostname"], "step": t["step"], "reason": t["reason"]}
-                     for t in plan.get("teardown", [])],
-        "gc": plan.get("gc", []),
-        "images": plan.get("images", {}),
-    }
-
-
 class FilterModule(object):
     def filters(self):
         return {
@@ -100,6 +64,4 @@ class FilterModule(object):
             "with_host_job_id": with_host_job_id,
             "teardown_dns_record": teardown_dns_record,
             "teardown_dhcp_host": teardown_dhcp_host,
-            "failure_history": failure_history,
-            "run_summary": run_summary,
         }

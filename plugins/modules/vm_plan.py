@@ -25,7 +25,11 @@ description:
     C(lifetime), C(boot_timeout), C(backoff_failures), C(backoff_seconds)); global rules from O(rules).
   - Deterministic (the same inputs give the same plan) and explainable (each decision has a reason).
     RV(preview) is the plan as a table, for check mode.
+  - It runs on the controller, whatever the task's host.
 attributes:
+  action:
+    support: full
+    description: An action plugin runs the planner in the controller's process (the snapshot is the controller's).
   check_mode:
     support: full
     description: The module never changes anything; check mode returns the same plan.
@@ -68,6 +72,11 @@ options:
       - An image with C(backoff_failures) failures in a row spawns nothing for C(backoff_seconds) after the last.
     type: dict
     default: {}
+  history_file:
+    description:
+      - The C(history.json) a previous run wrote (see M(hpc.slurm_vm.scheduler_report)), read instead of O(history).
+      - A missing file is an empty history.
+    type: path
   claimed:
     description: Hostnames that still hold DNS or DHCP records (from the C(_info) modules); they are not free.
     type: list
@@ -126,49 +135,23 @@ preview:
     spawn   deb12  vm-deb12-001  10.77.1.1  1 unit(s) of 1 pending job(s) unserved
 """
 
-import json
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils import image_table, slurm_snapshot, vm_planner
+from ansible_collections.hpc.slurm_vm.plugins.module_utils import vm_plan_task
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVmError
 
 
 def main():
     module = AnsibleModule(
-        argument_spec={
-            "snapshot": {"type": "dict"},
-            "snapshot_file": {"type": "path"},
-            "images": {"type": "dict", "required": True},
-            "rules": {"type": "dict", "default": {}, "options": {
-                "max_total_vms": {"type": "int"},
-                "max_spawn_per_run": {"type": "int"},
-                "grace": {"type": "int", "default": 70},
-                "drain_margin": {"type": "int", "default": 300},
-            }},
-            "history": {"type": "dict", "default": {}},
-            "claimed": {"type": "list", "elements": "str", "default": []},
-        },
-        required_one_of=[("snapshot", "snapshot_file")],
-        mutually_exclusive=[("snapshot", "snapshot_file")],
+        argument_spec=vm_plan_task.ARGUMENT_SPEC,
+        required_one_of=vm_plan_task.REQUIRED_ONE_OF,
+        mutually_exclusive=vm_plan_task.MUTUALLY_EXCLUSIVE,
         supports_check_mode=True,
     )
-    snapshot = module.params["snapshot"]
-    if snapshot is None:
-        try:
-            with open(module.params["snapshot_file"]) as handle:
-                snapshot = slurm_snapshot.snapshot_from_file(json.load(handle))
-        except (OSError, ValueError) as exc:
-            module.fail_json(msg="cannot read the snapshot %s: %s" % (module.params["snapshot_file"], exc))
     try:
-        images = image_table.normalize_table(module.params["images"])
-        result = vm_planner.plan(snapshot, images, rules=module.params["rules"],
-                                 history=module.params["history"], claimed=module.params["claimed"])
+        result = vm_plan_task.run(module.params)
     except SlurmVmError as exc:
         module.fail_json(**exc.to_result())
-    except (KeyError, TypeError, ValueError) as exc:
-        module.fail_json(msg="the snapshot is malformed (%s: %s); pass the slurm_demand inventory's slurm_vm_snapshot"
-                         % (type(exc).__name__, exc))
     module.exit_json(changed=False, **result)
 
 

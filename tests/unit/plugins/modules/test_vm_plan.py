@@ -44,3 +44,30 @@ def test_malformed_snapshot_fails_clearly(run_module):
     kind, result = run_module(vm_plan.main, {"snapshot": {"time": 1}, "images": IMAGES})
     assert kind == "fail"
     assert "snapshot is malformed" in result["msg"]
+
+
+def test_history_file_puts_the_image_into_backoff(run_module, tmp_path):
+    history = tmp_path / "history.json"
+    history.write_text('{"a": {"failures": 3, "last_failure": %d}}' % 4102444800)  # 2100: still backing off
+    kind, result = run_module(vm_plan.main, {"snapshot": snapshot(), "images": IMAGES, "history_file": str(history)})
+    assert kind == "exit", result
+    assert result["spawn"] == [] and result["images"]["a"]["backoff"]["failures"] == 3
+
+
+def test_missing_history_file_is_an_empty_history(run_module, tmp_path):
+    args = {"snapshot": snapshot(), "images": IMAGES, "history_file": str(tmp_path / "none.json")}
+    kind, result = run_module(vm_plan.main, args)
+    assert kind == "exit" and [s["hostname"] for s in result["spawn"]] == ["vm-a-001"]
+
+
+def test_unreadable_history_file_fails_clearly(run_module, tmp_path):
+    history = tmp_path / "history.json"
+    history.write_text("{not json")
+    kind, result = run_module(vm_plan.main, {"snapshot": snapshot(), "images": IMAGES, "history_file": str(history)})
+    assert kind == "fail" and "cannot read the failure history" in result["msg"]
+
+
+def test_history_and_history_file_are_exclusive(run_module, tmp_path):
+    args = {"snapshot": snapshot(), "images": IMAGES, "history": {}, "history_file": str(tmp_path / "h.json")}
+    kind, result = run_module(vm_plan.main, args)
+    assert kind == "fail" and "mutually exclusive" in result["msg"]

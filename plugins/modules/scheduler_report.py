@@ -1,0 +1,102 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: scheduler_report
+short_description: Write what one scheduler run did (failure history, JSON summary, Prometheus textfile)
+version_added: 0.1.0
+description:
+  - Writes three files, each atomically and only when its content changes.
+  - C(history.json) in O(state_dir), the boot failures in a row per image, which the next run's
+    M(hpc.slurm_vm.vm_plan) reads (its O(hpc.slurm_vm.vm_plan#module:history_file)) to put an image into backoff.
+  - C(summary.json) in O(state_dir), what the run spawned, cancelled and tore down, and per image the demand,
+    the VMs by state and any backoff.
+  - The same numbers as a Prometheus textfile (metric names start with C(hpc_slurm_vm_)), for node_exporter's
+    textfile collector. Point O(textfile) into its C(--collector.textfile.directory).
+  - It runs on the controller, whatever the task's host.
+attributes:
+  action:
+    support: full
+    description: An action plugin writes the files in the controller's process.
+  check_mode:
+    support: full
+    description: Reports which files would change and writes nothing.
+  diff_mode:
+    support: none
+    description: The files are reports; RV(summary) and RV(history) are returned instead of a diff.
+options:
+  state_dir:
+    description: The scheduler's state folder (C(slurm_vm_state_dir)); created if missing.
+    type: path
+    required: true
+  plan:
+    description: The registered result of M(hpc.slurm_vm.vm_plan).
+    type: dict
+    required: true
+  submitted:
+    description: The spawn items whose host jobs this run submitted (each with C(image) and C(hostname)).
+    type: list
+    elements: dict
+    default: []
+  started:
+    description: When the run started (epoch seconds), for its duration.
+    type: float
+  textfile:
+    description: Where to write the Prometheus textfile. Default C(hpc_slurm_vm.prom) in O(state_dir).
+    type: path
+author:
+  - hpc.slurm_vm contributors (!UNKNOWN)
+"""
+
+EXAMPLES = r"""
+- name: Write the run report
+  hpc.slurm_vm.scheduler_report:
+    state_dir: /var/lib/hpc-slurm-vm
+    plan: "{{ scheduler_plan }}"
+    submitted: "{{ claim_submitted | default([]) }}"
+    started: "{{ scheduler_started }}"
+    textfile: /var/lib/prometheus/node-exporter/hpc_slurm_vm.prom
+"""
+
+RETURN = r"""
+files:
+  description: The files written (or, in check mode, that would be).
+  returned: always
+  type: list
+  elements: str
+summary:
+  description: The run summary as written to C(summary.json).
+  returned: success
+  type: dict
+history:
+  description: The failure history as written to C(history.json).
+  returned: success
+  type: dict
+  sample: {"deb12": {"failures": 0, "last_failure": null}}
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.hpc.slurm_vm.plugins.module_utils import run_report
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVmError
+
+
+def main():
+    module = AnsibleModule(argument_spec=run_report.ARGUMENT_SPEC, supports_check_mode=True)
+    try:
+        result = run_report.write_report(module.params, time.time(), check_mode=module.check_mode)
+    except SlurmVmError as exc:
+        module.fail_json(**exc.to_result())
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
