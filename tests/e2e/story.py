@@ -158,6 +158,10 @@ class Story(object):
         host_job = self.host_job(vm)
         if host_job:
             self.event("VM %s runs in host job %s on hypervisor %s" % (vm, host_job["JobId"], host_job["NodeList"]))
+            mark = self.dns_mark(vm)
+            if "job=%s" % host_job["JobId"] not in mark.split():
+                raise StoryError("the DNS mark of %s does not name its host job %s: %r" % (vm, host_job["JobId"], mark))
+            self.event("DNS mark: %s" % mark)
         self.wait("VM %s to be torn down and back in the pool" % vm,
                   lambda: self.in_pool(vm) and not self.host_job(vm), timeout=300, every=10)
         self.event("VM %s gone, name back in the pool (FUTURE)" % vm)
@@ -172,6 +176,12 @@ class Story(object):
         proc = run(["squeue", "-h", "--name", "hpcvm:" + vm, "-o", "%i"], conf=HOST_CONF, check=False)
         ids = proc.stdout.split()
         return job(ids[0], conf=HOST_CONF) if ids else None
+
+    @staticmethod
+    def dns_mark(vm):
+        dig = subprocess.run(["dig", "+short", "@10.77.0.1", vm + ".vms.lab.test", "TXT"], capture_output=True,
+                             text=True, check=False, timeout=10)
+        return dig.stdout.strip().strip('"')
 
     def traces(self, vm):
         """Everything that would still mark the VM as alive; empty when it is truly gone."""
