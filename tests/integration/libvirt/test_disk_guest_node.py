@@ -1,0 +1,156 @@
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The disk-image guest (no Slurm in the image) becomes a VM-cluster node through its bundle.
+
+vm-disk-002 is booted by libvirt_guest the way role spawn boots a VM: its reserved
+address (dnsmasq hostsdir file), vm.hostname= and vm.fetch=<bundle URL>?token=<its
+token> on the kernel command line, the hostname in SMBIOS too, a raw /tmp disk with
+serial tmpdisk. The image's hpcvm-bundle.service fetches the bundle from the lab's
+provisioning server (role boot_provision, image setting slurm_binaries), which carries
+slurmd, its plugins and munge; the gate passes, the FUTURE node turns IDLE, and a batch
+job runs on it. Afterwards the domain, the reservation and the node's registration are
+gone (the node is FUTURE again).
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+import signal
+import subprocess
+import tarfile
+import time
+
+import pytest
+import yaml
+
+from ansible_collections.hpc.slurm_vm.plugins.module_utils import boot_bundle, image_table
+
+from ..conftest import wait_until
+from .conftest import LAB_DIR, REPO, STATE_DIR, URI, run_module, virsh
+
+HOST = "vm-disk-002"
+DISK_CACHE = os.environ.get("HPCVM_DISK_CACHE", "/var/cache/hpcvm-lab/disk")
+BUILD = os.path.join(REPO, "lab", "guest", "build-disk-image")
+HOSTSD = os.path.join(LAB_DIR, "dnsmasq", "hosts.d")
+RESERVATION = os.path.join(HOSTSD, "hpc-slurm-vm-" + HOST)
+BUNDLE = os.path.join(LAB_DIR, "provision", "vm", HOST, "bundle.tar.gz")
+# what inventories/lab's slurm_vm_boot would give the image, plus cgroup v1 for slurmd 22.05
+CMDLINE = ("root=/dev/vda ro console=ttyS0 net.ifnames=0 clocksource=hpet quiet "
+           "systemd.unified_cgroup_hierarchy=0")
+
+
+def hup_dnsmasq():
+    with open(os.path.join(LAB_DIR, "run", "dnsmasq.pid")) as handle:
+        os.kill(int(handle.read().strip()), signal.SIGHUP)
+
+
+def state(lab):
+    return lab.node("vm", HOST).get("State", "")
+
+
+def console():
+    path = os.path.join(STATE_DIR, HOST + ".console.log")
+    if not os.path.exists(path):
+        return ""
+    with open(path, errors="replace") as handle:
+        return handle.read()
+
+
+def return_to_pool(lab):
+    if state(lab).split("+")[0] != "FUTURE":
+        lab.run(["scontrol", "update", "nodename=" + HOST, "state=down", "reason=disk guest test cleanup"],
+                check=False)
+        lab.run(["scontrol", "update", "nodename=" + HOST, "state=future"], check=False)
+
+
+@pytest.fixture(scope="module")
+def disk_image():
+    """Build the image if missing or stale (a warm run only checks its stamp)."""
+    proc = subprocess.run([BUILD], capture_output=True, text=True, timeout=1200, check=False)
+    assert proc.returncode == 0, "build-disk-image failed:\n%s\n%s" % (proc.stdout, proc.stderr[-3000:])
+    image, kernel, initrd = proc.stdout.split()
+    return dict(image=image, kernel=kernel, initrd=initrd)
+
+
+@pytest.fixture(scope="module")
+def bundles(lab):
+    """The provisioning server is up, and vm-disk-002's bundle carries the Slurm binaries."""
+    proc = subprocess.run([os.path.join(REPO, "lab", "provision"), "up"], capture_output=True, text=True,
+                          timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with tarfile.open(BUNDLE) as tar:
+        names = tar.getnames()
+    assert "./slurm-vm.tar.gz" in names and "./start.sh" in names, names
+    return lab
+
+
+@pytest.fixture
+def node(libvirtd, bundles, lab):
+    """Take vm-disk-002 (FUTURE, no domain); give it its DHCP reservation; release it all afterwards."""
+    with open(os.path.join(REPO, "inventories", "lab", "group_vars", "all", "images.yml")) as handle:
+        images = image_table.normalize_table(yaml.safe_load(handle)["slurm_vm_images"])
+    image = image_table.image_of_host(images, HOST)
+    assert state(lab).split("+")[0] == "FUTURE", "%s is in use: %s" % (HOST, state(lab))
+    run_module("libvirt_guest", dict(name=HOST, uri=URI, state_dir=STATE_DIR, state="absent"))
+    mac, ip = image_table.vm_mac(image, HOST), image_table.vm_ip(image, HOST)
+    tmp = os.path.join(HOSTSD, ".hpc-slurm-vm-%s.new" % HOST)
+    with open(tmp, "w") as handle:
+        handle.write("%s,%s,%s\n" % (mac, ip, HOST))
+    os.rename(tmp, RESERVATION)
+    hup_dnsmasq()
+    jobs = []
+    yield dict(mac=mac, ip=ip, image=image, jobs=jobs)
+    lab.scancel("vm", *jobs)
+    gone = run_module("libvirt_guest", dict(name=HOST, uri=URI, state_dir=STATE_DIR, state="absent"))
+    if os.path.exists(RESERVATION):
+        os.unlink(RESERVATION)
+        hup_dnsmasq()
+    return_to_pool(lab)
+    assert not gone.get("failed"), gone
+    assert virsh("dominfo", HOST).returncode != 0, "domain %s is still defined" % HOST
+    assert not os.path.exists(RESERVATION)
+    wait_until(lambda: state(lab).startswith("FUTURE"), 20, what="%s back to FUTURE" % HOST)
+
+
+def test_disk_guest_fetches_its_bundle_passes_the_gate_and_runs_a_job(lab, disk_image, node):
+    token = boot_bundle.vm_token(HOST, lab.secret("boot-token"))
+    url = "http://%s:8443/vm/%s/bundle.tar.gz?token=%s" % (lab.gateway, HOST, token)
+    args = dict(
+        name=HOST, uri=URI, state_dir=STATE_DIR, virt_type="qemu", memory=node["image"]["memory_mb"],
+        vcpus=node["image"]["vcpus"], mac=node["mac"], bridge=node["image"]["network"]["bridge"],
+        image=disk_image["image"], image_dir=DISK_CACHE, kernel=disk_image["kernel"], initrd=disk_image["initrd"],
+        # as role spawn passes them
+        cmdline="%s vm.hostname=%s vm.fetch=%s vm.tmpdisk=tmpdisk" % (CMDLINE, HOST, url),
+        sysinfo=dict(serial="hostname=" + HOST), tmp_disk=dict(size="256M", serial="tmpdisk"),
+        metadata=dict(image="disk", test="disk-guest-node"), timeout=300)
+    started = time.monotonic()
+    result = run_module("libvirt_guest", args, timeout=420)
+    assert not result.get("failed"), result
+    assert result["changed"] and result["state"] == "running", result
+
+    def registered():
+        out = console()
+        assert "HPCVM-BOOT-FAILED" not in out and "HPCVM-GATE-FAIL" not in out, out[-3000:]
+        return state(lab).startswith("IDLE")
+    wait_until(registered, 420, interval=0.5, what="%s IDLE" % HOST)
+    idle = time.monotonic() - started
+    out = console()
+    fetched = re.search(r"HPCVM-BUNDLE-FETCHED host=(\S+)", out)
+    assert fetched and fetched.group(1) == HOST, out[-3000:]
+    assert "Slurm binaries from the bundle in /run/hpc-slurm-vm/slurm-vm" in out, out[-3000:]
+    assert "HPCVM-GATE-PASS host=%s image=disk" % HOST in out, out[-3000:]
+    assert "HPCVM-DISK-READY host=%s ip=%s/" % (HOST, node["ip"]) in out, out[-3000:]
+    print("%s: virsh start to IDLE in %.1f s" % (HOST, idle))
+
+    # a batch job of the VM cluster runs on it; its output goes to the guest's console
+    job = lab.sbatch("vm", "-w", HOST, "-t", "2", "-o", "/dev/ttyS0", "--wrap", "echo HPCVM-JOB-OUT $(hostname)")
+    node["jobs"].append(job)
+    queued = time.monotonic()
+    wait_until(lambda: lab.job("vm", job).get("JobState") in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT"),
+               120, interval=0.5, what="job %s to end" % job)
+    info = lab.job("vm", job)
+    assert info["JobState"] == "COMPLETED" and info["NodeList"] == HOST, info
+    wait_until(lambda: "HPCVM-JOB-OUT %s" % HOST in console(), 10, what="the job's output on the console")
+    print("%s: job %s ran in %.1f s after submission" % (HOST, job, time.monotonic() - queued))
