@@ -125,7 +125,7 @@ def parse_ldd(text, files):
         if current is None:
             raise SlurmPayloadError("ldd output before any file header: %r" % raw)
         line = raw.strip()
-        if line.startswith("not a dynamic executable") or line.startswith("statically linked"):
+        if line.startswith(("not a dynamic executable", "statically linked")):
             continue
         if "=>" in line:
             name, _sep, rest = line.partition("=>")
