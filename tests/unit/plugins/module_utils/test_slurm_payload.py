@@ -115,8 +115,8 @@ def test_parse_ldd(text, files, expected):
 def test_missing_libraries_are_reported_and_usr_merge_aliases_are_one_library():
     plan = sp.plan(MANY_FILES, sp.parse_ldd(LDD_MANY, MANY_FILES), skip_libs=[])
     assert plan["missing"] == ["libgone.so.7 (needed by /usr/sbin/slurmd-wlm)"]
-    assert [e["dest"] for e in plan["files"] if e["dest"].startswith("lib/")] == ["lib/libhwloc.so.15",
-                                                                                   "lib/libmunge.so.2"]
+    libs = [e["dest"] for e in plan["files"] if e["dest"].startswith("lib/")]
+    assert libs == ["lib/libhwloc.so.15", "lib/libmunge.so.2"]
 
 
 @pytest.mark.parametrize("call, message", [
