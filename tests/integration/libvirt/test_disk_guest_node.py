@@ -36,9 +36,7 @@ BUILD = os.path.join(REPO, "lab", "guest", "build-disk-image")
 HOSTSD = os.path.join(LAB_DIR, "dnsmasq", "hosts.d")
 RESERVATION = os.path.join(HOSTSD, "hpc-slurm-vm-" + HOST)
 BUNDLE = os.path.join(LAB_DIR, "provision", "vm", HOST, "bundle.tar.gz")
-# what inventories/lab's slurm_vm_boot would give the image, plus cgroup v1 for slurmd 22.05
-CMDLINE = ("root=/dev/vda ro console=ttyS0 net.ifnames=0 clocksource=hpet quiet "
-           "systemd.unified_cgroup_hierarchy=0")
+INVENTORY = os.path.join(REPO, "inventories", "lab", "group_vars", "all")
 
 
 def hup_dnsmasq():
@@ -89,8 +87,10 @@ def bundles(lab):
 @pytest.fixture
 def node(libvirtd, bundles, lab):
     """Take vm-disk-002 (FUTURE, no domain); give it its DHCP reservation; release it all afterwards."""
-    with open(os.path.join(REPO, "inventories", "lab", "group_vars", "all", "images.yml")) as handle:
+    with open(os.path.join(INVENTORY, "images.yml")) as handle:
         images = image_table.normalize_table(yaml.safe_load(handle)["slurm_vm_images"])
+    with open(os.path.join(INVENTORY, "scheduler.yml")) as handle:
+        boot = yaml.safe_load(handle)["slurm_vm_boot"]["disk"]   # what role spawn boots the image with
     image = image_table.image_of_host(images, HOST)
     assert state(lab).split("+")[0] == "FUTURE", "%s is in use: %s" % (HOST, state(lab))
     run_module("libvirt_guest", dict(name=HOST, uri=URI, state_dir=STATE_DIR, state="absent"))
@@ -101,7 +101,7 @@ def node(libvirtd, bundles, lab):
     os.rename(tmp, RESERVATION)
     hup_dnsmasq()
     jobs = []
-    yield dict(mac=mac, ip=ip, image=image, jobs=jobs)
+    yield dict(mac=mac, ip=ip, image=image, boot=boot, jobs=jobs)
     lab.scancel("vm", *jobs)
     gone = run_module("libvirt_guest", dict(name=HOST, uri=URI, state_dir=STATE_DIR, state="absent"))
     if os.path.exists(RESERVATION):
@@ -122,10 +122,12 @@ def test_disk_guest_fetches_its_bundle_passes_the_gate_and_runs_a_job(lab, disk_
         vcpus=node["image"]["vcpus"], mac=node["mac"], bridge=node["image"]["network"]["bridge"],
         image=disk_image["image"], image_dir=DISK_CACHE, kernel=disk_image["kernel"], initrd=disk_image["initrd"],
         # as role spawn passes them
-        cmdline="%s vm.hostname=%s vm.fetch=%s vm.tmpdisk=tmpdisk" % (CMDLINE, HOST, url),
-        sysinfo=dict(serial="hostname=" + HOST), tmp_disk=dict(size="256M", serial="tmpdisk"),
+        cmdline="%s vm.hostname=%s vm.fetch=%s vm.tmpdisk=tmpdisk" % (node["boot"]["cmdline"], HOST, url),
+        sysinfo=dict(serial="hostname=" + HOST), tmp_disk=dict(size=node["boot"]["tmp_disk_size"], serial="tmpdisk"),
         metadata=dict(image="disk", test="disk-guest-node"), timeout=300)
     started = time.monotonic()
+    for key in ("image", "kernel", "initrd"):   # the inventory boots the image the lab builds
+        assert node["boot"][key] == disk_image[key], key
     result = run_module("libvirt_guest", args, timeout=420)
     assert not result.get("failed"), result
     assert result["changed"] and result["state"] == "running", result
