@@ -114,17 +114,42 @@ def node(libvirtd, bundles, lab):
     wait_until(lambda: state(lab).startswith("FUTURE"), 20, what="%s back to FUTURE" % HOST)
 
 
-def test_disk_guest_fetches_its_bundle_passes_the_gate_and_runs_a_job(lab, disk_image, node):
+def boot_args(lab, disk_image, node, via):
+    """libvirt_guest arguments: the bundle URL and token on the kernel command line, as role
+    spawn passes them (URL?token=), or in SMBIOS OEM strings (the token sent as a header)."""
     token = boot_bundle.vm_token(HOST, lab.secret("boot-token"))
-    url = "http://%s:8443/vm/%s/bundle.tar.gz?token=%s" % (lab.gateway, HOST, token)
+    url = "http://%s:8443/vm/%s/bundle.tar.gz" % (lab.gateway, HOST)
     args = dict(
         name=HOST, uri=URI, state_dir=STATE_DIR, virt_type="qemu", memory=node["image"]["memory_mb"],
         vcpus=node["image"]["vcpus"], mac=node["mac"], bridge=node["image"]["network"]["bridge"],
         image=disk_image["image"], image_dir=DISK_CACHE, kernel=disk_image["kernel"], initrd=disk_image["initrd"],
-        # as role spawn passes them
-        cmdline="%s vm.hostname=%s vm.fetch=%s vm.tmpdisk=tmpdisk" % (node["boot"]["cmdline"], HOST, url),
-        sysinfo=dict(serial="hostname=" + HOST), tmp_disk=dict(size=node["boot"]["tmp_disk_size"], serial="tmpdisk"),
+        cmdline=node["boot"]["cmdline"], sysinfo=dict(serial="hostname=" + HOST),
+        tmp_disk=dict(size=node["boot"]["tmp_disk_size"], serial="tmpdisk"),
         metadata=dict(image="disk", test="disk-guest-node"), timeout=300)
+    if via == "cmdline":
+        args["cmdline"] += " vm.hostname=%s vm.fetch=%s?token=%s vm.tmpdisk=tmpdisk" % (HOST, url, token)
+    else:   # the hostname from the SMBIOS serial, the rest from OEM strings
+        args["sysinfo"]["oem_strings"] = ["vm.fetch=" + url, "vm.token=" + token, "vm.tmpdisk=tmpdisk"]
+    return args
+
+
+def timeline(out):
+    """Guest uptimes of the boot's milestones, from the console."""
+    marks = {}
+    for name, pattern in (("network", r"HPCVM-DISK-READY .*uptime=([0-9.]+)"),
+                          ("fetch", r"\[hpcvm-bundle ([0-9.]+)\] fetching"),
+                          ("bundle", r"\[hpcvm-bundle ([0-9.]+)\] HPCVM-BUNDLE-FETCHED"),
+                          ("binaries", r"\[hpcvm-boot ([0-9.]+)\] Slurm binaries"),
+                          ("gate", r"\[hpcvm-boot ([0-9.]+)\] running the readiness gate")):
+        match = re.search(pattern, out)
+        if match:
+            marks[name] = float(match.group(1))
+    return " ".join("%s=%.1f" % item for item in sorted(marks.items(), key=lambda item: item[1]))
+
+
+@pytest.mark.parametrize("via", ["cmdline", "smbios"])
+def test_disk_guest_fetches_its_bundle_passes_the_gate_and_runs_a_job(lab, disk_image, node, via):
+    args = boot_args(lab, disk_image, node, via)
     started = time.monotonic()
     for key in ("image", "kernel", "initrd"):   # the inventory boots the image the lab builds
         assert node["boot"][key] == disk_image[key], key
@@ -144,7 +169,7 @@ def test_disk_guest_fetches_its_bundle_passes_the_gate_and_runs_a_job(lab, disk_
     assert "Slurm binaries from the bundle in /run/hpc-slurm-vm/slurm-vm" in out, out[-3000:]
     assert "HPCVM-GATE-PASS host=%s image=disk" % HOST in out, out[-3000:]
     assert "HPCVM-DISK-READY host=%s ip=%s/" % (HOST, node["ip"]) in out, out[-3000:]
-    print("%s: virsh start to IDLE in %.1f s" % (HOST, idle))
+    print("%s (%s): virsh start to IDLE in %.1f s; guest uptime at %s" % (HOST, via, idle, timeline(out)))
 
     # a batch job of the VM cluster runs on it; its output goes to the guest's console
     job = lab.sbatch("vm", "-w", HOST, "-t", "2", "-o", "/dev/ttyS0", "--wrap", "echo HPCVM-JOB-OUT $(hostname)")
