@@ -56,6 +56,29 @@ def teardown_dhcp_host(item, images):
     return {"hostname": item["hostname"], "mac": mac, "ip": ip}
 
 
+def gate_report_reason(content, since=None):
+    """The provisioning server's report log of one VM (JSON lines, newest last) -> what its
+    last readiness gate said, for a node's Reason; '' when there is no report received at
+    or after `since` (epoch: the host job's start; earlier lives of the name do not count)."""
+    import datetime
+    import json
+    lines = [line for line in str(content or "").splitlines() if line.strip()]
+    if not lines:
+        return ""
+    try:
+        entry = json.loads(lines[-1])
+        report = entry["report"]
+        report = json.loads(report) if isinstance(report, str) else report
+        received = datetime.datetime.fromisoformat(entry["received"]).timestamp() if entry.get("received") else None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return "gate: unreadable report"
+    if since and received is not None and received < float(since):
+        return ""
+    if report.get("status") == "pass":
+        return "gate passed, slurmd did not register"
+    return "gate: %s: %s" % (report.get("check", "?"), report.get("reason", "?"))
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -64,4 +87,5 @@ class FilterModule(object):
             "with_host_job_id": with_host_job_id,
             "teardown_dns_record": teardown_dns_record,
             "teardown_dhcp_host": teardown_dhcp_host,
+            "gate_report_reason": gate_report_reason,
         }

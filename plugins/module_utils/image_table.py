@@ -49,6 +49,7 @@ DEFAULT_RULES = {
     "boot_timeout": 300,  # from the host job's start to the node's registration
     "backoff_failures": 3,  # consecutive failed boots before the image backs off
     "backoff_seconds": 1800,
+    "failed_hold": 600,  # a node whose VM did not boot stays DOWN (sinfo -R) this long before it returns to the pool
 }
 RULE_ALIASES = {"warm_pool": "min_idle", "max_lifetime": "lifetime"}
 _POSITIVE_RULES = ("idle_timeout", "lifetime", "boot_timeout", "backoff_failures")

@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import math
 import os
 import tempfile
 
@@ -64,6 +65,13 @@ def _count_by_image(items):
     return counts
 
 
+def _quantile(values, q):
+    """Nearest-rank quantile of sorted values; NaN for none (Prometheus' way to say: no data)."""
+    if not values:
+        return "NaN"
+    return values[min(len(values) - 1, max(0, int(math.ceil(q * len(values))) - 1))]
+
+
 def _label(value):
     return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
@@ -90,6 +98,9 @@ def prometheus_text(summary):
            [((("image", n),), images[n].get("oldest_wait", 0)) for n in names])
     family("vms", "gauge", "VMs of the image by lifecycle state.",
            [((("image", n), ("state", s)), images[n].get("vms", {}).get(s, 0)) for n in names for s in VM_STATES])
+    family("boot_seconds", "gauge", "Boot latency (host job start to slurmd registered) of the live VMs.",
+           [((("image", n), ("quantile", q)), _quantile(images[n].get("boot_seconds") or [], float(q)))
+            for n in names for q in ("0.5", "0.9", "1")])
     family("spawn_planned", "gauge", "VMs the run decided to start.",
            [((("image", n),), images[n].get("spawn", 0)) for n in names])
     family("backoff", "gauge", "1 while the image is in backoff after repeated boot failures.",

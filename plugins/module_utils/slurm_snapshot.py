@@ -192,6 +192,7 @@ def parse_nodes(text):
             "state": base,
             "flags": flags,
             "reason": split_reason(rec.get("Reason"))[0] or "",
+            "reason_time": parse_time(split_reason(rec.get("Reason"))[2]),
             # Registered: a slurmd has spoken to slurmctld and still answers.
             "registered": base != "FUTURE" and slurmd_start is not None and "NOT_RESPONDING" not in flags,
             "boot_time": parse_time(rec.get("BootTime")),

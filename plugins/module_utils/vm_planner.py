@@ -35,6 +35,9 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm_snapshot import
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm_time import format_duration
 
 TEARDOWN_REASON_PREFIX = "hpc.slurm_vm:"
+# Role teardown sets a VM's node DOWN with this reason when its VM did not boot; the node
+# stays DOWN (visible in sinfo -R) for the image's failed_hold before it returns to the pool.
+FAILED_BOOT_REASON = TEARDOWN_REASON_PREFIX + " boot failed"
 DEFAULT_GLOBAL_RULES = {
     "max_total_vms": None,  # None: no global cap
     "max_spawn_per_run": None,
@@ -325,7 +328,7 @@ def plan(snapshot, images, rules=None, history=None, claimed=()):
                 result["teardown"].append({"image": name, "hostname": vm["hostname"], "step": step,
                                            "state": vm["state"], "reason": why,
                                            "host_job_id": (vm["host_job"] or {}).get("id"),
-                                           "hypervisor": vm.get("hypervisor")})
+                                           "hypervisor": vm.get("hypervisor"), "started": vm.get("started")})
             elif vm["state"] in ("stray", "claimed", "unknown"):
                 result["gc"].append({"image": name, "hostname": vm["hostname"], "kind": vm["state"],
                                      "reason": _GC_REASONS[vm["state"]]})
@@ -338,6 +341,7 @@ def plan(snapshot, images, rules=None, history=None, claimed=()):
             "wanted": wanted,
             "limited_by": limited_by,
             "backoff": backoff,
+            "boot_seconds": _boot_seconds(vms),
         })
         result["images"][name] = summary
 
@@ -361,6 +365,12 @@ def _teardown_step(vm, image, rules, now, used, idle_kept):
     irules = image["rules"]
     state = vm["state"]
     if state == "leftover":
+        node = vm["node"]
+        if node["state"] == "DOWN" and (node.get("reason") or "").startswith(FAILED_BOOT_REASON):
+            since = node.get("reason_time") or now
+            if now - since < irules["failed_hold"]:
+                return "wait", "held DOWN after a failed boot until %s (failed_hold %ds)" % (
+                    _iso(since + irules["failed_hold"]), irules["failed_hold"])
         return "finish", "host job gone; reservation, records and node state to clean"
     if state == "failed":
         reason = vm["node"]["reason"]
@@ -385,6 +395,16 @@ def _teardown_step(vm, image, rules, now, used, idle_kept):
             if idle_for > irules["idle_timeout"] and idle_kept >= irules["min_idle"]:
                 return "drain", "idle for %ds (idle_timeout %ds)" % (idle_for, irules["idle_timeout"])
     return None, None
+
+
+def _boot_seconds(vms):
+    """Boot latency (host job start -> slurmd registered) of the live, registered VMs, sorted."""
+    seconds = []
+    for vm in vms:
+        node = vm.get("node") or {}
+        if vm["state"] in ("idle", "busy", "draining") and vm.get("started") and node.get("slurmd_start"):
+            seconds.append(max(0, node["slurmd_start"] - vm["started"]))
+    return sorted(seconds)
 
 
 def _count_states(vms):

@@ -22,7 +22,8 @@ description:
     every VM's remaining life is demand for a new VM. A job longer than the image's lifetime cannot be served
     and is reported."
   - Per-image rules come from the image table (C(max_vms), C(min_idle), C(max_spawn_per_run), C(idle_timeout),
-    C(lifetime), C(boot_timeout), C(backoff_failures), C(backoff_seconds)); global rules from O(rules).
+    C(lifetime), C(boot_timeout), C(backoff_failures), C(backoff_seconds), C(failed_hold)); global rules from
+    O(rules).
   - Deterministic (the same inputs give the same plan) and explainable (each decision has a reason).
     RV(preview) is the plan as a table, for check mode.
   - It runs on the controller, whatever the task's host.

@@ -63,7 +63,8 @@ def node(name):
 class Story(object):
     """Drives the scheduler and records what happens, with timings."""
 
-    def __init__(self, image="deb12", idle_timeout=20, say=print):
+    def __init__(self, image="deb12", idle_timeout=20, say=print, rules=None, extra_vars=None, name="story"):
+        """rules: more rules for the image; extra_vars: more variables for the scheduler runs."""
         self.image = image
         self.say = say
         self.t0 = time.time()
@@ -71,10 +72,11 @@ class Story(object):
         with open(os.path.join(REPO, "inventories", "lab", "group_vars", "all", "images.yml")) as handle:
             images = yaml.safe_load(handle)["slurm_vm_images"]
         images[image].setdefault("rules", {})["idle_timeout"] = idle_timeout
+        images[image]["rules"].update(rules or {})
         os.makedirs(os.path.join(LAB_DIR, "scheduler"), exist_ok=True)
-        self.extra_vars = os.path.join(LAB_DIR, "scheduler", "story-vars.json")
+        self.extra_vars = os.path.join(LAB_DIR, "scheduler", "%s-vars.json" % name)
         with open(self.extra_vars, "w") as handle:
-            json.dump({"slurm_vm_images": images}, handle)
+            json.dump(dict(extra_vars or {}, slurm_vm_images=images), handle)
         self.images = images
 
     def event(self, what):

@@ -94,3 +94,12 @@ def test_a_corrupt_history_fails_clearly_and_writes_nothing(tmp_path):
     with pytest.raises(SlurmVmError, match="cannot read the failure history"):
         run_report.write_report(params, now=10)
     assert sorted(os.listdir(str(tmp_path))) == ["history.json"]
+
+
+def test_boot_latency_quantiles():
+    plan = {"images": {"a": {"boot_seconds": [10, 11, 12, 13, 40]}, "b": {}}}
+    lines = run_report.prometheus_text(run_report.run_summary(plan, [], 0, 0)).splitlines()
+    assert 'hpc_slurm_vm_boot_seconds{image="a",quantile="0.5"} 12' in lines
+    assert 'hpc_slurm_vm_boot_seconds{image="a",quantile="0.9"} 40' in lines
+    assert 'hpc_slurm_vm_boot_seconds{image="a",quantile="1"} 40' in lines
+    assert 'hpc_slurm_vm_boot_seconds{image="b",quantile="0.5"} NaN' in lines

@@ -109,3 +109,28 @@ def test_unknown_global_rule_is_refused():
     snapshot, images, history = build({})
     with pytest.raises(Exception, match="unknown global rules: colour"):
         vm_planner.plan(snapshot, images, rules={"colour": 1})
+
+
+@pytest.mark.parametrize("reason, down_for, step", [
+    ("hpc.slurm_vm: boot failed: boot_timeout: not registered; gate: mounts: /scratch missing", 60, "wait"),
+    ("hpc.slurm_vm: boot failed: boot_timeout: not registered", 601, "finish"),
+    ("hpc.slurm_vm: VM gone", 60, "finish"),     # an ordinary teardown's tail is not held
+])
+def test_a_failed_boot_holds_its_node_down_for_failed_hold(reason, down_for, step):
+    snapshot, images, history = build({"name": "hold", "nodes": {"vm-a-002": "DOWN"}})
+    snapshot["nodes"]["vm-a-002"].update(reason=reason, reason_time=NOW - down_for, registered=False)
+    result = vm_planner.plan(snapshot, images, history=history)
+    item = [t for t in result["teardown"] if t["hostname"] == "vm-a-002"][0]
+    assert item["step"] == step, item
+    if step == "wait":
+        assert item["reason"].startswith("held DOWN after a failed boot until ")
+        assert not item["reason"].startswith("boot_timeout")  # the failure history counts those once
+    assert "vm-a-002" not in [s["hostname"] for s in result["spawn"]]
+
+
+def test_reason_time_is_parsed_from_the_node_line():
+    from ansible_collections.hpc.slurm_vm.plugins.module_utils import slurm_snapshot
+    line = "NodeName=vm-a-001 State=DOWN+NOT_RESPONDING Reason=hpc.slurm_vm: boot failed [root@2026-11-25T22:00:00]"
+    node = slurm_snapshot.parse_nodes(line)["vm-a-001"]
+    assert node["reason"] == "hpc.slurm_vm: boot failed"
+    assert node["reason_time"] == slurm_snapshot.parse_time("2026-11-25T22:00:00") and node["reason_time"] > 0
