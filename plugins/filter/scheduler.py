@@ -7,8 +7,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.errors import AnsibleFilterError
-
 
 def _mark(item, job=None):
     return {"image": item["image"], "job": str(job or item.get("host_job_id") or "claimed")}
@@ -24,18 +22,10 @@ def claim_dhcp_host(item, job=None):
     return {"hostname": item["hostname"], "mac": item["mac"], "ip": item["ip"], "mark": _mark(item, job)}
 
 
-def with_host_job_id(results):
-    """sbatch --parsable results (loop results over spawn items) -> spawn items with host_job_id."""
-    items = []
-    for result in results:
-        job_id = str(result.get("stdout", "")).strip().split(";", maxsplit=1)[0]
-        if not job_id.isdigit():
-            raise AnsibleFilterError("sbatch printed no job id for %s: %r"
-                                     % (result["item"]["hostname"], result.get("stdout")))
-        item = dict(result["item"])
-        item["host_job_id"] = job_id
-        items.append(item)
-    return items
+def with_host_job_id(items, jobs):
+    """Spawn items + slurm_host_job's `jobs` result -> the items whose host job exists, with host_job_id."""
+    ids = {job["hostname"]: job["job_id"] for job in jobs if job.get("job_id")}
+    return [dict(item, host_job_id=str(ids[item["hostname"]])) for item in items if item["hostname"] in ids]
 
 
 def _addresses(item, images):

@@ -70,13 +70,15 @@ class CommandRunner(object):
             self._paths[name] = path
         return self._paths[name]
 
-    def run(self, argv, env=None, changes=False):
-        """Run argv (argv[0] is a command name); a changing command is skipped in check mode."""
+    def run(self, argv, env=None, changes=False, data=None):
+        """Run argv (argv[0] is a command name), with data on stdin if given; a changing
+        command is skipped in check mode."""
         argv = [str(arg) for arg in argv]
         if changes and self.module.check_mode:
             return CommandResult(argv, 0, "", "", skipped=True)
         full = [self.bin_path(argv[0])] + argv[1:]
         environ = dict(self.env, LC_ALL="C", LANG="C")
         environ.update(env or {})
-        rc, out, err = self.module.run_command(full, environ_update=environ, check_rc=False)
+        stdin = {} if data is None else {"data": data, "binary_data": True}
+        rc, out, err = self.module.run_command(full, environ_update=environ, check_rc=False, **stdin)
         return CommandResult(argv, rc, out, err)

@@ -18,6 +18,8 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVm
 
 VM_STATES = ("pending", "booting", "idle", "busy", "draining", "failed", "ending",
              "stray", "claimed", "unknown")
+
+
 class ReportError(SlurmVmError):
     """The run report cannot be read or written."""
 

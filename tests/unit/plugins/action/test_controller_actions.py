@@ -72,8 +72,8 @@ def test_plan_and_report_in_a_playbook(tmp_path):
     assert [s["hostname"] for s in results["plan"]["spawn"]] == ["vm-a-001"]
     assert results["plan"]["changed"] is False
     assert results["report"]["changed"] is True
-    assert sorted(os.listdir(str(tmp_path))) == sorted(["snapshot.json", "play.yml", "results.json", "history.json",
-                                                         "summary.json", "hpc_slurm_vm.prom"])
+    written = ["snapshot.json", "play.yml", "results.json", "history.json", "summary.json", "hpc_slurm_vm.prom"]
+    assert sorted(os.listdir(str(tmp_path))) == sorted(written)
     assert 'hpc_slurm_vm_spawn_planned{image="a"} 1' in (tmp_path / "hpc_slurm_vm.prom").read_text()
     assert results["bad"]["failed"] and "snapshot" in results["bad"]["msg"]
 
