@@ -67,7 +67,8 @@ def _age(seconds):
 class _Collector(object):
     """Sorts each orphan into `remove` or `waiting` by the grace period, and keeps the memory."""
 
-    def __init__(self, now, grace, first_seen):
+    def __init__(self, now, grace, first_seen, only_hosts=None):
+        self.only_hosts = only_hosts
         self.now = now
         self.grace = grace
         self.previous = first_seen
@@ -77,6 +78,10 @@ class _Collector(object):
 
     def orphan(self, item, why):
         key = item["key"]
+        if self.only_hosts is not None and item["hostname"] not in self.only_hosts:
+            if key in self.previous:  # not judged in this run: its clock runs on
+                self.memory[key] = self.previous[key]
+            return
         first = self.previous.get(key, self.now)
         if first > self.now:  # a clock step back: start again rather than wait forever
             first = self.now
@@ -130,7 +135,7 @@ def _live_reason(host, host_jobs, live_hosts):
 
 def plan(snapshot, images, now, grace, first_seen=None, dns=None, dns_zone=None, ptrs=None, reverse_zone=None,
          dhcp=None, dhcp_where="dhcp", domains=None, files=None, read_as=None, live_hosts=(),
-         reason_prefix=DEFAULT_REASON_PREFIX):
+         reason_prefix=DEFAULT_REASON_PREFIX, only_hosts=None):
     """What to remove and what to resume.
 
     snapshot    the slurm_demand snapshot (nodes, host_jobs, reservations)
@@ -143,6 +148,7 @@ def plan(snapshot, images, now, grace, first_seen=None, dns=None, dns_zone=None,
     read_as     {hypervisor: the hypervisor whose read covers it} when several share one libvirtd
                 (the lab's stand-ins); used to find the domain of a host job's hypervisor
     live_hosts  hostnames that count as live though the snapshot has no host job (claimed this run)
+    only_hosts  if given, only records of these hostnames are judged (the others are left as they are)
     Returns {remove, resume, waiting, protected, first_seen, counts}.
     """
     if grace is None or int(grace) < 0:
@@ -153,7 +159,8 @@ def plan(snapshot, images, now, grace, first_seen=None, dns=None, dns_zone=None,
     nodes = snapshot.get("nodes") or {}
     pool = _pool_index(images)
     live_hosts = set(live_hosts or ())
-    collector = _Collector(now, grace, _validate_first_seen(first_seen))
+    collector = _Collector(now, grace, _validate_first_seen(first_seen),
+                           None if only_hosts is None else set(only_hosts))
     protected = []
     observed = set()
 
@@ -265,6 +272,8 @@ def plan(snapshot, images, now, grace, first_seen=None, dns=None, dns_zone=None,
         if node is None:
             continue
         job = host_jobs.get(host)
+        if only_hosts is not None and host not in collector.only_hosts:
+            continue
         if node["state"] == "FUTURE":
             if job is not None and job.get("state") == "RUNNING":
                 why = _resume_reason(host, node, job, domains, read_as or {})

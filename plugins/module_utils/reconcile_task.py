@@ -35,6 +35,7 @@ ARGUMENT_SPEC = {
     "files": {"type": "dict"},
     "read_as": {"type": "dict", "default": {}},
     "live_hosts": {"type": "list", "elements": "str", "default": []},
+    "only_hosts": {"type": "list", "elements": "str"},
     "reason_prefix": {"type": "str", "default": reconcile_plan.DEFAULT_REASON_PREFIX},
 }
 REQUIRED_ONE_OF = [("snapshot", "snapshot_file")]
@@ -110,7 +111,8 @@ def run(params, check_mode=False, now=None):
             dhcp=params.get("dhcp_reservations"), dhcp_where=params.get("dhcp_where") or "dhcp",
             domains=_per_hypervisor(params.get("domains"), "domains"), files=files,
             read_as=params.get("read_as") or {}, live_hosts=params.get("live_hosts") or [],
-            reason_prefix=params.get("reason_prefix") or reconcile_plan.DEFAULT_REASON_PREFIX)
+            reason_prefix=params.get("reason_prefix") or reconcile_plan.DEFAULT_REASON_PREFIX,
+            only_hosts=params.get("only_hosts"))
     except (KeyError, TypeError, AttributeError) as exc:
         raise InvalidInput("a reconciler input is malformed (%s: %s); pass the _info modules' results as documented"
                            % (type(exc).__name__, exc)) from exc

@@ -109,6 +109,12 @@ options:
     type: list
     elements: str
     default: []
+  only_hosts:
+    description:
+      - Judge only the records of these hostnames; the others are neither removed nor listed, and their
+        first-seen dates are kept. For a targeted clean-up (and tests sharing a lab). Omitted, all are judged.
+    type: list
+    elements: str
   reason_prefix:
     description: Prefix of the node reasons the collection sets, named in the reasons of node removals.
     type: str

@@ -315,3 +315,14 @@ def test_deterministic_and_sorted():
 def test_bad_inputs(grace, first_seen):
     with pytest.raises(reconcile_plan.ReconcileInputError):
         reconcile_plan.plan(_snapshot(), IMAGES, NOW, grace, first_seen=first_seen)
+
+
+def test_only_hosts_judges_those_names_and_keeps_the_clock_of_the_others():
+    args = _orphans_of("vm-deb12-003")
+    args["dns"].append(_dns("vm-disk-001"))
+    args["snapshot"]["nodes"]["vm-disk-002"] = _node("DOWN", reason="hpc.slurm_vm: x")
+    other = "dns|%s|vm-disk-001.%s" % (ZONE, ZONE)
+    result = _plan(only_hosts=["vm-deb12-003"], first_seen={other: NOW - 5}, **args)
+    assert {i["hostname"] for i in result["remove"]} == {"vm-deb12-003"}
+    assert result["waiting"] == []
+    assert result["first_seen"][other] == NOW - 5
