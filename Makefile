@@ -6,7 +6,7 @@ VENV  ?= $(CURDIR)/.venv
 BIN   := $(VENV)/bin
 export HPCVM_VENV := $(VENV)
 
-.PHONY: e2e molecule help setup venv lab-images lab-disk-image lab-up lab-down lab-down-check lab-status demo lint ruff ansible-lint sanity units integration test clean
+.PHONY: e2e molecule molecule-podman molecule-lab help setup venv lab-images lab-disk-image lab-up lab-down lab-down-check lab-status demo lint ruff ansible-lint sanity units integration test clean
 
 help:
 	@sed -n 's/^\([a-z-]*\):.*## \(.*\)/  make \1\t\2/p' $(MAKEFILE_LIST) | expand -t 24
@@ -59,7 +59,12 @@ integration: lab-up ## tests against the lab's real services, run inside the lab
 e2e: lab-up ## end-to-end: the scheduler gives a pending job a VM and tears it down
 	lab/exec $(BIN)/pytest -q -o testpaths=tests/e2e tests/e2e || [ $$? -eq 5 ]
 
-molecule: lab-up ## molecule scenarios of roles spawn and teardown against the lab (delegated driver)
+molecule: molecule-podman molecule-lab ## every molecule scenario
+
+molecule-podman: setup ## boot_provision in podman containers (no network); builds the local image once
+	tests/molecule/run-podman
+
+molecule-lab: lab-up ## spawn and teardown against the lab (delegated driver)
 	tests/molecule/run-lab
 
 test: lint sanity units integration e2e molecule ## everything CI runs
