@@ -123,8 +123,8 @@ def main():
         story.wait("VM %s torn down" % vm, lambda v=vm: story.in_pool(v) and not story.host_job(v),
                    timeout=300, every=6)
     if rounds > 1:
-        print("median total %.2f s, median overhead %.2f s" % (sorted(t for t, _ in totals)[rounds // 2],
-                                                               sorted(o for _, o in totals)[rounds // 2]))
+        print("median total %.2f s, median overhead %.2f s" % (sorted(pair[0] for pair in totals)[rounds // 2],
+                                                               sorted(pair[1] for pair in totals)[rounds // 2]))
 
 
 if __name__ == "__main__":

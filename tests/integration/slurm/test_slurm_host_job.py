@@ -43,7 +43,7 @@ def test_submit_keep_cancel(lab):
 
 
 def test_a_refused_job_is_reported_not_fatal_and_others_go_on(lab):
-    hosts = ["hjtest-%s" % uuid.uuid4().hex[:6] for _ in range(2)]
+    hosts = ["hjtest-%s-%d" % (uuid.uuid4().hex[:6], index) for index in range(2)]
     conf = lab.conf["host"]
     jobs = [{"hostname": hosts[0], "script": SCRIPT, "time_limit": "5:00"},
             {"hostname": hosts[1], "script": "not a batch script: no shebang", "time_limit": "5:00"}]
