@@ -45,9 +45,12 @@ def failure_history(plan, previous, now):
     return history
 
 
-def run_summary(plan, submitted, started, now):
-    """What one run did, per image (the JSON summary; the textfile derives from it)."""
+def run_summary(plan, submitted, started, now, removed=()):
+    """What one run did, per image (the JSON summary; the textfile derives from it).
+    removed: what the reconciler removed this run (items with kind, hostname, reason)."""
     return {
+        "orphans_removed": [{"kind": r.get("kind"), "hostname": r.get("hostname"), "reason": r.get("reason")}
+                            for r in removed],
         "time": int(now),
         "duration": round(max(0.0, float(now) - float(started)), 3),
         "spawned": [s["hostname"] for s in submitted],
@@ -115,6 +118,9 @@ def prometheus_text(summary):
            [((("image", n),), summary.get("spawned_by_image", {}).get(n, 0)) for n in names])
     family("cancelled", "gauge", "Pending host jobs the run cancelled.", [((), len(summary.get("cancelled", [])))])
     family("gc_items", "gauge", "Things found that belong to no live VM.", [((), len(summary.get("gc", [])))])
+    kinds = ("domain", "file", "reservation", "dhcp", "dns", "node")
+    family("orphans_removed", "gauge", "What the reconciler removed this run, by kind.",
+           [((("kind", k),), sum(1 for r in summary.get("orphans_removed", []) if r.get("kind") == k)) for k in kinds])
     family("run_duration_seconds", "gauge", "Wall time of the scheduler run.", [((), summary.get("duration", 0))])
     family("run_timestamp_seconds", "gauge", "When the run ended (epoch).", [((), summary.get("time", 0))])
     return "\n".join(lines) + "\n"
@@ -152,6 +158,7 @@ ARGUMENT_SPEC = {
     "state_dir": {"type": "path", "required": True},
     "plan": {"type": "dict", "required": True},
     "submitted": {"type": "list", "elements": "dict", "default": []},
+    "removed": {"type": "list", "elements": "dict", "default": []},
     "started": {"type": "float"},
     "textfile": {"type": "path"},
 }
@@ -172,7 +179,8 @@ def write_report(params, now, check_mode=False):
     plan = params["plan"]
     started = params.get("started")
     history = failure_history(plan, previous, now)
-    summary = run_summary(plan, params.get("submitted") or [], started if started is not None else now, now)
+    summary = run_summary(plan, params.get("submitted") or [], started if started is not None else now, now,
+                          removed=params.get("removed") or [])
     textfile = params.get("textfile") or os.path.join(state_dir, "hpc_slurm_vm.prom")
     files = [(history_path, to_json(history)), (os.path.join(state_dir, "summary.json"), to_json(summary)),
              (textfile, prometheus_text(summary))]

@@ -44,6 +44,11 @@ options:
     type: list
     elements: dict
     default: []
+  removed:
+    description: What the reconciler removed this run (role C(hpc.slurm_vm.reconcile)'s C(reconcile_removed)).
+    type: list
+    elements: dict
+    default: []
   started:
     description: When the run started (epoch seconds), for its duration.
     type: float

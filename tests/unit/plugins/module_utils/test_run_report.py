@@ -103,3 +103,13 @@ def test_boot_latency_quantiles():
     assert 'hpc_slurm_vm_boot_seconds{image="a",quantile="0.9"} 40' in lines
     assert 'hpc_slurm_vm_boot_seconds{image="a",quantile="1"} 40' in lines
     assert 'hpc_slurm_vm_boot_seconds{image="b",quantile="0.5"} NaN' in lines
+
+
+def test_orphans_removed_are_summarized_and_counted_by_kind():
+    removed = [{"kind": "dns", "hostname": "vm-a-001", "reason": "marked, no VM for 900 s", "where": "zone"},
+               {"kind": "dhcp", "hostname": "vm-a-001", "reason": "marked, no VM"}]
+    summary = run_report.run_summary({"images": {}}, [], 0, 1, removed=removed)
+    assert [r["kind"] for r in summary["orphans_removed"]] == ["dns", "dhcp"]
+    lines = run_report.prometheus_text(summary).splitlines()
+    assert 'hpc_slurm_vm_orphans_removed{kind="dns"} 1' in lines
+    assert 'hpc_slurm_vm_orphans_removed{kind="domain"} 0' in lines
