@@ -23,9 +23,19 @@ def claim_dhcp_host(item, job=None):
 
 
 def with_host_job_id(items, jobs):
-    """Spawn items + slurm_host_job's `jobs` result -> the items whose host job exists, with host_job_id."""
-    ids = {job["hostname"]: job["job_id"] for job in jobs if job.get("job_id")}
-    return [dict(item, host_job_id=str(ids[item["hostname"]])) for item in items if item["hostname"] in ids]
+    """Spawn items + slurm_host_job's `jobs` result -> the items whose host job exists, with
+    host_job_id, host_job_state, and once it runs hypervisor, host_job_start and host_job_end."""
+    by_host = {job["hostname"]: job for job in jobs if job.get("job_id")}
+    merged = []
+    for item in items:
+        job = by_host.get(item["hostname"])
+        if job is None:
+            continue
+        extra = {"host_job_id": str(job["job_id"]), "host_job_state": job.get("state")}
+        if job.get("state") == "RUNNING" and job.get("node"):
+            extra.update(hypervisor=job["node"], host_job_start=job.get("start"), host_job_end=job.get("end"))
+        merged.append(dict(item, **extra))
+    return merged
 
 
 def _addresses(item, images):

@@ -10,9 +10,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+import time
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import InvalidInput
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm_cli import SlurmCommandError
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm_snapshot import parse_time
 
 PREFIX = "hpcvm:"
 LIVE_STATES = ("PENDING", "CONFIGURING", "RUNNING", "SUSPENDED", "COMPLETING", "REQUEUED", "RESIZING")
@@ -46,16 +48,22 @@ def validate(jobs, state):
     return wanted
 
 
+SQUEUE_FORMAT = "%i|%j|%T|%N|%S|%e"
+
+
 def parse_squeue(text):
-    """`squeue -h -o %i|%j|%T|%N` lines -> {hostname: [job, ...]} for our job names."""
+    """`squeue -h -o %i|%j|%T|%N|%S|%e` lines -> {hostname: [job, ...]} for our job names
+    (start and end as epoch seconds, None when Slurm does not know them yet)."""
     found = {}
     for line in text.splitlines():
-        parts = line.strip().split("|", 3)
+        parts = line.strip().split("|", 5)
         if len(parts) < 3 or not parts[1].startswith(PREFIX):
             continue
+        parts += [""] * (6 - len(parts))
         host = parts[1][len(PREFIX):]
-        found.setdefault(host, []).append({"job_id": parts[0], "state": parts[2],
-                                           "node": parts[3] if len(parts) > 3 and parts[3] else None})
+        found.setdefault(host, []).append({"job_id": parts[0], "state": parts[2], "node": parts[3] or None,
+                                           "start": parse_time(parts[4]) if parts[2] != "PENDING" else None,
+                                           "end": parse_time(parts[5]) if parts[2] != "PENDING" else None})
     return found
 
 
@@ -108,7 +116,7 @@ class HostJobClient(object):
         if not hosts:
             return {}
         result = self._run(["squeue", "-h", "--name=" + ",".join(PREFIX + h for h in hosts),
-                            "-o", "%i|%j|%T|%N"])
+                            "-o", SQUEUE_FORMAT])
         if result.rc != 0:
             raise SlurmCommandError("squeue failed: %s" % result.output.strip(), cmd=list(result.argv),
                                     rc=result.rc, stdout=result.stdout, stderr=result.stderr)
@@ -124,6 +132,18 @@ class HostJobClient(object):
                                       cmd=list(result.argv), rc=result.rc, stdout=result.stdout,
                                       stderr=result.stderr)
         return job_id
+
+    def wait_started(self, hosts, timeout, interval=0.25, clock=time.monotonic, sleep=time.sleep):
+        """Poll until no job of hosts is PENDING any more, or timeout seconds pass; returns
+        the last list() result. One squeue per poll (a host job on a free hypervisor starts
+        within about a second)."""
+        deadline = clock() + timeout
+        while True:
+            found = self.list(hosts)
+            pending = [h for h in hosts if any(j["state"] == "PENDING" for j in found.get(h, []))]
+            if not pending or clock() >= deadline:
+                return found
+            sleep(interval)
 
     def cancel(self, job_ids):
         if not job_ids:

@@ -240,7 +240,7 @@ def plan(snapshot, images, rules=None, history=None, claimed=()):
     claimed = set(claimed or ())
     demand = demand_by_image(snapshot["vm_jobs"], images)
 
-    result = {"spawn": [], "cancel": [], "teardown": [], "gc": [], "images": {}}
+    result = {"spawn": [], "start": [], "cancel": [], "teardown": [], "gc": [], "images": {}}
     vms_by_image = {}
     total_active = 0
     for name in sorted(images):
@@ -332,6 +332,17 @@ def plan(snapshot, images, rules=None, history=None, claimed=()):
             elif vm["state"] in ("stray", "claimed", "unknown"):
                 result["gc"].append({"image": name, "hostname": vm["hostname"], "kind": vm["state"],
                                      "reason": _GC_REASONS[vm["state"]]})
+            elif vm["state"] == "booting" and vm.get("hypervisor"):
+                # a host job that started after the run that submitted it stopped waiting: its VM
+                # is (re)applied each run until it registers; role spawn is idempotent
+                host = vm["hostname"]
+                result["start"].append({
+                    "image": name, "hostname": host,
+                    "mac": image_table.vm_mac(image, host), "ip": image_table.vm_ip(image, host),
+                    "host_job_id": vm["host_job"]["id"], "hypervisor": vm["hypervisor"],
+                    "host_job_start": vm["started"], "host_job_end": vm["host_job"].get("end"),
+                    "reason": "host job runs on %s; VM not registered yet (%ds)" % (vm["hypervisor"],
+                                                                                    now - vm["started"])})
 
         summary = demand_summary(jobs, image, now)
         summary.update({

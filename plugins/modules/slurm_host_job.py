@@ -81,6 +81,13 @@ options:
     description: Fail the task when C(sbatch) refuses a job (after submitting the others).
     type: bool
     default: false
+  wait:
+    description:
+      - With O(state=present), wait up to this many seconds for the jobs to leave PENDING (one C(squeue) every
+        quarter second), and return their state, node, start and end. 0 returns right after C(sbatch).
+      - A job still pending at the end is not an error; RV(jobs[].state) says V(PENDING).
+    type: int
+    default: 0
 author:
   - hpc.slurm_vm contributors (!UNKNOWN)
 """
@@ -121,7 +128,20 @@ jobs:
     action:
       description: V(submitted), V(kept) (a live job existed), V(cancelled), V(absent) or V(failed).
       type: str
-  sample: [{hostname: vm-deb12-001, job_id: "100081", action: submitted}]
+    state:
+      description: The job's state after O(wait) (V(PENDING), V(RUNNING), ...), with O(state=present).
+      type: str
+    node:
+      description: The hypervisor the job runs on, once it runs.
+      type: str
+    start:
+      description: The job's start (epoch seconds), once it runs.
+      type: int
+    end:
+      description: The job's expected end (epoch seconds), once it runs; the VM's life ends before it.
+      type: int
+  sample: [{hostname: vm-deb12-001, job_id: "100081", action: submitted, state: RUNNING, node: hv01,
+            start: 1795656195, end: 1795670595}]
 failed_jobs:
   description: Hosts whose job C(sbatch) refused, with the message.
   returned: always
@@ -171,6 +191,14 @@ def run(module):
             jobs.append({"hostname": host, "job_id": None, "action": "failed"})
             continue
         jobs.append({"hostname": host, "job_id": job_id, "action": "submitted"})
+    live = [j["hostname"] for j in jobs if j["job_id"]]
+    if live and not module.check_mode:
+        found = client.wait_started(live, params["wait"]) if params["wait"] > 0 else client.list(live)
+        for entry in jobs:
+            current = [j for j in found.get(entry["hostname"], []) if j["job_id"] == entry["job_id"]]
+            if current:
+                entry.update(state=current[0]["state"], node=current[0]["node"], start=current[0]["start"],
+                             end=current[0]["end"])
     result = dict(changed=any(j["action"] == "submitted" for j in jobs), jobs=jobs, failed_jobs=failed,
                   commands=commands)
     if failed and params["fail_on_error"]:
@@ -194,6 +222,7 @@ def main():
         chdir=dict(type="str", default="/"),
         output_dir=dict(type="str"),
         fail_on_error=dict(type="bool", default=False),
+        wait=dict(type="int", default=0),
     )
     argument_spec.update(SLURM_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)

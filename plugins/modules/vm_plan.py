@@ -108,6 +108,15 @@ spawn:
   returned: always
   type: list
   elements: dict
+start:
+  description:
+    - VMs whose host job runs but whose node has not registered yet, with C(hostname), C(image), C(mac), C(ip),
+      C(host_job_id), C(hypervisor), C(host_job_start), C(host_job_end) and C(reason).
+    - The scheduler applies role C(hpc.slurm_vm.spawn) to them (idempotent), so a host job that started after the
+      run that submitted it stopped waiting still gets its VM.
+  returned: always
+  type: list
+  elements: dict
 cancel:
   description: Pending host jobs to cancel, with C(hostname), C(host_job_id) and C(reason).
   returned: always

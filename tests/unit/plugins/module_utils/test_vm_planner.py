@@ -134,3 +134,15 @@ def test_reason_time_is_parsed_from_the_node_line():
     node = slurm_snapshot.parse_nodes(line)["vm-a-001"]
     assert node["reason"] == "hpc.slurm_vm: boot failed"
     assert node["reason_time"] == slurm_snapshot.parse_time("2026-11-25T22:00:00") and node["reason_time"] > 0
+
+
+def test_a_running_host_job_without_a_registered_node_is_started_again_until_boot_timeout():
+    snapshot, images, history = build({"name": "late", "host_jobs": {"vm-a-001": ["RUNNING", -30, 3600],
+                                                                     "vm-a-002": ["RUNNING", -400, 3600]}})
+    result = vm_planner.plan(snapshot, images, history=history)
+    assert [s["hostname"] for s in result["start"]] == ["vm-a-001"]
+    start = result["start"][0]
+    assert (start["hypervisor"], start["host_job_start"], start["host_job_end"]) == ("hv00", NOW - 30, NOW + 3600)
+    assert start["mac"] == "52:54:00:77:01:01" and start["ip"] and start["host_job_id"] == "100"
+    # past boot_timeout (300 s): torn down, not started again
+    assert [[t["hostname"], t["step"]] for t in result["teardown"]] == [["vm-a-002", "end_host_job"]]
