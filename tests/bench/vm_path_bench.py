@@ -60,7 +60,7 @@ class Watcher(threading.Thread):
 
 
 def task_end(tasks, *names):
-    ends = [t["end"] for t in tasks if any(t["name"].endswith(n) for n in names)]
+    ends = [t["end"] for t in tasks if any(n in t["name"] for n in names)]
     return max(ends) if ends else None
 
 
@@ -93,8 +93,8 @@ def one_round(story):
         ("submit -> scheduler start", started),
         ("plan (ansible start, inventory, vm_plan)", task_end(tasks, "Plan this run")),
         ("registration (DNS claim, DHCP)", task_end(tasks, "Reserve the DHCP addresses")),
-        ("host job start (sbatch, mark, wait RUNNING)", task_end(tasks, "Wait briefly for the new host jobs to start")),
-        ("spawn (reservation, libvirt_guest)", task_end(tasks, "Start each VM")),
+        ("host job start (sbatch, wait RUNNING)", task_end(tasks, "Submit the host jobs")),
+        ("spawn (libvirt_guest; reservation after)", task_end(tasks, "Start each VM")),
         ("guest boot (kernel, DHCP, bundle)", seen["stage1"]),
         ("gate (readiness checks)", seen["gate"]),
         ("slurmd registration (node IDLE)", seen.get("idle", seen["job_running"])),
