@@ -10,7 +10,6 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 
 
-
 def _endpoint(name, variables):
     """Where a hypervisor's libvirtd is: every host with a local connection is the controller
     (the lab's stand-ins share one libvirtd); others are told apart by address."""
