@@ -54,7 +54,8 @@ def allocations():
     for name in sorted(os.listdir(HOSTSDIR)) if os.path.isdir(HOSTSDIR) else []:
         if name.startswith("hpc-slurm-vm-"):
             with open(os.path.join(HOSTSDIR, name)) as handle:
-                files[name[len("hpc-slurm-vm-"):]] = handle.read().strip()
+                lines = [line.strip() for line in handle if line.strip() and not line.startswith("#")]
+            files[name[len("hpc-slurm-vm-"):]] = lines[-1] if lines else ""
     jobs = run(["squeue", "-h", "-o", "%i|%j|%T"], conf=HOST_CONF).stdout.split()
     host_jobs = [line.split("|") for line in jobs if "|hpcvm:" in line]
     return {
