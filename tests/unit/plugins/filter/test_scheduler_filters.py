@@ -28,3 +28,11 @@ def test_gate_report_reason_ignores_reports_of_an_earlier_life():
     assert gate_report_reason(line, since=1795655140) == "gate: tmp: full"
     assert gate_report_reason(line, since=1795655141) == ""
     assert gate_report_reason(line, since=None) == "gate: tmp: full"
+
+
+def test_claim_marks_differ_between_claims_and_name_the_host_job_later():
+    from ansible_collections.hpc.slurm_vm.plugins.filter.scheduler import claim_record
+    item = {"hostname": "vm-a-001", "ip": "10.77.1.1", "image": "a"}
+    first, second = claim_record(item, "claimed-aaaa"), claim_record(item, "claimed-bbbb")
+    assert first["mark"] != second["mark"] and first["mark"]["job"] == "claimed-aaaa"
+    assert claim_record(dict(item, host_job_id="4711"))["mark"] == {"image": "a", "job": "4711"}
