@@ -117,8 +117,8 @@ def test_case6_bind_stopped_during_a_run():
 
         def done():
             fields = job(job_id)
-            return fields if fields.get("JobState", "COMPLETED") not in ("PENDING", "RUNNING", "CONFIGURING") \
-                else None
+            unfinished = ("PENDING", "RUNNING", "CONFIGURING", "COMPLETING")
+            return fields if fields.get("JobState", "COMPLETED") not in unfinished else None
         fields = story.wait("job %s to finish" % job_id, done, timeout=120, every=10)
         assert fields.get("JobState", "COMPLETED") == "COMPLETED", fields
     finally:
@@ -213,7 +213,8 @@ def _finished(job_id):
     def check():
         fh.assert_no_duplicates(fh.allocations())
         fields = job(job_id)
-        return fields if fields.get("JobState", "COMPLETED") not in ("PENDING", "RUNNING", "CONFIGURING") else None
+        unfinished = ("PENDING", "RUNNING", "CONFIGURING", "COMPLETING")
+        return fields if fields.get("JobState", "COMPLETED") not in unfinished else None
     return check
 
 
