@@ -133,9 +133,6 @@ def run_all(procs, timeout=400):
     return outputs
 
 
-@pytest.mark.xfail(strict=True, reason="bug: concurrent claims of a name write identical DNS records (job=claimed), "
-                   "so dns_record claim=true takes the other controller's records for its own re-run; both runs "
-                   "submit a host job for the name (seen: vm-deb12-004 with jobs 100150 and 100151)")
 def test_case4_three_schedulers_at_the_same_moment():
     """Three scheduler runs at once, without the lock, over 12 pending jobs on 2 images: no name,
     MAC or IP is allocated twice. The hypervisors are held by a maintenance reservation on the host
@@ -167,10 +164,17 @@ def test_case4_three_schedulers_at_the_same_moment():
                 sorted((n, job_id) for n, job_id, state in alloc["host_jobs"])))
             fh.assert_no_duplicates(alloc)
             claimed = sorted(n for n, ip in alloc["a"])
-            # each claimed name has exactly its own DHCP file, its PTR and one pending host job
+            # each claimed name has exactly its own DHCP file and PTR, and at most one pending host job;
+            # a host job never exists without the name's records. A run that lost a name to a racer plans
+            # replacements (it cannot tell a racer from a killed run's leftovers), so the runs together
+            # may claim more than the demand; the next run cancels the spare pending host jobs (their
+            # records then wait for the reconciler), which is what round 2 sees.
             assert sorted(alloc["dhcp"]) == claimed, alloc
             assert sorted(n for ip, n in alloc["ptr"]) == claimed, alloc
-            assert sorted(n for n, job_id, state in alloc["host_jobs"]) == claimed, alloc
+            with_jobs = sorted(n for n, job_id, state in alloc["host_jobs"])
+            assert set(with_jobs) <= set(claimed), alloc
+            if round_index == 1:
+                assert with_jobs == claimed, alloc
             assert {state for n, job_id, state in alloc["host_jobs"]} == {"PENDING"}, alloc
         assert len([n for n in claimed if n in fh.DISK]) == 4, claimed  # the disk pool is full
         assert len(claimed) >= 8, claimed
