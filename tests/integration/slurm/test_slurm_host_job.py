@@ -27,12 +27,19 @@ def test_submit_keep_cancel(lab):
         check = run_module("slurm_host_job", args, check=True)
         assert not check.failed and check.changed and check["jobs"][0]["action"] == "submitted", check
         assert squeue(lab, "hpcvm:" + host) == []
-        first = run_module("slurm_host_job", args)
+        first = run_module("slurm_host_job", dict(args, wait=20))
         assert not first.failed and first.changed, first
+        # with wait, the job's state comes back, and once it runs its hypervisor and times (5:00 limit)
+        started = first["jobs"][0]
+        assert started["state"] in ("RUNNING", "PENDING"), first
+        if started["state"] == "RUNNING":
+            assert started["node"].startswith("hv") and started["end"] - started["start"] == 300, first
         job_id = first["jobs"][0]["job_id"]
         assert [j[0] for j in squeue(lab, "hpcvm:" + host)] == [job_id]
         again = run_module("slurm_host_job", args)
-        assert not again.changed and again["jobs"] == [{"hostname": host, "job_id": job_id, "action": "kept"}], again
+        kept = again["jobs"][0]
+        assert not again.changed and (kept["hostname"], kept["job_id"], kept["action"]) == (host, job_id, "kept"), again
+        assert kept["state"] in ("PENDING", "RUNNING"), again
         assert len(squeue(lab, "hpcvm:" + host)) == 1
         gone = run_module("slurm_host_job", dict(slurm_conf=conf, jobs=[{"hostname": host}], state="absent"))
         assert gone.changed and gone["jobs"][0] == {"hostname": host, "job_id": job_id, "action": "cancelled"}, gone
