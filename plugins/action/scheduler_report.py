@@ -10,23 +10,12 @@ __metaclass__ = type
 
 import time
 
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.hpc.slurm_vm.plugins.module_utils import run_report
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVmError
+from ansible_collections.hpc.slurm_vm.plugins.plugin_utils.controller_action import ControllerAction
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
+class ActionModule(ControllerAction):
+    ARGUMENT_SPEC = run_report.ARGUMENT_SPEC
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
-        _validation, args = self.validate_argument_spec(argument_spec=run_report.ARGUMENT_SPEC)
-        try:
-            result.update(run_report.write_report(args, time.time(), check_mode=self._task.check_mode))
-        except SlurmVmError as exc:
-            result.update(exc.to_result())
-            result["failed"] = True
-        return result
+    def run_task(self, args, check_mode):
+        return run_report.write_report(args, time.time(), check_mode=check_mode)

@@ -9,29 +9,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.hpc.slurm_vm.plugins.module_utils import vm_plan_task
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVmError
+from ansible_collections.hpc.slurm_vm.plugins.plugin_utils.controller_action import ControllerAction
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
+class ActionModule(ControllerAction):
+    ARGUMENT_SPEC = vm_plan_task.ARGUMENT_SPEC
+    REQUIRED_ONE_OF = vm_plan_task.REQUIRED_ONE_OF
+    MUTUALLY_EXCLUSIVE = vm_plan_task.MUTUALLY_EXCLUSIVE
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
-        _validation, args = self.validate_argument_spec(
-            argument_spec=vm_plan_task.ARGUMENT_SPEC,
-            required_one_of=vm_plan_task.REQUIRED_ONE_OF,
-            mutually_exclusive=vm_plan_task.MUTUALLY_EXCLUSIVE,
-        )
-        try:
-            result.update(vm_plan_task.run(args))
-        except SlurmVmError as exc:
-            result.update(exc.to_result())
-            result["failed"] = True
-            return result
+    def run_task(self, args, check_mode):
+        result = vm_plan_task.run(args)
         result["changed"] = False
         return result

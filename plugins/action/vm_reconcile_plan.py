@@ -8,27 +8,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.hpc.slurm_vm.plugins.module_utils import reconcile_task
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVmError
+from ansible_collections.hpc.slurm_vm.plugins.plugin_utils.controller_action import ControllerAction
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
+class ActionModule(ControllerAction):
+    ARGUMENT_SPEC = reconcile_task.ARGUMENT_SPEC
+    REQUIRED_ONE_OF = reconcile_task.REQUIRED_ONE_OF
+    MUTUALLY_EXCLUSIVE = reconcile_task.MUTUALLY_EXCLUSIVE
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
-        _validation, args = self.validate_argument_spec(
-            argument_spec=reconcile_task.ARGUMENT_SPEC,
-            required_one_of=reconcile_task.REQUIRED_ONE_OF,
-            mutually_exclusive=reconcile_task.MUTUALLY_EXCLUSIVE,
-        )
-        try:
-            result.update(reconcile_task.run(args, check_mode=self._task.check_mode))
-        except SlurmVmError as exc:
-            result.update(exc.to_result())
-            result["failed"] = True
-        return result
+    def run_task(self, args, check_mode):
+        return reconcile_task.run(args, check_mode=check_mode)

@@ -9,11 +9,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import os
 import time
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils import image_table, reconcile_plan, slurm_snapshot
+from ansible_collections.hpc.slurm_vm.plugins.module_utils import state_files
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import InvalidInput, SlurmVmError
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.run_report import to_json, write_if_changed
 
@@ -46,23 +46,9 @@ class ReconcileStateError(SlurmVmError):
     """The reconciler's memory file cannot be read or written."""
 
 
-def _read_json(path, what):
-    try:
-        with open(path) as handle:
-            return json.load(handle)
-    except (OSError, ValueError) as exc:
-        raise InvalidInput("cannot read the %s %s: %s" % (what, path, exc)) from exc
-
-
 def read_memory(path):
     """The first-seen memory a previous run wrote; {} before the first run."""
-    try:
-        with open(path) as handle:
-            data = json.load(handle)
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        raise ReconcileStateError("cannot read the reconciler's memory %s: %s" % (path, exc)) from exc
+    data = state_files.read_json(path, "reconciler's memory", error=ReconcileStateError, missing={})
     if not isinstance(data, dict) or not isinstance(data.get("first_seen", {}), dict):
         raise ReconcileStateError("the reconciler's memory %s is not a mapping with first_seen" % path)
     return data.get("first_seen", {})
@@ -95,7 +81,7 @@ def run(params, check_mode=False, now=None):
     """params (validated) -> the reconcile plan, with the memory file written unless check_mode."""
     snapshot = params.get("snapshot")
     if snapshot is None:
-        snapshot = slurm_snapshot.snapshot_from_file(_read_json(params["snapshot_file"], "snapshot"))
+        snapshot = slurm_snapshot.snapshot_from_file(state_files.read_json(params["snapshot_file"], "snapshot"))
     images = image_table.normalize_table(params["images"])
     memory_path = os.path.join(params["state_dir"], MEMORY_FILE)
     previous = read_memory(memory_path)

@@ -14,6 +14,7 @@ import math
 import os
 import tempfile
 
+from ansible_collections.hpc.slurm_vm.plugins.module_utils import state_files
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVmError
 
 VM_STATES = ("pending", "booting", "idle", "busy", "draining", "failed", "ending",
@@ -169,13 +170,7 @@ def write_report(params, now, check_mode=False):
     and the Prometheus textfile under state_dir (the textfile where O(textfile) says)."""
     state_dir = params["state_dir"]
     history_path = os.path.join(state_dir, "history.json")
-    try:
-        with open(history_path) as handle:
-            previous = json.load(handle)
-    except FileNotFoundError:
-        previous = {}
-    except (OSError, ValueError) as exc:
-        raise ReportError("cannot read the failure history %s: %s" % (history_path, exc)) from exc
+    previous = state_files.read_state(history_path, "failure history", error=ReportError)
     plan = params["plan"]
     started = params.get("started")
     history = failure_history(plan, previous, now)

@@ -8,9 +8,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils import image_table, slurm_snapshot, vm_planner
+from ansible_collections.hpc.slurm_vm.plugins.module_utils import image_table, slurm_snapshot, state_files, vm_planner
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import InvalidInput
 
 ARGUMENT_SPEC = {
@@ -31,33 +30,16 @@ REQUIRED_ONE_OF = [("snapshot", "snapshot_file")]
 MUTUALLY_EXCLUSIVE = [("snapshot", "snapshot_file"), ("history", "history_file")]
 
 
-def _read_json(path, what):
-    try:
-        with open(path) as handle:
-            return json.load(handle)
-    except (OSError, ValueError) as exc:
-        raise InvalidInput("cannot read the %s %s: %s" % (what, path, exc)) from exc
-
-
 def read_history(path):
     """The failure history a previous run wrote; {} before the first run."""
-    try:
-        with open(path) as handle:
-            data = json.load(handle)
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        raise InvalidInput("cannot read the failure history %s: %s" % (path, exc)) from exc
-    if not isinstance(data, dict):
-        raise InvalidInput("the failure history %s is not a mapping" % path)
-    return data
+    return state_files.read_state(path, "failure history")
 
 
 def run(params):
     """params (validated) -> the plan. Raises SlurmVmError subclasses."""
     snapshot = params.get("snapshot")
     if snapshot is None:
-        snapshot = slurm_snapshot.snapshot_from_file(_read_json(params["snapshot_file"], "snapshot"))
+        snapshot = slurm_snapshot.snapshot_from_file(state_files.read_json(params["snapshot_file"], "snapshot"))
     history = params.get("history") or {}
     if params.get("history_file"):
         history = read_history(params["history_file"])

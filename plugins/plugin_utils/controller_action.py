@@ -1,0 +1,39 @@
+# -*- coding: utf-8 -*-
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Base of the action plugins that do a module's work in the controller's process (pure or
+controller-side work: nothing to ship to a host): validate the module's argument spec, run
+one function, turn a SlurmVmError into a failed result."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVmError
+
+
+class ControllerAction(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    ARGUMENT_SPEC = {}
+    REQUIRED_ONE_OF = None
+    MUTUALLY_EXCLUSIVE = None
+
+    def run_task(self, args, check_mode):
+        """The module's work on validated args; returns the result dict."""
+        raise NotImplementedError
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ControllerAction, self).run(tmp, task_vars)
+        del tmp
+        _validation, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC,
+                                                        required_one_of=self.REQUIRED_ONE_OF,
+                                                        mutually_exclusive=self.MUTUALLY_EXCLUSIVE)
+        try:
+            result.update(self.run_task(args, self._task.check_mode))
+        except SlurmVmError as exc:
+            result.update(exc.to_result())
+            result["failed"] = True
+        return result
