@@ -104,6 +104,19 @@ def user_jobs(prefix):
     return [line.split("|")[0] for line in out if line.split("|", 1)[1].startswith(prefix)]
 
 
+def clean_up(story, prefix, names, timeout=240):
+    """Cancel the test's user jobs, then run the scheduler until no trace of `names` is left."""
+    for job_id in user_jobs(prefix):
+        run(["scancel", job_id], check=False)
+
+    def clean():
+        return not user_jobs(prefix) and all(story.traces(vm) == [] for vm in names)
+    story.wait("no trace left of %s" % sorted(names), clean, timeout=timeout, every=8)
+    for vm in sorted(names):
+        assert story.traces(vm) == []
+    assert user_jobs(prefix) == []
+
+
 def sbatch(name, *args, wrap="hostname"):
     return run(["sbatch", "--parsable", "--chdir=/", "-J", name, "-t", "5"] + list(args)
                + ["--wrap", wrap]).stdout.strip().split(";")[0]

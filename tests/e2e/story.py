@@ -63,8 +63,10 @@ def node(name):
 class Story(object):
     """Drives the scheduler and records what happens, with timings."""
 
-    def __init__(self, image="deb12", idle_timeout=20, say=print, rules=None, extra_vars=None, name="story"):
-        """rules: more rules for the image; extra_vars: more variables for the scheduler runs."""
+    def __init__(self, image="deb12", idle_timeout=20, say=print, rules=None, extra_vars=None, name="story",
+                 image_rules=None):
+        """rules: more rules for the image; image_rules: {other image: more rules};
+        extra_vars: more variables for the scheduler runs."""
         self.image = image
         self.say = say
         self.t0 = time.time()
@@ -73,6 +75,8 @@ class Story(object):
             images = yaml.safe_load(handle)["slurm_vm_images"]
         images[image].setdefault("rules", {})["idle_timeout"] = idle_timeout
         images[image]["rules"].update(rules or {})
+        for other, more in (image_rules or {}).items():
+            images[other].setdefault("rules", {}).update(more)
         os.makedirs(os.path.join(LAB_DIR, "scheduler"), exist_ok=True)
         self.extra_vars = os.path.join(LAB_DIR, "scheduler", "%s-vars.json" % name)
         with open(self.extra_vars, "w") as handle:

@@ -33,19 +33,6 @@ def domain_exists(vm):
                           check=False, timeout=30).returncode == 0
 
 
-def clean_up(story, prefix, names, timeout=240):
-    """Cancel the test's user jobs, then run the scheduler until no trace of `names` is left."""
-    for job_id in fh.user_jobs(prefix):
-        run(["scancel", job_id], check=False)
-
-    def clean():
-        return not fh.user_jobs(prefix) and all(story.traces(vm) == [] for vm in names)
-    story.wait("no trace left of %s" % sorted(names), clean, timeout=timeout, every=8)
-    for vm in sorted(names):
-        assert story.traces(vm) == []
-    assert fh.user_jobs(prefix) == []
-
-
 def test_case7_host_job_cancelled_under_a_running_vm():
     """scancel of the host job: its trap destroys the domain, Slurm requeues the VM job (the lab
     runs JobRequeue=1; the job also asks --requeue), the scheduler cleans the records ('finish')."""
@@ -82,7 +69,7 @@ def test_case7_host_job_cancelled_under_a_running_vm():
     finally:
         for job_id in fh.user_jobs("faults-7"):
             run(["scancel", job_id], check=False)
-    clean_up(story, "faults-7", touched, timeout=150)
+    fh.clean_up(story, "faults-7", touched, timeout=150)
 
 
 def test_case6_bind_stopped_during_a_run():
@@ -123,7 +110,7 @@ def test_case6_bind_stopped_during_a_run():
         assert fields.get("JobState", "COMPLETED") == "COMPLETED", fields
     finally:
         fh.lab_up()
-    clean_up(story, "faults-6", touched, timeout=150)
+    fh.clean_up(story, "faults-6", touched, timeout=150)
 
 
 def run_all(procs, timeout=400):
@@ -258,4 +245,4 @@ def test_case3_scheduler_sigkilled_at_a_step_of_a_spawn(step):
         finally:
             for left in fh.user_jobs(prefix):
                 run(["scancel", left], check=False)
-        clean_up(story, prefix, set(fh.DEB12), timeout=120)
+        fh.clean_up(story, prefix, set(fh.DEB12), timeout=120)
