@@ -11,22 +11,23 @@ extra vars (slurm_vm_vm_cluster, slurm_vm_images, slurm_vm_state_dir in the benc
 dir) and the bench's own slurm_demand config; the bare one-task playbook uses the
 same two inventories. The host cluster stays the lab's (read only: one squeue).
 
-Safety: the image table given to the scheduler holds only `big` by default, whose
-200 names have no host job, DNS or DHCP record anywhere, so a run cannot act on the
-lab (with --lab-images the lab's deb12 and disk are added: only on a quiet lab, as
-host jobs of other work for those names would be seen). The reconciler is kept
-from running (a fresh reconcile.stamp and a huge slurm_vm_reconcile_interval):
-against this cluster it would judge the lab's live VMs orphans. Every run must
-plan nothing (no spawn, start, cancel or teardown) and leave the stamp alone, or
-the bench aborts. One warm-up scheduler run, then N (default 5) alternating runs;
+Safety: the image table given to the scheduler holds only `big` (the lab's pools
+stay in the throwaway slurm.conf, as nodes of other kinds): its 200 names have no
+host job, DNS or DHCP record anywhere. With the lab's deb12 and disk in the table,
+the lab host cluster's hpcvm: jobs of other work running at the same time would be
+seen under this cluster (FUTURE nodes, never registered) and the run would start,
+cancel or end them. The reconciler is kept from running (a fresh reconcile.stamp
+and a huge slurm_vm_reconcile_interval): against this cluster it would judge the
+lab's live VMs orphans. Every run must plan nothing (no spawn, start, cancel or
+teardown), touch no host but localhost and leave the stamp alone, or the bench
+aborts. One warm-up scheduler run, then N (default 5) alternating runs;
 prints medians, the ratio and the 2x target. The slurmctld is stopped by its PID.
-Run: lab/exec .venv/bin/python tests/bench/scheduler_scale_idle_bench.py [N] [--lab-images]
+Run: lab/exec .venv/bin/python tests/bench/scheduler_scale_idle_bench.py [N]
 """
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
 import json
 import os
 import shutil
@@ -124,9 +125,9 @@ def write_files(image_table, table):
     return conf, demand, extra, bare
 
 
-def timed(argv):
+def timed(argv, env=None):
     started = time.monotonic()
-    proc = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, check=False, timeout=600)
+    proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, check=False, timeout=600)
     elapsed = time.monotonic() - started
     if proc.returncode != 0:
         raise SystemExit("%s failed:\n%s%s" % (argv, proc.stdout[-3000:], proc.stderr[-3000:]))
@@ -152,12 +153,28 @@ def check_idle(out, stamp, pool_names):
     return summary
 
 
+def profile_run(sched, stamp):
+    """One more scheduler run (not counted) with task times (callback_plugins/phase_times.py): the top costs."""
+    phases = os.path.join(BENCH, "phases.json")
+    env = dict(os.environ, ANSIBLE_CALLBACK_PLUGINS=os.path.join(os.path.dirname(__file__), "callback_plugins"),
+               ANSIBLE_CALLBACKS_ENABLED="phase_times", HPCVM_PHASES_FILE=phases)
+    started = time.time()
+    elapsed, out = timed(sched, env=env)
+    check_idle(out, stamp, POOL_SIZE)
+    with open(phases) as handle:
+        tasks = json.load(handle)
+    costs = [("(start-up and first inventory parse, before the first task)", tasks[0]["start"] - started)]
+    costs += [(t["name"], t["end"] - t["start"]) for t in tasks]
+    costs.append(("(after the last task: stats, exit)", started + elapsed - tasks[-1]["end"]))
+    print("profiled scheduler run (not counted): %.2f s; top costs:" % elapsed)
+    for name, seconds in sorted(costs, key=lambda c: -c[1])[:6]:
+        print("  %6.2f s  %s" % (seconds, name[:80]))
+
+
 def main():
     if os.stat("/proc/self/ns/net").st_ino != os.stat("/run/netns/hpcvm-lab").st_ino:
         raise SystemExit("run inside the lab: lab/exec .venv/bin/python tests/bench/scheduler_scale_idle_bench.py")
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    runs = int(args[0]) if args else 5
-    with_lab = "--lab-images" in sys.argv
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     from ansible.plugins.loader import init_plugin_loader
     init_plugin_loader([os.path.join(REPO, ".cache", "collections")])
     from ansible_collections.hpc.slurm_vm.plugins.module_utils import image_table
@@ -167,12 +184,8 @@ def main():
     )
     from ansible_collections.hpc.slurm_vm.plugins.inventory.slurm_demand import run_slurm_command
 
-    table = dict(copy.deepcopy(lab_table()) if with_lab else {}, big=BIG)
+    table = {"big": BIG}
     host_conf = os.path.join(LAB, "etc", "host", "slurm.conf")
-    if with_lab:
-        lab_jobs = sh(["squeue", "-h", "-a", "-o", "%j"], host_conf).stdout.split()
-        if any(j.startswith("hpcvm:") for j in lab_jobs):
-            raise SystemExit("--lab-images needs a lab host cluster without hpcvm: jobs; found: %s" % lab_jobs)
     conf, demand, extra, bare = write_files(image_table, table)
     sh(["slurmctld", "-i", "-f", conf], conf)
     pid = None
@@ -223,6 +236,7 @@ def main():
             sched_runs.append(elapsed)
             print("  run %d: bare %.2f s, scheduler %.2f s (idle, no reconcile; report duration %.2f s)"
                   % (index + 1, bare_runs[-1], elapsed, summary.get("duration", 0)))
+        profile_run(sched, stamp)
         with open(os.path.join(BENCH, "snapshot.json")) as handle:
             snapshot = snapshot_from_file(json.load(handle))
         print("last snapshot: %d VM-cluster jobs, %d nodes, %d host jobs"
