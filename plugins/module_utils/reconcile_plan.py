@@ -19,10 +19,10 @@ A record is removed only when all three hold:
 
 Nodes: a pool node that is not FUTURE, has no live VM, runs no job and whose slurmd
 does not answer goes back to the pool (down, then future). A pool node that is
-FUTURE while its host job runs and its slurmd registered after that host job
-started (a slurmctld restart brings FUTURE-declared nodes back FUTURE, FACTS.md),
-and whose domain runs on the host job's hypervisor when that hypervisor was read,
-is resumed.
+FUTURE while its host job runs, whose VM had registered under that host job (a
+slurmctld restart brings FUTURE-declared nodes back FUTURE, FACTS.md; the evidence
+is hidden_nodes.hidden_reason's), and whose domain runs on the host job's
+hypervisor when that hypervisor was read, is resumed.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -32,7 +32,7 @@ __metaclass__ = type
 import ipaddress
 import posixpath
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils import image_table
+from ansible_collections.hpc.slurm_vm.plugins.module_utils import hidden_nodes, image_table
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import InvalidInput
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm_snapshot import RESERVATION_PREFIX
 
@@ -135,7 +135,7 @@ def _live_reason(host, host_jobs, live_hosts):
 
 def plan(snapshot, images, now, grace, first_seen=None, dns=None, dns_zone=None, ptrs=None, reverse_zone=None,
          dhcp=None, dhcp_where="dhcp", domains=None, files=None, read_as=None, live_hosts=(),
-         reason_prefix=DEFAULT_REASON_PREFIX, only_hosts=None):
+         reason_prefix=DEFAULT_REASON_PREFIX, only_hosts=None, registered=None):
     """What to remove and what to resume.
 
     snapshot    the slurm_demand snapshot (nodes, host_jobs, reservations)
@@ -149,6 +149,7 @@ def plan(snapshot, images, now, grace, first_seen=None, dns=None, dns_zone=None,
                 (the lab's stand-ins); used to find the domain of a host job's hypervisor
     live_hosts  hostnames that count as live though the snapshot has no host job (claimed this run)
     only_hosts  if given, only records of these hostnames are judged (the others are left as they are)
+    registered  {host: host job id} of the VMs the last scheduler run saw registered (registered.json)
     Returns {remove, resume, waiting, protected, first_seen, counts}.
     """
     if grace is None or int(grace) < 0:
@@ -267,6 +268,7 @@ def plan(snapshot, images, now, grace, first_seen=None, dns=None, dns_zone=None,
     # Pool nodes.
     observed.add(("node", None))
     resume = []
+    busy_hosts = hidden_nodes.hosts_with_jobs(snapshot.get("vm_jobs"))
     for host in sorted(pool):
         node = nodes.get(host)
         if node is None:
@@ -276,7 +278,7 @@ def plan(snapshot, images, now, grace, first_seen=None, dns=None, dns_zone=None,
             continue
         if node["state"] == "FUTURE":
             if job is not None and job.get("state") == "RUNNING":
-                why = _resume_reason(host, node, job, domains, read_as or {})
+                why = _resume_reason(host, node, job, domains, read_as or {}, busy_hosts, registered)
                 if why:
                     resume.append({"kind": "node", "hostname": host, "where": VM_CLUSTER, "reason": why,
                                    "host_job_id": job.get("id"), "hypervisor": job.get("hypervisor")})
@@ -317,11 +319,10 @@ def plan(snapshot, images, now, grace, first_seen=None, dns=None, dns_zone=None,
     }
 
 
-def _resume_reason(host, node, job, domains, read_as):
+def _resume_reason(host, node, job, domains, read_as, busy_hosts=(), registered=None):
     """Why a FUTURE node of a running host job is resumed, or None."""
-    slurmd_start = node.get("slurmd_start")
-    job_start = job.get("start")
-    if not slurmd_start or not job_start or slurmd_start < job_start:
+    evidence = hidden_nodes.hidden_reason(host, node, job, busy_hosts, registered)
+    if evidence is None:
         return None  # still booting (or the slurmd start is from an earlier VM of that name)
     hypervisor = job.get("hypervisor")
     read = read_as.get(hypervisor, hypervisor)
@@ -332,8 +333,8 @@ def _resume_reason(host, node, job, domains, read_as):
         where = "its domain runs on %s" % hypervisor
     else:
         where = "its hypervisor %s was not read" % hypervisor
-    return ("FUTURE while host job %s runs and its slurmd registered after the job started "
-            "(a slurmctld restart hides FUTURE-declared nodes); %s" % (job.get("id"), where))
+    return ("FUTURE while host job %s runs (a slurmctld restart hides FUTURE-declared nodes); %s; %s"
+            % (job.get("id"), evidence, where))
 
 
 def removal_lines(result):

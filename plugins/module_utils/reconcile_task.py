@@ -13,7 +13,7 @@ import os
 import time
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils import image_table, reconcile_plan, slurm_snapshot
-from ansible_collections.hpc.slurm_vm.plugins.module_utils import state_files
+from ansible_collections.hpc.slurm_vm.plugins.module_utils import hidden_nodes, state_files
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import InvalidInput, SlurmVmError
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.run_report import to_json, write_if_changed
 
@@ -98,7 +98,9 @@ def run(params, check_mode=False, now=None):
             domains=_per_hypervisor(params.get("domains"), "domains"), files=files,
             read_as=params.get("read_as") or {}, live_hosts=params.get("live_hosts") or [],
             reason_prefix=params.get("reason_prefix") or reconcile_plan.DEFAULT_REASON_PREFIX,
-            only_hosts=params.get("only_hosts"))
+            only_hosts=params.get("only_hosts"),
+            registered=state_files.read_state(os.path.join(params["state_dir"], hidden_nodes.REGISTERED_FILE),
+                                              "registered-VM memory", error=ReconcileStateError))
     except (KeyError, TypeError, AttributeError) as exc:
         raise InvalidInput("a reconciler input is malformed (%s: %s); pass the _info modules' results as documented"
                            % (type(exc).__name__, exc)) from exc

@@ -14,7 +14,7 @@ import math
 import os
 import tempfile
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils import state_files
+from ansible_collections.hpc.slurm_vm.plugins.module_utils import hidden_nodes, state_files
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVmError
 
 VM_STATES = ("pending", "booting", "idle", "busy", "draining", "failed", "ending",
@@ -57,6 +57,7 @@ def run_summary(plan, submitted, started, now, removed=()):
         "spawned": [s["hostname"] for s in submitted],
         "spawned_by_image": _count_by_image(submitted),
         "cancelled": [c["hostname"] for c in plan.get("cancel", [])],
+        "hidden": [r["hostname"] for r in plan.get("resume", [])],
         "teardown": [{"image": t["image"], "hostname": t["hostname"], "step": t["step"], "reason": t["reason"]}
                      for t in plan.get("teardown", [])],
         "gc": plan.get("gc", []),
@@ -178,7 +179,8 @@ def write_report(params, now, check_mode=False):
                           removed=params.get("removed") or [])
     textfile = params.get("textfile") or os.path.join(state_dir, "hpc_slurm_vm.prom")
     files = [(history_path, to_json(history)), (os.path.join(state_dir, "summary.json"), to_json(summary)),
-             (textfile, prometheus_text(summary))]
+             (textfile, prometheus_text(summary)),
+             (os.path.join(state_dir, hidden_nodes.REGISTERED_FILE), to_json(plan.get("registered") or {}))]
     changed = []
     try:
         if not check_mode:

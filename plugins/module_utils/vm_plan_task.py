@@ -24,6 +24,7 @@ ARGUMENT_SPEC = {
     }},
     "history": {"type": "dict", "default": {}},
     "history_file": {"type": "path"},
+    "registered_file": {"type": "path"},
     "claimed": {"type": "list", "elements": "str", "default": []},
 }
 REQUIRED_ONE_OF = [("snapshot", "snapshot_file")]
@@ -43,10 +44,13 @@ def run(params):
     history = params.get("history") or {}
     if params.get("history_file"):
         history = read_history(params["history_file"])
+    registered = {}
+    if params.get("registered_file"):
+        registered = state_files.read_state(params["registered_file"], "registered-VM memory")
     images = image_table.normalize_table(params["images"])
     try:
         return vm_planner.plan(snapshot, images, rules=params.get("rules") or {},
-                               history=history, claimed=params.get("claimed") or [])
+                               history=history, claimed=params.get("claimed") or [], registered=registered)
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidInput("the snapshot is malformed (%s: %s); pass the slurm_demand inventory's slurm_vm_snapshot"
                            % (type(exc).__name__, exc)) from exc

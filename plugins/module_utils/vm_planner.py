@@ -6,8 +6,11 @@
 Deterministic (the same inputs give the same plan: every loop runs over sorted
 keys) and explainable (every decision carries a human-readable reason).
 
-The plan has four lists:
+The plan has these lists:
   spawn     free hostnames to claim, with MAC, IP and host-job parameters;
+  start     VMs of running host jobs not registered yet (spawn is applied to them again);
+  resume    VMs hidden by a slurmctld restart (FUTURE again, see hidden_nodes): the
+            reconciler resumes their nodes once it has seen their domains running;
   cancel    pending host jobs that demand no longer needs;
   teardown  VMs to take down, each with the next step and why:
               drain         drain the node (the role ends the host job once idle)
@@ -25,7 +28,7 @@ __metaclass__ = type
 import bisect
 import time
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils import image_table
+from ansible_collections.hpc.slurm_vm.plugins.module_utils import hidden_nodes, image_table
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import InvalidInput
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm_snapshot import (
     HOST_JOB_PREFIX,
@@ -45,7 +48,7 @@ DEFAULT_GLOBAL_RULES = {
     "drain_margin": 300,  # drain a VM this long before its usable life ends
 }
 BUSY_STATES = ("ALLOCATED", "MIXED", "COMPLETING")
-ALIVE_STATES = ("pending", "booting", "idle", "busy", "draining", "failed", "ending")
+ALIVE_STATES = ("pending", "booting", "idle", "busy", "draining", "failed", "ending", "hidden")
 
 
 def normalize_rules(rules):
@@ -132,8 +135,9 @@ def _units_per_node(job, image):
     return image["gres_count"]
 
 
-def classify_vm(host, image, snapshot, claimed, rules):
-    """The VM state of one pool host, with the times the rules need."""
+def classify_vm(host, image, snapshot, claimed, rules, busy_hosts=(), registered=None):
+    """The VM state of one pool host, with the times the rules need. busy_hosts and
+    registered: the evidence hidden_nodes.hidden_reason weighs for a FUTURE node."""
     now = snapshot["time"]
     node = snapshot["nodes"].get(host)
     host_job = snapshot["host_jobs"].get(host)
@@ -175,7 +179,9 @@ def classify_vm(host, image, snapshot, claimed, rules):
     elif drained:
         vm["state"] = "draining"
     elif not node["registered"]:
-        vm["state"] = "booting"
+        vm["hidden"] = hidden_nodes.hidden_reason(host, node, host_job, busy_hosts, registered)
+        vm["state"] = "hidden" if vm["hidden"] else "booting"
+        vm["busy"] = host in busy_hosts
     elif node["state"] in BUSY_STATES or node["alloc_cpus"] > 0:
         vm["state"] = "busy"
     else:
@@ -233,20 +239,24 @@ def _match_jobs(jobs, slots, image):
     return unserved_units, unserved_jobs
 
 
-def plan(snapshot, images, rules=None, history=None, claimed=()):
-    """The plan for one scheduler run. images: the normalized image table."""
+def plan(snapshot, images, rules=None, history=None, claimed=(), registered=None):
+    """The plan for one scheduler run. images: the normalized image table; registered: the
+    previous run's `registered` ({host: host job id}, see hidden_nodes)."""
     rules = normalize_rules(rules)
     now = snapshot["time"]
     claimed = set(claimed or ())
     demand = demand_by_image(snapshot["vm_jobs"], images)
+    busy_hosts = hidden_nodes.hosts_with_jobs(snapshot["vm_jobs"])
 
-    result = {"spawn": [], "start": [], "cancel": [], "teardown": [], "gc": [], "images": {}}
+    result = {"spawn": [], "start": [], "resume": [], "cancel": [], "teardown": [], "gc": [], "images": {},
+              "registered": {}}
     vms_by_image = {}
     total_active = 0
     for name in sorted(images):
         image = images[name]
-        vms = [classify_vm(h, image, snapshot, claimed, rules) for h in image["hosts"]]
+        vms = [classify_vm(h, image, snapshot, claimed, rules, busy_hosts, registered) for h in image["hosts"]]
         vms_by_image[name] = vms
+        result["registered"].update(hidden_nodes.registered_memory(vms))
         total_active += sum(1 for vm in vms if vm["state"] in ALIVE_STATES)
     spawn_budget = rules["max_spawn_per_run"]
     total_room = None if rules["max_total_vms"] is None else rules["max_total_vms"] - total_active
@@ -256,10 +266,11 @@ def plan(snapshot, images, rules=None, history=None, claimed=()):
         irules = image["rules"]
         vms = vms_by_image[name]
         jobs = demand[name]
-        # Supply for pending jobs: idle, booting and pending VMs (not draining or busy).
+        # Supply for pending jobs: idle, booting and pending VMs (not draining or busy), and hidden
+        # ones running no job (this run's reconciler resumes them).
         slots = []
         for vm in vms:
-            if vm["state"] in ("idle", "booting", "pending"):
+            if vm["state"] in ("idle", "booting", "pending") or (vm["state"] == "hidden" and not vm["busy"]):
                 slots.append({"hostname": vm["hostname"], "state": vm["state"], "life_left": vm["life_left"],
                               "free_units": image["gres_count"], "jobs": []})
         longest = irules["lifetime"] - rules["grace"]
@@ -332,6 +343,11 @@ def plan(snapshot, images, rules=None, history=None, claimed=()):
             elif vm["state"] in ("stray", "claimed", "unknown"):
                 result["gc"].append({"image": name, "hostname": vm["hostname"], "kind": vm["state"],
                                      "reason": _GC_REASONS[vm["state"]]})
+            elif vm["state"] == "hidden":
+                result["resume"].append({
+                    "image": name, "hostname": vm["hostname"], "host_job_id": vm["host_job"]["id"],
+                    "hypervisor": vm.get("hypervisor"),
+                    "reason": "FUTURE while its host job runs (a slurmctld restart hides it): %s" % vm["hidden"]})
             elif vm["state"] == "booting" and vm.get("hypervisor"):
                 # a host job that started after the run that submitted it stopped waiting: its VM
                 # is (re)applied each run until it registers; role spawn is idempotent
@@ -440,6 +456,8 @@ def preview_table(result):
         rows.append(("teardown", item["image"], item["hostname"], item["step"], item["reason"]))
     for item in result["gc"]:
         rows.append(("gc", item["image"] or "-", item["hostname"], item["kind"], item["reason"]))
+    for item in result["resume"]:
+        rows.append(("resume", item["image"], item["hostname"], "job " + str(item["host_job_id"]), item["reason"]))
     for name in sorted(result["images"]):
         summary = result["images"][name]
         if summary["limited_by"] or summary["backoff"] or summary["unservable_jobs"]:

@@ -78,6 +78,15 @@ options:
       - The C(history.json) a previous run wrote (see M(hpc.slurm_vm.scheduler_report)), read instead of O(history).
       - A missing file is an empty history.
     type: path
+  registered_file:
+    description:
+      - The C(registered.json) a previous run wrote (see M(hpc.slurm_vm.scheduler_report)), C({host: host job id})
+        of the VMs that run saw registered. A missing file is an empty memory.
+      - After a restart of the VM cluster's slurmctld, the nodes of running VMs are FUTURE again and look like VMs
+        still booting. A VM whose node had registered under its current host job (by this memory, by a job running
+        on the node, or by its SlurmdStartTime) is C(hidden) instead, listed in RV(resume), and never torn down for
+        O(images) C(boot_timeout).
+    type: path
   claimed:
     description: Hostnames that still hold DNS or DHCP records (from the C(_info) modules); they are not free.
     type: list
@@ -117,6 +126,20 @@ start:
   returned: always
   type: list
   elements: dict
+resume:
+  description:
+    - VMs hidden by a slurmctld restart (node FUTURE while the host job runs, with evidence the VM had registered),
+      with C(hostname), C(image), C(host_job_id), C(hypervisor) and C(reason).
+    - Role C(hpc.slurm_vm.reconcile) resumes their nodes once it has seen their domains running; the scheduler runs
+      it whenever this list is not empty.
+  returned: always
+  type: list
+  elements: dict
+registered:
+  description: C({host: host job id}) of the VMs registered (or hidden) now; M(hpc.slurm_vm.scheduler_report) writes it
+    to C(registered.json) for the next run's O(registered_file).
+  returned: always
+  type: dict
 cancel:
   description: Pending host jobs to cancel, with C(hostname), C(host_job_id) and C(reason).
   returned: always

@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 import subprocess
 import time
@@ -246,3 +247,65 @@ def test_case3_scheduler_sigkilled_at_a_step_of_a_spawn(step):
             for left in fh.user_jobs(prefix):
                 run(["scancel", left], check=False)
         fh.clean_up(story, prefix, set(fh.DEB12), timeout=120)
+
+
+def test_case5_vm_cluster_slurmctld_restarted_while_vms_run():
+    """The VM cluster's slurmctld restarted under two VMs (one running a job, one idle): both nodes come
+    back FUTURE (hidden; FACTS.md) and a new job pends. The next scheduler run sees them as hidden, not
+    as VMs still booting (it would end them at boot_timeout), resumes them through the reconciler, spawns
+    nothing: the running job finishes, the new job runs on the idle VM."""
+    story = Story(idle_timeout=90, name="faults-5")
+    long_job = fh.sbatch("faults-5-long", "--gres=vm_deb12:1", wrap="sleep 75")
+    short_job = fh.sbatch("faults-5-short", "--gres=vm_deb12:1", wrap="hostname")
+    touched = set(fh.DEB12)
+    try:
+        def both_ran():
+            long_fields, short_fields = job(long_job), job(short_job)
+            if long_fields.get("JobState") == "RUNNING" and short_fields.get("JobState", "COMPLETED") == "COMPLETED":
+                return long_fields["NodeList"], short_fields.get("NodeList")
+            return None
+        busy_vm, idle_vm = story.wait("the long job to run and the short one to finish", both_ran, timeout=180,
+                                      every=8)
+        assert busy_vm != idle_vm and idle_vm, (busy_vm, idle_vm)
+        story.scheduler()  # a run that sees both registered (the idle one is remembered in registered.json)
+        story.event("VM %s runs job %s, VM %s idle; restarting the VM cluster's slurmctld" % (
+            busy_vm, long_job, idle_vm))
+        fh.stop_daemon(os.path.join(LAB_DIR, "run", "vm", "slurmctld.pid"))
+        fh.lab_up()
+        for vm in (busy_vm, idle_vm):
+            assert node(vm).get("State") == "FUTURE", (vm, node(vm))  # the trap: hidden after a restart
+        assert job(long_job).get("JobState") == "RUNNING"
+        new_job = fh.sbatch("faults-5-new", "--gres=vm_deb12:1", wrap="hostname")
+        time.sleep(3)
+        assert job(new_job).get("JobState") == "PENDING", job(new_job)  # nothing takes it while hidden
+        story.event("both nodes FUTURE, job %s still RUNNING, new job %s PENDING" % (long_job, new_job))
+
+        summary = story.scheduler()
+        story.event("scheduler run: hidden %s, spawned %s, teardown %s" % (
+            summary["hidden"], summary["spawned"], summary["teardown"]))
+        assert sorted(summary["hidden"]) == sorted([busy_vm, idle_vm]), summary
+        assert summary["spawned"] == [] and summary["teardown"] == [], summary
+        for vm in (busy_vm, idle_vm):
+            assert node(vm).get("State", "").split("+")[0] in ("IDLE", "ALLOCATED", "MIXED"), (vm, node(vm))
+
+        def finished(job_id):
+            def check():
+                fields = job(job_id)
+                state = fields.get("JobState", "COMPLETED")
+                return fields if state not in ("PENDING", "RUNNING", "CONFIGURING", "COMPLETING") else None
+            return check
+        fields = story.wait("new job %s to finish" % new_job, finished(new_job), timeout=60)
+        assert fields.get("JobState", "COMPLETED") == "COMPLETED", fields
+        assert fields.get("NodeList", idle_vm) == idle_vm, fields
+        fields = story.wait("long job %s to finish" % long_job, finished(long_job), timeout=120)
+        assert fields.get("JobState", "COMPLETED") == "COMPLETED", fields
+        story.event("job %s ran on %s; job %s completed on %s across the restart" % (
+            new_job, idle_vm, long_job, busy_vm))
+    finally:
+        for left in fh.user_jobs("faults-5"):
+            run(["scancel", left], check=False)
+        fh.lab_up()
+    story.images["deb12"]["rules"]["idle_timeout"] = 10
+    with open(story.extra_vars, "w") as handle:
+        json.dump({"slurm_vm_images": story.images}, handle)
+    fh.clean_up(story, "faults-5", touched, timeout=150)

@@ -72,7 +72,8 @@ def test_plan_and_report_in_a_playbook(tmp_path):
     assert [s["hostname"] for s in results["plan"]["spawn"]] == ["vm-a-001"]
     assert results["plan"]["changed"] is False
     assert results["report"]["changed"] is True
-    written = ["snapshot.json", "play.yml", "results.json", "history.json", "summary.json", "hpc_slurm_vm.prom"]
+    written = ["snapshot.json", "play.yml", "results.json", "history.json", "summary.json", "hpc_slurm_vm.prom",
+               "registered.json"]
     assert sorted(os.listdir(str(tmp_path))) == sorted(written)
     assert 'hpc_slurm_vm_spawn_planned{image="a"} 1' in (tmp_path / "hpc_slurm_vm.prom").read_text()
     assert results["bad"]["failed"] and "snapshot" in results["bad"]["msg"]
@@ -81,5 +82,5 @@ def test_plan_and_report_in_a_playbook(tmp_path):
 def test_check_mode_plans_the_same_and_writes_no_report(tmp_path):
     results = run_play(tmp_path, "--check")
     assert [s["hostname"] for s in results["plan"]["spawn"]] == ["vm-a-001"]
-    assert results["report"]["changed"] is True and len(results["report"]["files"]) == 3
+    assert results["report"]["changed"] is True and len(results["report"]["files"]) == 4
     assert not (tmp_path / "summary.json").exists() and not (tmp_path / "history.json").exists()

@@ -67,11 +67,14 @@ def test_label_values_are_escaped():
     assert 'hpc_slurm_vm_pending_jobs{image="we\\"ird\\\\name"} 0' in text.splitlines()
 
 
-def test_write_report_writes_three_files_then_nothing_changes(tmp_path):
-    params = {"state_dir": str(tmp_path / "state"), "plan": PLAN, "submitted": [], "started": 5.0, "textfile": None}
+def test_write_report_writes_four_files_then_nothing_changes(tmp_path):
+    plan = dict(PLAN, registered={"b-001": "17", "b-002": "18"})
+    params = {"state_dir": str(tmp_path / "state"), "plan": plan, "submitted": [], "started": 5.0, "textfile": None}
     first = run_report.write_report(params, now=10)
     assert first["changed"] and sorted(os.path.basename(p) for p in first["files"]) == [
-        "history.json", "hpc_slurm_vm.prom", "summary.json"]
+        "history.json", "hpc_slurm_vm.prom", "registered.json", "summary.json"]
+    with open(os.path.join(params["state_dir"], "registered.json")) as handle:
+        assert json.load(handle) == {"b-001": "17", "b-002": "18"}
     with open(os.path.join(params["state_dir"], "summary.json")) as handle:
         assert json.load(handle)["duration"] == 5.0
     # the same plan at the same time: history grows (a boot_timeout again), summary and textfile stay
@@ -84,7 +87,7 @@ def test_check_mode_writes_nothing(tmp_path):
     params = {"state_dir": str(tmp_path / "state"), "plan": PLAN, "submitted": [], "started": None,
               "textfile": str(tmp_path / "metrics" / "x.prom")}
     result = run_report.write_report(params, now=10, check_mode=True)
-    assert result["changed"] and len(result["files"]) == 3
+    assert result["changed"] and len(result["files"]) == 4
     assert not os.path.exists(params["state_dir"]) and not os.path.exists(params["textfile"])
 
 
