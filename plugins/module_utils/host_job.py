@@ -87,7 +87,8 @@ def plan(existing, wanted, state):
 def sbatch_argv(job, options):
     """The sbatch command line for one host job (the script comes on stdin)."""
     host = job["hostname"]
-    argv = ["sbatch", "--parsable", "--job-name=" + PREFIX + host, "--chdir=" + options["chdir"]]
+    # --no-requeue: a VM dies with its hypervisor; its name goes back to the pool instead
+    argv = ["sbatch", "--parsable", "--job-name=" + PREFIX + host, "--chdir=" + options["chdir"], "--no-requeue"]
     if options["exclusive"]:
         argv.append("--exclusive")
     if options.get("partition"):

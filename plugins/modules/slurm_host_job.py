@@ -20,6 +20,9 @@ description:
     has a live job keeps it; it is never submitted twice, so a run retried after a crash does not duplicate
     host jobs.
   - With O(state=absent), cancels every live job of the listed hosts.
+  - Host jobs are submitted with C(--no-requeue). A VM dies with its hypervisor, so a requeued host job would hold
+    another hypervisor for a VM whose node is down; instead the job ends, the scheduler cleans the VM's records and
+    the name returns to the pool. The users' jobs in the VM are requeued by the VM cluster.
   - A job that C(sbatch) refuses does not fail the task; it is listed in RV(failed_jobs) with the reason, so the
     caller can roll back that VM's DNS and DHCP records. Set O(fail_on_error) to fail instead.
 extends_documentation_fragment:

@@ -10,13 +10,14 @@ __metaclass__ = type
 
 import json
 import os
+import signal
 import subprocess
 import time
 
 import pytest
 
 from . import faults_helpers as fh
-from .story import HOST_CONF, LAB_DIR, Story, StoryError, job, node, run
+from .story import HOST_CONF, LAB_DIR, Story, StoryError, job, node, run, scontrol_fields
 
 
 @pytest.fixture(autouse=True)
@@ -309,3 +310,73 @@ def test_case5_vm_cluster_slurmctld_restarted_while_vms_run():
     with open(story.extra_vars, "w") as handle:
         json.dump({"slurm_vm_images": story.images}, handle)
     fh.clean_up(story, "faults-5", touched, timeout=150)
+
+
+def host_node_state(name):
+    proc = run(["scontrol", "-o", "show", "node", name], conf=HOST_CONF, check=False)
+    return scontrol_fields(proc.stdout).get("State", "") if proc.returncode == 0 else ""
+
+
+def test_a_dying_hypervisor_takes_its_vm_with_it():
+    """The hypervisor under a running VM dies (its slurmd SIGKILLed with every process in its namespace,
+    the VM's domain destroyed: a power loss). The host cluster ends the host job (NODE_FAIL, never
+    requeued: --no-requeue), the VM cluster requeues the user's job, the scheduler cleans the VM's
+    records and gives the job a new VM on a live hypervisor; once the hypervisor is back, the reconciler
+    removes what the dead one kept (the domain's definition and files)."""
+    with fh.HistoryKept():
+        _dying_hypervisor()
+
+
+def _dying_hypervisor():
+    story = Story(idle_timeout=10, name="faults-hv", extra_vars={"slurm_vm_reconcile_only_hosts": fh.DEB12})
+    wrap = 'if [ "${SLURM_RESTART_COUNT:-0}" -ge 1 ]; then hostname; else sleep 300; fi'
+    job_id = fh.sbatch("faults-hv", "--requeue", "--gres=vm_deb12:1", wrap=wrap)
+    dead = None
+    try:
+        def running():
+            fields = job(job_id)
+            return fields if fields.get("JobState") == "RUNNING" else None
+        vm = story.wait("job %s to run in a VM" % job_id, running, timeout=150, every=8)["NodeList"]
+        host_job = story.host_job(vm)
+        dead = host_job["NodeList"]
+        pid = fh.pid_of(os.path.join(LAB_DIR, "standins", dead, "unshare.pid"))
+        assert pid and fh.alive(pid), "no stand-in process for %s" % dead
+        os.kill(pid, signal.SIGKILL)  # unshare --kill-child: slurmd and the host job's shell die with it
+        subprocess.run(["virsh", "-q", "-c", "qemu:///system", "destroy", vm], capture_output=True, check=True,
+                       timeout=30)
+        story.event("hypervisor %s died (stand-in pid %d SIGKILLed) with VM %s (domain destroyed), host job %s"
+                    % (dead, pid, vm, host_job["JobId"]))
+
+        def requeued():
+            fields = job(job_id)
+            return fields if int(fields.get("Restarts", "0")) >= 1 else None
+        story.wait("the VM cluster to requeue job %s" % job_id, requeued, timeout=90)
+        story.wait("the host cluster to end host job %s" % host_job["JobId"], lambda: story.host_job(vm) is None,
+                   timeout=90)
+        ended = job(host_job["JobId"], conf=HOST_CONF)
+        story.event("host job %s: %s; %s: %s; job %s requeued" % (
+            host_job["JobId"], ended.get("JobState", "gone"), dead, host_node_state(dead), job_id))
+        assert ended.get("JobState", "NODE_FAIL") == "NODE_FAIL", ended
+        assert host_node_state(dead).startswith("DOWN"), host_node_state(dead)
+
+        def finished():
+            fields = job(job_id)
+            unfinished = ("PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "REQUEUED")
+            if fields.get("JobState") == "RUNNING":
+                new_host_job = story.host_job(fields["NodeList"])
+                assert new_host_job and new_host_job["NodeList"] != dead, (fields, new_host_job)
+            return fields if fields.get("JobState", "COMPLETED") not in unfinished else None
+        fields = story.wait("job %s to run again in a new VM and finish" % job_id, finished, timeout=240, every=8)
+        assert fields.get("JobState", "COMPLETED") == "COMPLETED", fields
+        story.event("job %s %s on %s after the requeue" % (job_id, fields.get("JobState"), fields.get("NodeList")))
+    finally:
+        for left in fh.user_jobs("faults-hv"):
+            run(["scancel", left], check=False)
+        if dead:
+            fh.lab_up()  # the hypervisor comes back (ReturnToService=1)
+            story.wait("%s to be back" % dead, lambda: host_node_state(dead).split("+")[0] in ("IDLE", "MIXED",
+                                                                                                 "ALLOCATED"),
+                       timeout=60)
+    story.event("gc.yml (grace 0, sweep) after %s came back" % dead)
+    fh.gc(story.extra_vars, grace=0)
+    fh.clean_up(story, "faults-hv", set(fh.DEB12), timeout=150)

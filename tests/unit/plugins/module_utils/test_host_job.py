@@ -45,7 +45,7 @@ def test_absent_cancels_every_live_job_of_the_hosts():
 def test_sbatch_argv_is_an_argv_with_the_ownership_name():
     argv = host_job.sbatch_argv({"hostname": "vm-a-001", "time_limit": "4:00:00", "comment": "image=a vm=vm-a-001"},
                                 OPTIONS)
-    assert argv == ["sbatch", "--parsable", "--job-name=hpcvm:vm-a-001", "--chdir=/", "--exclusive",
+    assert argv == ["sbatch", "--parsable", "--job-name=hpcvm:vm-a-001", "--chdir=/", "--no-requeue", "--exclusive",
                     "--partition=hosts", "--time=4:00:00", "--signal=B:TERM@60", "--comment=image=a vm=vm-a-001",
                     "--output=/var/log/x/vm-a-001-%j.out"]
 
