@@ -226,7 +226,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                     self.inventory.set_variable(snapshot_host, key, value)
         snapshot_file = self._write_snapshot(snapshot)
         self.inventory.set_variable(snapshot_host, "slurm_vm_snapshot_file", snapshot_file)
-        demand = demand_by_image(snapshot["vm_jobs"], images)
+        demand = demand_by_image(snapshot["vm_jobs"], images, snapshot["time"])
         for name in sorted(images):
             image = images[name]
             group = self.inventory.add_group(prefix + name)

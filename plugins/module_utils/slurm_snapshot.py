@@ -271,11 +271,16 @@ class SlurmSnapshotReader(object):
 _NOT_DEMAND_CACHE = {}
 
 
-def is_demand(job):
-    """A pending job that a new VM could start: not held, not waiting on a dependency or a limit."""
+def is_demand(job, now=None):
+    """A pending job that a new VM could start: not held, not waiting on a dependency or a limit.
+    With `now`: not deferred either. A job requeued after a node failure pends with Reason=None
+    and its start (squeue %S) at its begin time, about 120 s later, until the next scheduling
+    pass says BeginTime (seen on the lab's Slurm 22.05); a VM spawned for it would idle."""
     if job["state"] != "PENDING":
         return False
     reason = job["reason"] or ""
+    if now is not None and reason in ("", "None") and job.get("start") and job["start"] > now:
+        return False
     blocked = _NOT_DEMAND_CACHE.get(reason)
     if blocked is None:
         blocked = _NOT_DEMAND_CACHE.setdefault(reason, bool(NOT_DEMAND_REASON_RE.match(reason)))

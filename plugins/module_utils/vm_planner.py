@@ -88,14 +88,14 @@ def _feature_words(expression):
     return words
 
 
-def demand_by_image(jobs, images):
-    """{image: [pending jobs that are demand]}, oldest first."""
+def demand_by_image(jobs, images, now=None):
+    """{image: [pending jobs that are demand]}, oldest first (now: see is_demand)."""
     gres_index = {i["gres"]: name for name, i in images.items() if i["gres"]}
     feature_index = {i["feature"]: name for name, i in images.items() if i["feature"]}
     demand = {name: [] for name in images}
     for job in jobs:
         name = job_image(job, images, gres_index, feature_index)
-        if name is not None and is_demand(job):
+        if name is not None and is_demand(job, now):
             demand[name].append(job)
     for name in demand:
         # Oldest first; the sort is stable, so equal submit times keep squeue's (priority) order.
@@ -245,7 +245,7 @@ def plan(snapshot, images, rules=None, history=None, claimed=(), registered=None
     rules = normalize_rules(rules)
     now = snapshot["time"]
     claimed = set(claimed or ())
-    demand = demand_by_image(snapshot["vm_jobs"], images)
+    demand = demand_by_image(snapshot["vm_jobs"], images, now)
     busy_hosts = hidden_nodes.hosts_with_jobs(snapshot["vm_jobs"])
 
     result = {"spawn": [], "start": [], "resume": [], "cancel": [], "teardown": [], "gc": [], "images": {},
