@@ -12,11 +12,11 @@ module: scheduler_report
 short_description: Write what one scheduler run did (failure history, JSON summary, Prometheus textfile)
 version_added: 0.1.0
 description:
-  - Writes three files, each atomically and only when its content changes.
+  - Writes four files, each atomically and only when its content changes.
   - C(history.json) in O(state_dir), the boot failures in a row per image, which the next run's
     M(hpc.slurm_vm.vm_plan) reads (its O(hpc.slurm_vm.vm_plan#module:history_file)) to put an image into backoff.
-  - C(registered.json) in O(state_dir), C({host: host job id}) of the VMs registered now, which the next run's
-    M(hpc.slurm_vm.vm_plan) reads (its O(hpc.slurm_vm.vm_plan#module:registered_file)) to tell a VM hidden by a
+  - C(registered.json) in O(state_dir), the hostnames of the VMs registered now mapped to their host job ids,
+    which the next run's M(hpc.slurm_vm.vm_plan) reads (its O(hpc.slurm_vm.vm_plan#module:registered_file)) to tell a VM hidden by a
     slurmctld restart from one still booting.
   - C(summary.json) in O(state_dir), what the run spawned, cancelled and tore down, and per image the demand,
     the VMs by state and any backoff.

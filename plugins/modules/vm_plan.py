@@ -80,8 +80,8 @@ options:
     type: path
   registered_file:
     description:
-      - The C(registered.json) a previous run wrote (see M(hpc.slurm_vm.scheduler_report)), C({host: host job id})
-        of the VMs that run saw registered. A missing file is an empty memory.
+      - The C(registered.json) a previous run wrote (see M(hpc.slurm_vm.scheduler_report)), which maps the hostname of
+        each VM that run saw registered to its host job id. A missing file is an empty memory.
       - After a restart of the VM cluster's slurmctld, the nodes of running VMs are FUTURE again and look like VMs
         still booting. A VM whose node had registered under its current host job (by this memory, by a job running
         on the node, or by its SlurmdStartTime) is C(hidden) instead, listed in RV(resume), and never torn down for
@@ -136,8 +136,9 @@ resume:
   type: list
   elements: dict
 registered:
-  description: C({host: host job id}) of the VMs registered (or hidden) now; M(hpc.slurm_vm.scheduler_report) writes it
-    to C(registered.json) for the next run's O(registered_file).
+  description:
+    - The hostnames of the VMs registered (or hidden) now, mapped to their host job ids.
+    - M(hpc.slurm_vm.scheduler_report) writes it to C(registered.json) for the next run's O(registered_file).
   returned: always
   type: dict
 cancel:
