@@ -115,6 +115,43 @@ def test_case6_bind_stopped_during_a_run():
     fh.clean_up(story, "faults-6", touched, timeout=150)
 
 
+def test_case6_dhcp_server_stopped_during_a_run():
+    """dnsmasq stopped: the run fails at the DHCP reservation with the server's error, the DNS claim is
+    rolled back (nothing of the claim is left); once dnsmasq is back (lab/up) the next run spawns the VM
+    and the job runs."""
+    story = Story(idle_timeout=10, name="faults-6-dhcp")
+    before = fh.allocations()
+    job_id = fh.sbatch("faults-6-dhcp", "--gres=vm_deb12:1", wrap="hostname")
+    touched = set(fh.DEB12)
+    try:
+        stopped = fh.stop_daemon(os.path.join(LAB_DIR, "run", "dnsmasq.pid"))
+        story.event("dnsmasq (pid %d) stopped" % stopped)
+        try:
+            with pytest.raises(StoryError) as failed:
+                story.scheduler()
+            text = str(failed.value)
+            assert "DHCP reservation failed (dnsmasq is not running" in text, text[-3000:]
+            assert "was rolled back" in text, text[-3000:]
+            story.event("scheduler run failed at the DHCP reservation; DNS claim rolled back")
+            assert fh.allocations() == before, "the failed run left records"
+        finally:
+            fh.lab_up()
+            story.event("dnsmasq started again (lab/up)")
+        summary = story.scheduler()
+        assert len(summary["spawned"]) == 1, summary
+        story.event("next run spawned %s" % summary["spawned"][0])
+
+        def done():
+            fields = job(job_id)
+            unfinished = ("PENDING", "RUNNING", "CONFIGURING", "COMPLETING")
+            return fields if fields.get("JobState", "COMPLETED") not in unfinished else None
+        fields = story.wait("job %s to finish" % job_id, done, timeout=120, every=10)
+        assert fields.get("JobState", "COMPLETED") == "COMPLETED", fields
+    finally:
+        fh.lab_up()
+    fh.clean_up(story, "faults-6-dhcp", touched, timeout=150)
+
+
 def run_all(procs, timeout=400):
     outputs = []
     for proc in procs:
