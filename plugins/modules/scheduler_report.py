@@ -16,8 +16,8 @@ description:
   - C(history.json) in O(state_dir), the boot failures in a row per image, which the next run's
     M(hpc.slurm_vm.vm_plan) reads (its O(hpc.slurm_vm.vm_plan#module:history_file)) to put an image into backoff.
   - C(registered.json) in O(state_dir), the hostnames of the VMs registered now mapped to their host job ids,
-    which the next run's M(hpc.slurm_vm.vm_plan) reads (its O(hpc.slurm_vm.vm_plan#module:registered_file)) to tell a VM hidden by a
-    slurmctld restart from one still booting.
+    which the next run's M(hpc.slurm_vm.vm_plan) reads (its O(hpc.slurm_vm.vm_plan#module:registered_file))
+    to tell a VM hidden by a slurmctld restart from one still booting.
   - C(summary.json) in O(state_dir), what the run spawned, cancelled and tore down, and per image the demand,
     the VMs by state and any backoff.
   - The same numbers as a Prometheus textfile (metric names start with C(hpc_slurm_vm_)), for node_exporter's

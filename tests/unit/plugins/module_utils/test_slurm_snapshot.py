@@ -114,8 +114,9 @@ def test_array_tasks_parse_once_and_round_trip_through_the_file_form():
 # squeue lines in the snapshot's format with the state, reason, submit (%V) and start (%S) that the lab's
 # host cluster showed for a job requeued after its node failed (hv04's slurmd SIGKILLed): Reason=None and
 # a start 121 s after the requeue until the next scheduling pass, then BeginTime; and a plain new job.
-REQUEUED_BEFORE_PASS = "100336|PENDING|None|N/A|1||5:00|2026-11-26T04:31:48|2026-11-26T04:33:49|N/A|root|hosts|(null)|rq"
-REQUEUED_AFTER_PASS = "100336|PENDING|BeginTime|N/A|1||5:00|2026-11-26T04:31:48|2026-11-26T04:33:49|N/A|root|hosts|(null)|rq"
+TAIL = "|N/A|1||5:00|2026-11-26T04:31:48|2026-11-26T04:33:49|N/A|root|hosts|(null)|rq"
+REQUEUED_BEFORE_PASS = "100336|PENDING|None" + TAIL
+REQUEUED_AFTER_PASS = "100336|PENDING|BeginTime" + TAIL
 NEW_JOB = "100337|PENDING|None|N/A|1||5:00|2026-11-26T04:31:50|N/A|N/A|root|hosts|(null)|new"
 
 
