@@ -15,7 +15,7 @@ import signal
 import subprocess
 import time
 
-from .story import HOST_CONF, LAB_DIR, REPO, VM_CONF, StoryError, run
+from .story import HOST_CONF, LAB_DIR, REPO, VM_CONF, StoryError, job, run
 
 HOSTSDIR = os.path.join(LAB_DIR, "dnsmasq", "hosts.d")
 HISTORY = os.path.join(LAB_DIR, "scheduler", "history.json")
@@ -115,6 +115,20 @@ def clean_up(story, prefix, names, timeout=240):
     for vm in sorted(names):
         assert story.traces(vm) == []
     assert user_jobs(prefix) == []
+
+
+UNFINISHED = ("PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "REQUEUED")
+
+
+def job_finished(job_id, each=None):
+    """A predicate for Story.wait: the job's fields once it has finished (a job slurmctld has
+    forgotten counts as COMPLETED); `each(fields)` runs at every poll, for checks along the way."""
+    def check():
+        fields = job(job_id)
+        if each is not None:
+            each(fields)
+        return fields if fields.get("JobState", "COMPLETED") not in UNFINISHED else None
+    return check
 
 
 def sbatch(name, *args, wrap="hostname"):

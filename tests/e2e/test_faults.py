@@ -20,16 +20,6 @@ from . import faults_helpers as fh
 from .story import HOST_CONF, LAB_DIR, Story, StoryError, job, node, run, scontrol_fields
 
 
-@pytest.fixture(autouse=True)
-def in_lab():
-    ns = "/run/netns/hpcvm-lab"
-    if not os.path.exists(ns) or os.stat("/proc/self/ns/net").st_ino != os.stat(ns).st_ino:
-        pytest.fail("run inside the lab: lab/exec .venv/bin/pytest tests/e2e", pytrace=False)
-    started = time.time()
-    yield
-    print("\n[test took %.0fs]" % (time.time() - started))
-
-
 def domain_exists(vm):
     return subprocess.run(["virsh", "-q", "-c", "qemu:///system", "domstate", vm], capture_output=True,
                           check=False, timeout=30).returncode == 0
@@ -74,82 +64,42 @@ def test_case7_host_job_cancelled_under_a_running_vm():
     fh.clean_up(story, "faults-7", touched, timeout=150)
 
 
-def test_case6_bind_stopped_during_a_run():
-    """named stopped: the run fails at the DNS claim and leaves nothing half-done; once named is
-    back (lab/up), the next run spawns the VM; it runs the job and goes without a trace."""
-    story = Story(idle_timeout=10, name="faults-6")
-    named_pid = os.path.join(LAB_DIR, "run", "named.pid")
+@pytest.mark.parametrize("server,pid_file,expected", [
+    ("named", "named.pid", ["Claim the names in DNS"]),
+    ("dnsmasq", "dnsmasq.pid", ["DHCP reservation failed (dnsmasq is not running", "was rolled back"]),
+])
+def test_case6_a_server_stopped_during_a_run(server, pid_file, expected):
+    """BIND or the guests' dnsmasq stopped: the run fails at the DNS claim or at the DHCP reservation (whose
+    failure rolls back the DNS claim) and leaves nothing half-done; once the server is back (lab/up), the
+    next run spawns the VM; it runs the job and goes without a trace."""
+    prefix = "faults-6-" + server
+    story = Story(idle_timeout=10, name=prefix)
     before = fh.allocations()
-    job_id = fh.sbatch("faults-6", "--gres=vm_deb12:1", wrap="hostname")
+    job_id = fh.sbatch(prefix, "--gres=vm_deb12:1", wrap="hostname")
     touched = set(fh.DEB12)
     try:
-        stopped = fh.stop_daemon(named_pid)
-        story.event("named (pid %d) stopped" % stopped)
+        stopped = fh.stop_daemon(os.path.join(LAB_DIR, "run", pid_file))
+        story.event("%s (pid %d) stopped" % (server, stopped))
         try:
             with pytest.raises(StoryError) as failed:
                 story.scheduler()
             text = str(failed.value)
-            assert "Claim the names in DNS" in text, text[-3000:]
-            story.event("scheduler run failed at the DNS claim, as it should")
-            files = sorted(f for f in os.listdir(fh.HOSTSDIR) if f.startswith("hpc-slurm-vm-"))
-            assert files == sorted("hpc-slurm-vm-" + n for n in before["dhcp"]), files
-            host_jobs = run(["squeue", "-h", "-o", "%j"], conf=HOST_CONF).stdout.split()
-            assert [n for n in host_jobs if n.startswith("hpcvm:")] == [], host_jobs
+            for words in expected:
+                assert words in text, text[-3000:]
+            story.event("scheduler run failed as it should: %s" % "; ".join(expected))
+            assert fh.allocations() == before, "the failed run left records"
             assert all(story.in_pool(vm) for vm in fh.DEB12 if vm not in before["dhcp"])
         finally:
             fh.lab_up()
-            story.event("named started again (lab/up)")
-        assert fh.allocations() == before, "the failed run left records"
+            story.event("%s started again (lab/up)" % server)
         summary = story.scheduler()
         assert len(summary["spawned"]) == 1, summary
         story.event("next run spawned %s" % summary["spawned"][0])
-
-        def done():
-            fields = job(job_id)
-            unfinished = ("PENDING", "RUNNING", "CONFIGURING", "COMPLETING")
-            return fields if fields.get("JobState", "COMPLETED") not in unfinished else None
-        fields = story.wait("job %s to finish" % job_id, done, timeout=120, every=10)
+        fields = story.wait("job %s to finish" % job_id, fh.job_finished(job_id), timeout=120, every=10)
         assert fields.get("JobState", "COMPLETED") == "COMPLETED", fields
     finally:
         fh.lab_up()
-    fh.clean_up(story, "faults-6", touched, timeout=150)
-
-
-def test_case6_dhcp_server_stopped_during_a_run():
-    """dnsmasq stopped: the run fails at the DHCP reservation with the server's error, the DNS claim is
-    rolled back (nothing of the claim is left); once dnsmasq is back (lab/up) the next run spawns the VM
-    and the job runs."""
-    story = Story(idle_timeout=10, name="faults-6-dhcp")
-    before = fh.allocations()
-    job_id = fh.sbatch("faults-6-dhcp", "--gres=vm_deb12:1", wrap="hostname")
-    touched = set(fh.DEB12)
-    try:
-        stopped = fh.stop_daemon(os.path.join(LAB_DIR, "run", "dnsmasq.pid"))
-        story.event("dnsmasq (pid %d) stopped" % stopped)
-        try:
-            with pytest.raises(StoryError) as failed:
-                story.scheduler()
-            text = str(failed.value)
-            assert "DHCP reservation failed (dnsmasq is not running" in text, text[-3000:]
-            assert "was rolled back" in text, text[-3000:]
-            story.event("scheduler run failed at the DHCP reservation; DNS claim rolled back")
-            assert fh.allocations() == before, "the failed run left records"
-        finally:
-            fh.lab_up()
-            story.event("dnsmasq started again (lab/up)")
-        summary = story.scheduler()
-        assert len(summary["spawned"]) == 1, summary
-        story.event("next run spawned %s" % summary["spawned"][0])
-
-        def done():
-            fields = job(job_id)
-            unfinished = ("PENDING", "RUNNING", "CONFIGURING", "COMPLETING")
-            return fields if fields.get("JobState", "COMPLETED") not in unfinished else None
-        fields = story.wait("job %s to finish" % job_id, done, timeout=120, every=10)
-        assert fields.get("JobState", "COMPLETED") == "COMPLETED", fields
-    finally:
-        fh.lab_up()
-    fh.clean_up(story, "faults-6-dhcp", touched, timeout=150)
+    fh.clean_up(story, prefix, touched, timeout=150)
 
 
 def run_all(procs, timeout=400):
@@ -239,15 +189,6 @@ def _step_seen(step):
     return "vm-deb12-" in proc.stdout
 
 
-def _finished(job_id):
-    def check():
-        fh.assert_no_duplicates(fh.allocations())
-        fields = job(job_id)
-        unfinished = ("PENDING", "RUNNING", "CONFIGURING", "COMPLETING")
-        return fields if fields.get("JobState", "COMPLETED") not in unfinished else None
-    return check
-
-
 @pytest.mark.parametrize("step", ["dns", "dhcp", "host_job", "spawn"])
 def test_case3_scheduler_sigkilled_at_a_step_of_a_spawn(step):
     """SIGKILL of the whole scheduler run (its process group) as soon as the step's effect shows: after
@@ -277,7 +218,8 @@ def test_case3_scheduler_sigkilled_at_a_step_of_a_spawn(step):
             if not alloc["host_jobs"]:
                 story.event("gc.yml (grace 0) removes the claimed names without a host job")
                 fh.gc(story.extra_vars, grace=0)
-            fields = story.wait("job %s to run in a VM and finish" % job_id, _finished(job_id), timeout=170,
+            never_twice = fh.job_finished(job_id, each=lambda _fields: fh.assert_no_duplicates(fh.allocations()))
+            fields = story.wait("job %s to run in a VM and finish" % job_id, never_twice, timeout=170,
                                 every=10)
             assert fields.get("JobState", "COMPLETED") == "COMPLETED", fields
             story.event("job %s %s on %s" % (job_id, fields.get("JobState"), fields.get("NodeList")))
@@ -326,16 +268,10 @@ def test_case5_vm_cluster_slurmctld_restarted_while_vms_run():
         for vm in (busy_vm, idle_vm):
             assert node(vm).get("State", "").split("+")[0] in ("IDLE", "ALLOCATED", "MIXED"), (vm, node(vm))
 
-        def finished(job_id):
-            def check():
-                fields = job(job_id)
-                state = fields.get("JobState", "COMPLETED")
-                return fields if state not in ("PENDING", "RUNNING", "CONFIGURING", "COMPLETING") else None
-            return check
-        fields = story.wait("new job %s to finish" % new_job, finished(new_job), timeout=60)
+        fields = story.wait("new job %s to finish" % new_job, fh.job_finished(new_job), timeout=60)
         assert fields.get("JobState", "COMPLETED") == "COMPLETED", fields
         assert fields.get("NodeList", idle_vm) == idle_vm, fields
-        fields = story.wait("long job %s to finish" % long_job, finished(long_job), timeout=120)
+        fields = story.wait("long job %s to finish" % long_job, fh.job_finished(long_job), timeout=120)
         assert fields.get("JobState", "COMPLETED") == "COMPLETED", fields
         story.event("job %s ran on %s; job %s completed on %s across the restart" % (
             new_job, idle_vm, long_job, busy_vm))
@@ -396,14 +332,12 @@ def _dying_hypervisor():
         assert ended.get("JobState", "NODE_FAIL") == "NODE_FAIL", ended
         assert host_node_state(dead).startswith("DOWN"), host_node_state(dead)
 
-        def finished():
-            fields = job(job_id)
-            unfinished = ("PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "REQUEUED")
+        def on_a_live_hypervisor(fields):
             if fields.get("JobState") == "RUNNING":
                 new_host_job = story.host_job(fields["NodeList"])
                 assert new_host_job and new_host_job["NodeList"] != dead, (fields, new_host_job)
-            return fields if fields.get("JobState", "COMPLETED") not in unfinished else None
-        fields = story.wait("job %s to run again in a new VM and finish" % job_id, finished, timeout=240, every=8)
+        fields = story.wait("job %s to run again in a new VM and finish" % job_id,
+                            fh.job_finished(job_id, each=on_a_live_hypervisor), timeout=240, every=8)
         assert fields.get("JobState", "COMPLETED") == "COMPLETED", fields
         story.event("job %s %s on %s after the requeue" % (job_id, fields.get("JobState"), fields.get("NodeList")))
     finally:

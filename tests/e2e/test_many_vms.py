@@ -14,9 +14,7 @@ __metaclass__ = type
 
 import os
 import subprocess
-import time
 
-import pytest
 import yaml
 
 from . import faults_helpers as fh
@@ -24,17 +22,6 @@ from .story import REPO, Story, job, run
 
 MAX_VMS = {"deb12": 2, "disk": 2}
 MAX_SPAWN_PER_RUN = 3
-UNFINISHED = ("PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "REQUEUED")
-
-
-@pytest.fixture(autouse=True)
-def in_lab():
-    ns = "/run/netns/hpcvm-lab"
-    if not os.path.exists(ns) or os.stat("/proc/self/ns/net").st_ino != os.stat(ns).st_ino:
-        pytest.fail("run inside the lab: lab/exec .venv/bin/pytest tests/e2e", pytrace=False)
-    started = time.time()
-    yield
-    print("\n[test took %.0fs]" % (time.time() - started))
 
 
 def domains_by_image():
@@ -83,7 +70,7 @@ def test_case1_two_images_several_vms_within_the_limits_and_all_jobs_run():
                     image, len(names), MAX_VMS[image], names)
             fh.assert_no_duplicates(fh.allocations())
             states = {job_id: job(job_id).get("JobState", "COMPLETED") for job_id in jobs}
-            return states if not any(state in UNFINISHED for state in states.values()) else None
+            return states if not any(state in fh.UNFINISHED for state in states.values()) else None
         states = story.wait("all 5 jobs to finish", all_done, timeout=540, every=8)
         story.event("all jobs finished: %s; peak domains per image %s" % (states, peak))
         assert set(states.values()) == {"COMPLETED"}, states
