@@ -16,12 +16,13 @@ description:
     (the host jobs C(hpcvm:<host>)).
   - Every pool node of every image becomes a host in the group C(slurm_vm_image_<image>), with its node
     state, reason, registration, boot time, idle time, running jobs and their end times, host job,
-    hypervisor, time left before the host job ends, and the planner's VM state.
+    hypervisor, time left before the host job ends, and the planner's VM state (C(hidden) for a VM whose
+    node a slurmctld restart made FUTURE while jobs still run on it).
   - Hypervisors running host jobs become hosts in the group C(slurm_vm_hypervisors).
   - Each image group carries the demand in C(slurm_vm_demand) (pending jobs, requested units, oldest
     wait, job ids (the first 1,000; C(job_ids_truncated) says if there were more) and the longest
     requested time limit). Jobs that are held, wait on a dependency or are
-    blocked by a limit are not demand.
+    blocked by a limit are not demand, nor are requeued jobs before their begin time.
   - The whole snapshot is written as JSON to O(snapshot_file), whose path is the variable
     C(slurm_vm_snapshot_file) of the host O(snapshot_host), for M(hpc.slurm_vm.vm_plan).
   - Configuration files must end in C(.slurm_demand.yml) or C(.slurm_demand.yaml).
@@ -94,7 +95,7 @@ from ansible.errors import AnsibleParserError
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils import image_table, nodeset
+from ansible_collections.hpc.slurm_vm.plugins.module_utils import hidden_nodes, image_table, nodeset
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVmError
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm_snapshot import (
     SlurmSnapshotReader,
@@ -227,6 +228,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         snapshot_file = self._write_snapshot(snapshot)
         self.inventory.set_variable(snapshot_host, "slurm_vm_snapshot_file", snapshot_file)
         demand = demand_by_image(snapshot["vm_jobs"], images, snapshot["time"])
+        busy_hosts = hidden_nodes.hosts_with_jobs(snapshot["vm_jobs"])
         for name in sorted(images):
             image = images[name]
             group = self.inventory.add_group(prefix + name)
@@ -235,7 +237,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             summary = demand_summary(demand[name], image, now, max_ids=1000)
             self.inventory.set_variable(group, "slurm_vm_demand", summary)
             for host in image["hosts"]:
-                vm = classify_vm(host, image, snapshot, (), DEFAULT_GLOBAL_RULES)
+                vm = classify_vm(host, image, snapshot, (), DEFAULT_GLOBAL_RULES, busy_hosts)
                 node = vm["node"] or {}
                 host_job = vm["host_job"] or {}
                 self.inventory.add_host(host, group=group)
