@@ -345,9 +345,8 @@ def _dying_hypervisor():
             run(["scancel", left], check=False)
         if dead:
             fh.lab_up()  # the hypervisor comes back (ReturnToService=1)
-            story.wait("%s to be back" % dead, lambda: host_node_state(dead).split("+")[0] in ("IDLE", "MIXED",
-                                                                                                 "ALLOCATED"),
-                       timeout=60)
+            back = ("IDLE", "MIXED", "ALLOCATED")
+            story.wait("%s to be back" % dead, lambda: host_node_state(dead).split("+")[0] in back, timeout=60)
     story.event("gc.yml (grace 0, sweep) after %s came back" % dead)
     fh.gc(story.extra_vars, grace=0)
     fh.clean_up(story, "faults-hv", set(fh.DEB12), timeout=150)
