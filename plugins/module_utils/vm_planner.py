@@ -149,9 +149,12 @@ def classify_vm(host, image, snapshot, claimed, rules, busy_hosts=(), registered
         return vm
     drained = "DRAIN" in node["flags"]
     if host_job is None:
+        # A node our teardown set DOWN or drained is its tail, even when it looks registered: Slurm keeps
+        # the SlurmdStartTime of an earlier life of the name, and NOT_RESPONDING comes a ping later.
+        ours = node["state"] != "FUTURE" and (node.get("reason") or "").startswith(TEARDOWN_REASON_PREFIX)
         if node["state"] == "FUTURE" and reservation is None and host not in claimed:
             vm["state"] = "free"
-        elif node["registered"]:
+        elif node["registered"] and not ours:
             vm["state"] = "stray"  # a slurmd answers under this name, but no host job holds a VM
         elif node["state"] != "FUTURE" or reservation is not None:
             vm["state"] = "leftover"  # the tail of a teardown: records and node still to clean

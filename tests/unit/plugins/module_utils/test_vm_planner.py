@@ -116,9 +116,10 @@ def test_unknown_global_rule_is_refused():
     ("hpc.slurm_vm: boot failed: boot_timeout: not registered", 601, "finish"),
     ("hpc.slurm_vm: VM gone", 60, "finish"),     # an ordinary teardown's tail is not held
 ])
-def test_a_failed_boot_holds_its_node_down_for_failed_hold(reason, down_for, step):
+@pytest.mark.parametrize("registered", [False, True])  # True: a SlurmdStartTime from an earlier life, no ping yet
+def test_a_failed_boot_holds_its_node_down_for_failed_hold(reason, down_for, step, registered):
     snapshot, images, history = build({"name": "hold", "nodes": {"vm-a-002": "DOWN"}})
-    snapshot["nodes"]["vm-a-002"].update(reason=reason, reason_time=NOW - down_for, registered=False)
+    snapshot["nodes"]["vm-a-002"].update(reason=reason, reason_time=NOW - down_for, registered=registered)
     result = vm_planner.plan(snapshot, images, history=history)
     item = [t for t in result["teardown"] if t["hostname"] == "vm-a-002"][0]
     assert item["step"] == step, item
