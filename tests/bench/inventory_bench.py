@@ -15,9 +15,10 @@ __metaclass__ = type
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import time
+
+from throwaway_slurmctld import conf_lines, sh
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LAB = os.environ.get("HPCVM_LAB_DIR", "/tmp/hpcvm-lab")
@@ -25,31 +26,12 @@ BENCH = os.path.join(LAB, "bench-inventory")
 JOBS = 10000
 
 
-def sh(argv, conf, check=True):
-    env = dict(os.environ, SLURM_CONF=conf, LC_ALL="C")
-    proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=False, timeout=300)
-    if check and proc.returncode != 0:
-        raise SystemExit("%s failed: %s" % (argv, proc.stderr))
-    return proc
-
-
 def write_conf():
     shutil.rmtree(BENCH, ignore_errors=True)
     os.makedirs(os.path.join(BENCH, "state"))
-    with open(os.path.join(LAB, "etc", "vm", "slurm.conf")) as handle:
-        lab_conf = handle.read().splitlines()
-    out = []
-    for line in lab_conf:
-        key = line.split("=", 1)[0]
-        if key in ("ClusterName", "SlurmctldPort", "StateSaveLocation", "SlurmctldPidFile", "SlurmctldLogFile"):
-            continue
-        out.append(line)
-    out += ["ClusterName=benchinv", "SlurmctldPort=7117", "StateSaveLocation=%s/state" % BENCH,
-            "SlurmctldPidFile=%s/slurmctld.pid" % BENCH, "SlurmctldLogFile=%s/slurmctld.log" % BENCH,
-            "MaxArraySize=%d" % (JOBS + 1), "MaxJobCount=%d" % (JOBS * 3)]
     conf = os.path.join(BENCH, "slurm.conf")
     with open(conf, "w") as handle:
-        handle.write("\n".join(out) + "\n")
+        handle.write("\n".join(conf_lines(BENCH, "benchinv", 7117, JOBS)) + "\n")
     return conf
 
 

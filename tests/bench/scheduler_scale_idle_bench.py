@@ -37,6 +37,9 @@ import subprocess
 import sys
 import time
 
+from scheduler_idle_bench import BARE
+from throwaway_slurmctld import conf_lines, sh
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LAB = os.environ.get("HPCVM_LAB_DIR", "/tmp/hpcvm-lab")
 BENCH = os.path.join(LAB, "bench-scale-idle")
@@ -45,14 +48,6 @@ PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 PORT = 7217  # lab: 6817/6917; slurm_node_state_bench 7017; inventory_bench 7117
 JOBS = 10000
 POOL_SIZE = 200
-BARE = """- name: Bare
-  hosts: localhost
-  gather_facts: false
-  tasks:
-    - name: One task
-      ansible.builtin.debug:
-        msg: hi
-"""
 VM_CLUSTER = {"name": "benchscale", "port": PORT, "first_job_id": 1, "partition": "vms",
               "max_time": "7-00:00:00", "default_time": "01:00:00"}
 BIG = {
@@ -67,14 +62,6 @@ BIG = {
 }
 
 
-def sh(argv, conf, check=True):
-    env = dict(os.environ, SLURM_CONF=conf, LC_ALL="C")
-    proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=False, timeout=300)
-    if check and proc.returncode != 0:
-        raise SystemExit("%s failed: %s" % (argv, proc.stderr))
-    return proc
-
-
 def lab_table():
     import yaml
     with open(os.path.join(REPO, "inventories", "lab", "group_vars", "all", "images.yml")) as handle:
@@ -86,18 +73,7 @@ def write_files(image_table, table):
     shutil.rmtree(BENCH, ignore_errors=True)
     os.makedirs(os.path.join(BENCH, "state"))
     os.makedirs(SCHED_DIR)
-    with open(os.path.join(LAB, "etc", "vm", "slurm.conf")) as handle:
-        lab_conf = handle.read().splitlines()
-    out = []
-    for line in lab_conf:
-        key = line.split("=", 1)[0]
-        if key in ("ClusterName", "SlurmctldPort", "StateSaveLocation", "SlurmctldPidFile", "SlurmctldLogFile") \
-                or line.startswith("Include"):
-            continue
-        out.append(line)
-    out += ["ClusterName=%s" % VM_CLUSTER["name"], "SlurmctldPort=%d" % PORT, "StateSaveLocation=%s/state" % BENCH,
-            "SlurmctldPidFile=%s/slurmctld.pid" % BENCH, "SlurmctldLogFile=%s/slurmctld.log" % BENCH,
-            "MaxArraySize=%d" % (JOBS + 1), "MaxJobCount=%d" % (JOBS * 3)]
+    out = conf_lines(BENCH, VM_CLUSTER["name"], PORT, JOBS, drop_includes=True)
     conf_images = dict(lab_table(), big=BIG)  # the cluster always has the lab's pools plus big
     out.append(image_table.render_pool_conf(image_table.normalize_table(conf_images), partition="vms",
                                             max_time=VM_CLUSTER["max_time"],
