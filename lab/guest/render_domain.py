@@ -4,7 +4,7 @@
 """Render the lab's fast-guest domain XML for one pool host (used by lab/guest/vm).
 
 MAC, IP, size and bridge come from the image table (inventories/lab), through
-module_utils/image_table.py, so the lab never keeps a second copy of them.
+module_utils/scheduler/image_table.py, so the lab never keeps a second copy of them.
 Prints "MAC IP IMAGE BRIDGE" for the caller's DHCP reservation.
 """
 from __future__ import absolute_import, division, print_function
@@ -19,8 +19,8 @@ from xml.sax.saxutils import escape
 
 import yaml
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils import image_table
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVmError
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
 
 # Kernel command-line words must not split or smuggle in other keys.
 CMDLINE_VALUE_RE = re.compile(r"^[A-Za-z0-9_.:/%=?&+-]+$")

@@ -10,7 +10,7 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils import run_report
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import run_report
 from ansible_collections.hpc.slurm_vm.plugins.plugin_utils.controller_action import ControllerAction
 
 

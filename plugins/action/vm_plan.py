@@ -9,7 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils import vm_plan_task
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import plan_run as vm_plan_task
 from ansible_collections.hpc.slurm_vm.plugins.plugin_utils.controller_action import ControllerAction
 
 

@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils import reconcile_task
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import reconcile_run as reconcile_task
 from ansible_collections.hpc.slurm_vm.plugins.plugin_utils.controller_action import ControllerAction
 
 

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters for provisioning by filename (site-local files chosen per hostname).
 
-See plugins/module_utils/file_selection.py for the naming rule and the tie rule.
+See plugins/module_utils/provision/file_selection.py for the naming rule and the tie rule.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils import file_selection
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.provision import file_selection
 from ansible_collections.hpc.slurm_vm.plugins.plugin_utils.filter_errors import raises_filter_error
 
 

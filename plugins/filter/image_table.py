@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils import image_table
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
 from ansible_collections.hpc.slurm_vm.plugins.plugin_utils.filter_errors import raises_filter_error
 
 

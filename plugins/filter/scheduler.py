@@ -39,7 +39,7 @@ def with_host_job_id(items, jobs):
 
 
 def _addresses(item, images):
-    from ansible_collections.hpc.slurm_vm.plugins.module_utils import image_table
+    from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
     table = image_table.normalize_table(images)
     image = image_table.image_of_host(table, item["hostname"])
     return image, image_table.vm_mac(image, item["hostname"]), image_table.vm_ip(image, item["hostname"])

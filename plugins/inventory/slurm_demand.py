@@ -95,13 +95,15 @@ from ansible.errors import AnsibleParserError
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils import hidden_nodes, image_table, nodeset
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVmError
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm_snapshot import (
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import hidden_nodes
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import nodeset
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.snapshot import (
     SlurmSnapshotReader,
     snapshot_for_file,
 )
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.vm_planner import (
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.planner import (
     DEFAULT_GLOBAL_RULES,
     classify_vm,
     demand_by_image,

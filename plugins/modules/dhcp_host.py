@@ -173,7 +173,7 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.dhcp_run import (
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dhcp.run import (
     DHCP_HOST_MODULE_KWARGS,
     dhcp_host_argument_spec,
     run_dhcp_host,

@@ -105,7 +105,7 @@ capabilities:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.dhcp_run import (
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dhcp.run import (
     dhcp_host_info_argument_spec,
     run_dhcp_host_info,
 )

@@ -276,14 +276,14 @@ cause:
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns_client import (
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.client import (
     DNS_CONNECTION_ARGSPEC,
     DNSPYTHON_IMPORT_ERROR,
     HAS_DNSPYTHON,
     client_from_params,
 )
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns_service import build_request, manage_records
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVmError
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.run import build_request, manage_records
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
 
 MARK_SPEC = dict(vm=dict(type="str"), image=dict(type="str", required=True), job=dict(type="str", required=True))
 RECORD_SPEC = dict(

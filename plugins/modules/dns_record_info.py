@@ -116,15 +116,15 @@ zones:
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns_client import (
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.client import (
     DNS_CONNECTION_ARGSPEC,
     DNSPYTHON_IMPORT_ERROR,
     HAS_DNSPYTHON,
     client_from_params,
     normalize_zone,
 )
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns_service import list_records
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVmError
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.run import list_records
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
 
 
 def main():

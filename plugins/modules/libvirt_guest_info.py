@@ -111,8 +111,8 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVmError
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt_client import (
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.client import (
     LIBVIRT_IMPORT_ERROR,
     LibvirtClient,
     libvirt_argument_spec,

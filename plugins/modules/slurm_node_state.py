@@ -148,11 +148,11 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils import nodeset
-from ansible_collections.hpc.slurm_vm.plugins.module_utils import slurm_node_plan as plan
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.command_runner import CommandRunner
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import InvalidInput, SlurmVmError
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm_cli import SLURM_ARGUMENT_SPEC, SlurmClient
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import nodeset
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import node_state as plan
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.runner import CommandRunner
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput, SlurmVmError
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.client import SLURM_ARGUMENT_SPEC, SlurmClient
 
 
 def run(module):

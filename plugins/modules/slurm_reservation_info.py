@@ -66,10 +66,10 @@ reservations:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils import slurm_reservation_plan as resv
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.command_runner import CommandRunner
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVmError
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm_cli import SLURM_ARGUMENT_SPEC, SlurmClient
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import reservation as resv
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.runner import CommandRunner
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.client import SLURM_ARGUMENT_SPEC, SlurmClient
 
 
 def run(module):

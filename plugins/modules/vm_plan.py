@@ -171,8 +171,8 @@ preview:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils import vm_plan_task
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.errors import SlurmVmError
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import plan_run as vm_plan_task
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
 
 
 def main():

@@ -35,7 +35,8 @@ import dns.query  # noqa: E402
 import dns.tsig  # noqa: E402
 import dns.tsigkeyring  # noqa: E402
 import dns.update  # noqa: E402
-from ansible_collections.hpc.slurm_vm.plugins.module_utils import dns_client, dns_service  # noqa: E402
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns import client as dns_client  # noqa: E402
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns import run as dns_service  # noqa: E402
 
 SERVER = "10.77.0.1"
 KEY = "hpcvm-ddns"

@@ -41,8 +41,8 @@ def main():
     # the collection loader first, as ansible's own CLIs do
     from ansible.plugins.loader import init_plugin_loader
     init_plugin_loader([os.path.join(REPO, ".cache", "collections")])
-    from ansible_collections.hpc.slurm_vm.plugins.module_utils import image_table
-    from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm_snapshot import SlurmSnapshotReader
+    from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
+    from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.snapshot import SlurmSnapshotReader
     from ansible_collections.hpc.slurm_vm.plugins.inventory.slurm_demand import run_slurm_command
     import yaml
 

@@ -16,7 +16,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", ".cache", "collections"))
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils import image_table, vm_planner  # noqa: E402
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table  # noqa: E402
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import planner as vm_planner  # noqa: E402
 
 IMAGES, NODES_PER_IMAGE, JOBS, HYPERVISORS = 20, 500, 100000, 2000
 NOW = 1800000000

@@ -153,8 +153,8 @@ def main():
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     from ansible.plugins.loader import init_plugin_loader
     init_plugin_loader([os.path.join(REPO, ".cache", "collections")])
-    from ansible_collections.hpc.slurm_vm.plugins.module_utils import image_table
-    from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm_snapshot import (
+    from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
+    from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.snapshot import (
         SlurmSnapshotReader,
         snapshot_from_file,
     )

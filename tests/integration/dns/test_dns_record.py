@@ -12,7 +12,9 @@ __metaclass__ = type
 import concurrent.futures
 
 import pytest
-from ansible_collections.hpc.slurm_vm.plugins.module_utils import dns_client, dns_plan, dns_service
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns import client as dns_client
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns import plan as dns_plan
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns import run as dns_service
 
 from .conftest import FWD, KEY
 

@@ -16,7 +16,7 @@ import uuid
 import pytest
 import yaml
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils import image_table
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
 
 from ..conftest import REPO
 

@@ -10,7 +10,7 @@ import re
 import subprocess
 import time
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils import image_table
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
 
 from ..conftest import wait_until
 

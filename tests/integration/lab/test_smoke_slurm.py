@@ -11,7 +11,7 @@ import subprocess
 import pytest
 import yaml
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils import image_table
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
 
 from ..conftest import REPO, wait_until
 

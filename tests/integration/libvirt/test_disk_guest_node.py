@@ -25,7 +25,8 @@ import time
 import pytest
 import yaml
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils import boot_bundle, image_table
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.provision import bundle as boot_bundle
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
 
 from ..conftest import wait_until
 from .conftest import LAB_DIR, REPO, STATE_DIR, URI, run_module, virsh

@@ -19,7 +19,7 @@ import time
 import pytest
 import yaml
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils import image_table
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
 
 from .conftest import LAB_DIR, REPO, STATE_DIR, URI, run_module, virsh
 

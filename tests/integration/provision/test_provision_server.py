@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.boot_bundle import vm_token
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.provision.bundle import vm_token
 
 from .helpers import OTHER_VM, PORT, STRANGER_IP, VM, VM_IP, ClientNamespace, manifest_tokens, reports, sh
 

@@ -35,7 +35,7 @@ import dns.tsigkeyring
 import dns.update
 import pytest
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.dhcp_backend import MARK_KEY, NAME_PREFIX
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import DHCP_NAME_PREFIX, MARK_TAG
 
 from ..conftest import REPO
 
@@ -80,8 +80,8 @@ class Lab(object):
         self.update(self.zone, ("add", fqdn, "A", ip),
                     ("add", fqdn, "TXT", '"hpc.slurm_vm vm=%s image=%s job=%s"' % (host, image, job)))
         self.update(self.rzone, ("add", self.ptr_name(ip), "PTR", fqdn))
-        with open(os.path.join(self.hostsdir, NAME_PREFIX + host), "w") as handle:
-            handle.write("# %s %s\n%s,%s,%s\n" % (MARK_KEY, json.dumps({"vm": host, "image": image}), mac, ip, host))
+        with open(os.path.join(self.hostsdir, DHCP_NAME_PREFIX + host), "w") as handle:
+            handle.write("# %s %s\n%s,%s,%s\n" % (MARK_TAG, json.dumps({"vm": host, "image": image}), mac, ip, host))
         self.lab.run(["scontrol", "create", "reservation", "ReservationName=hpcvm-" + (res or host), "Nodes=" + host,
                       "StartTime=now+2hours", "Duration=60", "Users=root"])
         with open(os.path.join(self.vm_dir, host + ".tmp"), "w") as handle:
@@ -91,7 +91,7 @@ class Lab(object):
         fqdn = "%s.%s" % (host, self.zone)
         self.update(self.zone, ("delete", fqdn, None, None))
         self.update(self.rzone, ("delete", self.ptr_name(ip), None, None))
-        path = os.path.join(self.hostsdir, NAME_PREFIX + host)
+        path = os.path.join(self.hostsdir, DHCP_NAME_PREFIX + host)
         if os.path.exists(path):
             os.unlink(path)
             with open(os.path.join(self.lab.dir, "run", "dnsmasq.pid")) as handle:
@@ -107,7 +107,7 @@ class Lab(object):
             "A": self.rrset(fqdn, "A"),
             "TXT": self.rrset(fqdn, "TXT"),
             "PTR": self.rrset(self.ptr_name(ip), "PTR"),
-            "dhcp": os.path.exists(os.path.join(self.hostsdir, NAME_PREFIX + host)),
+            "dhcp": os.path.exists(os.path.join(self.hostsdir, DHCP_NAME_PREFIX + host)),
             "reservation": self.lab.run(["scontrol", "show", "reservation", "hpcvm-" + (res or host)],
                                         check=False).returncode == 0,
             "file": os.path.exists(os.path.join(self.vm_dir, host + ".tmp")),

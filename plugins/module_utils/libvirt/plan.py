@@ -1,0 +1,174 @@
+# -*- coding: utf-8 -*-
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What libvirt_guest has to do: pure decisions from desired vs current.
+
+plan_guest() takes the desired spec and state, what libvirt reports about the
+domain (or None) and which of the guest's files exist, and returns the ordered
+list of actions plus the human-readable changes.  No libvirt, no I/O: check mode
+reports exactly this plan, and the unit tests walk every transition.
+
+Actions, in the order they run:
+  destroy, undefine, remove_overlay, remove_tmp_disk, remove_console_log,
+  create_overlay, create_tmp_disk, define, set_metadata, create_transient,
+  start, resume, shutdown
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.domain_xml import SPEC_KEYS, fill_generated
+
+STATES = ("running", "shutdown", "destroyed", "defined", "absent")
+# Changes that need the guest's files rebuilt: only safe while the guest is off.
+FILE_FIELDS = ("base_image", "tmp_disk_size")
+# Changes libvirt applies to a running guest at once (virDomainSetMetadata).
+LIVE_FIELDS = ("metadata",)
+
+
+def _show(field, value):
+    if field == "memory_kib" and isinstance(value, int):
+        return "%d MiB" % (value // 1024) if value % 1024 == 0 else "%d KiB" % value
+    if field == "tmp_disk_size" and isinstance(value, int):
+        return "%d MiB" % (value // 1024 ** 2) if value % 1024 ** 2 == 0 else "%d bytes" % value
+    return repr(value)
+
+
+def diff_specs(current, desired):
+    """[(field, before, after)] for every managed field that differs."""
+    return [(key, current.get(key), desired.get(key)) for key in SPEC_KEYS
+            if current.get(key) != desired.get(key)]
+
+
+def describe_changes(differences):
+    return ["%s: %s -> %s" % (key, _show(key, before), _show(key, after)) for key, before, after in differences]
+
+
+def plan_guest(desired, state, persistent, current, files):
+    """Decide the actions.
+
+    desired:    spec from libvirt_xml.desired_spec (ignored for state=absent)
+    state:      one of STATES
+    persistent: bool, a defined domain (True) or a transient one
+    current:    None, or {"spec": spec, "active": bool, "paused": bool, "persistent": bool}
+                (spec read from the inactive XML of a persistent domain, the live one otherwise)
+    files:      {"overlay": bool, "tmp_disk": size in bytes or None, "console_log": bool}
+
+    Returns {"actions": [...], "changes": [...], "differences": [...], "restart_needed": bool,
+    "warnings": [...], "desired": spec with libvirt-generated values filled in, "after_state": str}.
+    """
+    if state not in STATES:
+        raise InvalidInput("state must be one of %s" % ", ".join(STATES))
+    actions = []
+    warnings = []
+    active = bool(current and current["active"])
+
+    if state == "absent":
+        if active:
+            actions.append("destroy")
+        if current and current["persistent"]:
+            actions.append("undefine")
+        for name in ("overlay", "tmp_disk", "console_log"):
+            if files.get(name):
+                actions.append("remove_" + name)
+        return _result(actions, [], False, warnings, None, "absent")
+
+    if not persistent and state != "running":
+        raise InvalidInput("a transient guest (persistent: false) exists only while it runs; "
+                           "use state running or absent, not %s" % state)
+    if current and current["persistent"] and not persistent:
+        raise InvalidInput("%s is a persistent domain; remove it (state: absent) before running it as transient"
+                           % desired["name"])
+
+    desired = fill_generated(desired, current["spec"] if current else None)
+    differences = diff_specs(current["spec"], desired) if current else []
+    changed_fields = {key for key, _before, _after in differences}
+    restart_needed = False
+
+    if current is None:
+        # A fresh guest always gets fresh files: an overlay or tmp disk left behind by
+        # an earlier life of this name (a crash, a killed run) is stale.
+        if files.get("overlay"):
+            actions.append("remove_overlay")
+        if files.get("tmp_disk") is not None:
+            actions.append("remove_tmp_disk")
+        if desired["base_image"]:
+            actions.append("create_overlay")
+        if desired["tmp_disk_size"]:
+            actions.append("create_tmp_disk")
+        if persistent:
+            actions.append("define")
+    else:
+        file_changes = changed_fields.intersection(FILE_FIELDS)
+        if active and file_changes:
+            # The files are in use: leave the whole definition alone, so a later run with
+            # the guest shut off still sees the difference and rebuilds them.
+            restart_needed = True
+            warnings.append("%s is running: %s can change only while it is shut off; nothing was changed"
+                            % (desired["name"], ", ".join(sorted(file_changes))))
+        else:
+            if not active:
+                if desired["base_image"] and (not files.get("overlay") or "base_image" in changed_fields):
+                    if files.get("overlay"):
+                        actions.append("remove_overlay")
+                    actions.append("create_overlay")
+                elif not desired["base_image"] and files.get("overlay"):
+                    actions.append("remove_overlay")
+                size = files.get("tmp_disk")
+                if desired["tmp_disk_size"] and size != desired["tmp_disk_size"]:
+                    if size is not None:
+                        actions.append("remove_tmp_disk")
+                    actions.append("create_tmp_disk")
+                elif not desired["tmp_disk_size"] and size is not None:
+                    actions.append("remove_tmp_disk")
+            if changed_fields:
+                if changed_fields <= set(LIVE_FIELDS):
+                    actions.append("set_metadata")
+                elif persistent:
+                    actions.append("define")
+                    if active:
+                        restart_needed = True
+                        if "metadata" in changed_fields:
+                            actions.append("set_metadata")   # the live copy too, for the _info module
+                else:
+                    restart_needed = True
+                    warnings.append("%s is transient and running: the changes apply only when it is "
+                                    "recreated" % desired["name"])
+            if not current["persistent"] and persistent:
+                actions.append("define")
+
+    after_state = _after_state(state, current, actions)
+    if state == "running":
+        if not active:
+            actions.append("start" if persistent else "create_transient")
+        elif current.get("paused"):
+            actions.append("resume")
+    elif state == "shutdown" and active:
+        actions.append("shutdown")
+    elif state == "destroyed" and active:
+        actions.append("destroy")
+    return _result(actions, differences, restart_needed, warnings, desired, after_state)
+
+
+def _after_state(state, current, actions):
+    if state == "running":
+        return "running"
+    if state == "defined":
+        if current is None:
+            return "shutoff"
+        return "running" if current["active"] else "shutoff"
+    return "shutoff"
+
+
+def _result(actions, differences, restart_needed, warnings, desired, after_state):
+    return {
+        "actions": actions,
+        "differences": differences,
+        "changes": describe_changes(differences),
+        "restart_needed": restart_needed,
+        "warnings": warnings,
+        "desired": desired,
+        "after_state": after_state,
+    }

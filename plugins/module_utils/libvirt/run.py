@@ -1,0 +1,191 @@
+# -*- coding: utf-8 -*-
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""ensure_guest: read the current guest, plan, and (unless in check mode) apply.
+
+The module hands in a LibvirtClient and GuestFiles; this file holds the order of
+operations and the rollback: a guest this run created is removed again, files
+and all, when a later step of the same run fails, so nothing is left half-done.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import contextlib
+import time
+
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput, SlurmVmError
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.plan import plan_guest
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.domain_xml import (
+    build_domain_xml,
+    canonical_xml,
+    check_name,
+    check_path,
+    desired_spec,
+    guest_files,
+    guest_metadata_xml,
+)
+
+WAIT_STATES = ("running", "shutoff")
+
+
+def _file_facts(files, paths):
+    return {
+        "overlay": files.exists(paths["overlay"]),
+        "tmp_disk": files.size(paths["tmp_disk"]),
+        "console_log": files.exists(paths["console_log"]),
+    }
+
+
+def _check_wait_for(wait_for, spec, state, check_mode):
+    if not wait_for:
+        return None
+    unknown = set(wait_for) - {"console", "address", "state"}
+    if unknown:
+        raise InvalidInput("unknown wait_for keys: %s (known: console, address, state)" % ", ".join(sorted(unknown)))
+    wait = {k: v for k, v in wait_for.items() if v not in (None, "")}
+    if not wait:
+        return None
+    if wait.get("state") and wait["state"] not in WAIT_STATES:
+        raise InvalidInput("wait_for.state must be one of %s" % ", ".join(WAIT_STATES))
+    if (wait.get("console") or wait.get("address")) and state != "running":
+        raise InvalidInput("wait_for console or address needs state: running")
+    if wait.get("console") and not (spec and spec["console_log"]):
+        raise InvalidInput("wait_for.console needs console_log: true")
+    return wait
+
+
+def ensure_guest(params, client, files, check_mode=False, clock=time.time, monotonic=time.monotonic):
+    """Bring one guest to params['state']; returns the module result (without 'diff' when unchanged)."""
+    began = monotonic()
+    state = params.get("state") or "running"
+    name = check_name(params["name"])
+    state_dir = check_path(params["state_dir"], "state_dir")
+    paths = guest_files(name, state_dir)
+    spec = None
+    if state != "absent":
+        spec = desired_spec(dict(params, name=name, state_dir=state_dir))
+    wait = _check_wait_for(params.get("wait_for"), spec, state, check_mode)
+    if spec and spec["tmp_disk_size"]:
+        files.check_space(paths["tmp_disk"], spec["tmp_disk_size"] - (files.size(paths["tmp_disk"]) or 0))
+
+    current = client.current(name)
+    persistent = params.get("persistent", True)
+    plan = plan_guest(spec, state, persistent, current, _file_facts(files, paths))
+    desired = plan["desired"]
+    result = {
+        "changed": bool(plan["actions"]),
+        "name": name,
+        "actions": plan["actions"],
+        "changes": plan["changes"],
+        "restart_needed": plan["restart_needed"],
+        "warnings": plan["warnings"],
+        "state": plan["after_state"],
+        "files": {key: path for key, path in paths.items()
+                  if desired and ((key == "overlay" and desired["base_image"])
+                                  or (key == "tmp_disk" and desired["tmp_disk_size"])
+                                  or (key == "console_log" and desired["console_log"]))},
+        "timings": {},
+    }
+    before = canonical_xml(current["spec"]) if current else ""
+    after = canonical_xml(desired) if desired else ""
+    if plan["actions"] or before != after:
+        result["diff"] = {"before": before, "after": after,
+                          "before_header": "%s (%s)" % (name, current["state"] if current else "absent"),
+                          "after_header": "%s (%s)" % (name, plan["after_state"])}
+    if current:
+        result["uuid"] = current["uuid"]
+    if check_mode:
+        result["timings"]["total"] = round(monotonic() - began, 3)
+        return result
+
+    created = current is None
+    try:
+        _apply(plan, desired, current, client, files, paths, params, result, monotonic, clock)
+    except SlurmVmError:
+        if created and state != "absent":
+            _rollback(client, files, paths, name)
+        raise
+    if state != "absent":
+        fresh = client.current(name)
+        if fresh:
+            result["uuid"] = fresh["uuid"]
+            result["state"] = fresh["state"]
+    else:
+        result["state"] = "absent"
+    if wait:
+        try:
+            waited = client.wait_for(name, console_log=desired["console_log"] if desired else None,
+                                     marker=wait.get("console"), address=wait.get("address"),
+                                     state=wait.get("state"), timeout=params.get("timeout") or 300,
+                                     mac=desired["interfaces"][0]["mac"] if desired and desired["interfaces"] else None)
+        except SlurmVmError as exc:
+            # the guest was changed all the same: say so in the failure
+            exc.details.update(changed=result["changed"], actions=result["actions"], timings=result["timings"])
+            raise
+        result["timings"]["wait"] = waited["elapsed"]
+        result["addresses"] = waited["addresses"]
+        result["state"] = waited["state"]
+    result["timings"]["total"] = round(monotonic() - began, 3)
+    return result
+
+
+def _timed(result, key, monotonic, func, *args):
+    start = monotonic()
+    value = func(*args)
+    result["timings"][key] = round(result["timings"].get(key, 0) + monotonic() - start, 3)
+    return value
+
+
+def _apply(plan, desired, current, client, files, paths, params, result, monotonic, clock):
+    name = result["name"]
+    uuid = current["uuid"] if current else None
+    for action in plan["actions"]:
+        if action == "destroy":
+            _timed(result, "destroy", monotonic, client.destroy, name)
+        elif action == "undefine":
+            _timed(result, "undefine", monotonic, client.undefine, name)
+        elif action.startswith("remove_"):
+            files.remove(paths[action[len("remove_"):]])
+        elif action == "create_overlay":
+            _timed(result, "overlay", monotonic, files.create_overlay, paths["overlay"], desired["base_image"],
+                   params.get("image_format") or "qcow2")
+        elif action == "create_tmp_disk":
+            files.create_tmp_disk(paths["tmp_disk"], desired["tmp_disk_size"])
+        elif action == "define":
+            _timed(result, "define", monotonic, client.define, build_domain_xml(desired, uuid=uuid), name)
+        elif action == "set_metadata":
+            active = bool(current and current["active"])
+            started = current.get("started") if current else None
+            if current and current["persistent"]:
+                client.set_metadata(name, guest_metadata_xml(desired), live=False, config=True)
+            if active:
+                client.set_metadata(name, guest_metadata_xml(desired, started=started), live=True, config=False)
+        elif action in ("start", "create_transient"):
+            if desired["console_log"]:
+                files.reset_console_log(paths["console_log"])
+            if action == "start":
+                _timed(result, "start", monotonic, client.start, name)
+            else:
+                _timed(result, "start", monotonic, client.create_transient, build_domain_xml(desired), name)
+            # when it started, live only: the _info module's uptime (the config copy stays as desired)
+            client.set_metadata(name, guest_metadata_xml(desired, started=clock()), live=True, config=False)
+        elif action == "resume":
+            client.resume(name)
+        elif action == "shutdown":
+            outcome = _timed(result, "shutdown", monotonic, client.shutdown, name, params.get("shutdown_timeout", 60))
+            if outcome == "destroyed":
+                result["warnings"].append("%s did not shut down within %ss: destroyed" % (
+                    name, params.get("shutdown_timeout", 60)))
+        else:   # pragma: no cover - the planner only emits the actions above
+            raise InvalidInput("unknown action %s" % action)
+
+
+def _rollback(client, files, paths, name):
+    """Remove what this run created for a new guest; best effort, the first error is what matters."""
+    for step in (lambda: client.destroy(name), lambda: client.undefine(name),
+                 lambda: files.remove(paths["overlay"]), lambda: files.remove(paths["tmp_disk"]),
+                 lambda: files.remove(paths["console_log"])):
+        with contextlib.suppress(SlurmVmError):
+            step()

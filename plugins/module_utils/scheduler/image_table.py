@@ -1,0 +1,319 @@
+# -*- coding: utf-8 -*-
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The image table (slurm_vm_images): validation, pool addresses, slurm.conf lines.
+
+One table drives the planner, the roles, libvirt_guest and the VM cluster's
+slurm.conf, so VM size and Slurm's view of it cannot drift apart.  Everything
+here is pure: no I/O, no Ansible.
+
+Only the hostname is ever allocated.  Its MAC and IP follow from its pool
+index, the number at the end of the name:
+  MAC = mac_prefix + index (big-endian in the remaining bytes)
+  IP  = subnet network address + ip_offset + index
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import re
+
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import nodeset
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import (
+    ImageTableError,
+    InvalidInput,
+    NotInPool,
+    UnknownImage,
+)
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.durations import (
+    format_duration,
+    parse_duration,
+)
+
+IMAGE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,30}$")
+# Lowercase only: DNS and dnsmasq lower-case names while Slurm is case-sensitive.
+HOSTNAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+GRES_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
+FEATURE_RE = re.compile(r"^[A-Za-z0-9_.]{1,64}$")
+MAC_PREFIX_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){1,4}$")
+TRAILING_INDEX_RE = re.compile(r"(\d+)$")
+
+DEFAULT_RULES = {
+    "max_vms": None,  # None: the pool size
+    "min_idle": 0,  # warm VMs kept idle without demand
+    "max_spawn_per_run": None,  # None: no limit beyond max_vms
+    "idle_timeout": 600,
+    "lifetime": 86400,  # a VM's longest life, never beyond its host job
+    "boot_timeout": 300,  # from the host job's start to the node's registration
+    "backoff_failures": 3,  # consecutive failed boots before the image backs off
+    "backoff_seconds": 1800,
+    "failed_hold": 600,  # a node whose VM did not boot stays DOWN (sinfo -R) this long before it returns to the pool
+}
+RULE_ALIASES = {"warm_pool": "min_idle", "max_lifetime": "lifetime"}
+_POSITIVE_RULES = ("idle_timeout", "lifetime", "boot_timeout", "backoff_failures")
+DEFAULT_REAL_MEMORY_RESERVE_MB = 64
+KNOWN_KEYS = frozenset((
+    "gres", "gres_count", "feature", "pool", "vcpus", "memory_mb", "real_memory_mb",
+    "boot", "network", "rules", "description",
+))
+KNOWN_NETWORK_KEYS = frozenset(("bridge", "libvirt_network", "subnet", "ip_offset", "mac_prefix", "node_addr"))
+
+
+def _positive_int(image, key, value, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            value = int(str(value), 10)
+        except ValueError:
+            raise ImageTableError("image %s: %s must be an integer, got %r" % (image, key, value)) from None
+    if value < minimum:
+        raise ImageTableError("image %s: %s must be at least %d, got %d" % (image, key, minimum, value))
+    return value
+
+
+def _normalize_network(name, raw):
+    if not isinstance(raw, dict):
+        raise ImageTableError("image %s: network must be a mapping" % name)
+    unknown = set(raw) - KNOWN_NETWORK_KEYS
+    if unknown:
+        raise ImageTableError("image %s: unknown network keys: %s" % (name, ", ".join(sorted(unknown))))
+    try:
+        subnet = ipaddress.ip_network(str(raw.get("subnet", "")), strict=True)
+    except ValueError as exc:
+        raise ImageTableError("image %s: network.subnet: %s" % (name, exc)) from exc
+    prefix = str(raw.get("mac_prefix", "")).lower()
+    if not MAC_PREFIX_RE.match(prefix):
+        raise ImageTableError(
+            "image %s: network.mac_prefix %r must be 2 to 5 hex bytes like '52:54:00:77:01'" % (name, prefix))
+    first = int(prefix[:2], 16)
+    if first & 0x01 or not first & 0x02:
+        raise ImageTableError(
+            "image %s: network.mac_prefix %s must be unicast and locally administered "
+            "(second-lowest bit of the first byte set, lowest clear)" % (name, prefix))
+    bridge = raw.get("bridge")
+    libvirt_network = raw.get("libvirt_network")
+    if bool(bridge) == bool(libvirt_network):
+        raise ImageTableError("image %s: network needs exactly one of bridge or libvirt_network" % name)
+    return {
+        "bridge": bridge,
+        "libvirt_network": libvirt_network,
+        "subnet": str(subnet),
+        "ip_offset": _positive_int(name, "network.ip_offset", raw.get("ip_offset", 0), minimum=0),
+        "mac_prefix": prefix,
+        "node_addr": bool(raw.get("node_addr", True)),
+    }
+
+
+def _normalize_rules(name, raw):
+    raw = {RULE_ALIASES.get(k, k): v for k, v in (raw or {}).items()}
+    unknown = set(raw) - set(DEFAULT_RULES)
+    if unknown:
+        raise ImageTableError("image %s: unknown rules: %s" % (name, ", ".join(sorted(unknown))))
+    rules = dict(DEFAULT_RULES)
+    for key, value in raw.items():
+        if value is None:
+            continue
+        if key in _POSITIVE_RULES:
+            value = _positive_int(name, "rules." + key, value)
+        else:
+            value = _positive_int(name, "rules." + key, value, minimum=0)
+        rules[key] = value
+    return rules
+
+
+def normalize_image(name, raw):
+    """Validate one table entry and return it with every default filled in."""
+    if not IMAGE_NAME_RE.match(str(name)):
+        raise ImageTableError("image name %r must be lowercase letters, digits and '_' (max 31)" % (name,))
+    if not isinstance(raw, dict):
+        raise ImageTableError("image %s: the entry must be a mapping" % name)
+    unknown = set(raw) - KNOWN_KEYS
+    if unknown:
+        raise ImageTableError("image %s: unknown keys: %s" % (name, ", ".join(sorted(unknown))))
+    if not raw.get("pool"):
+        raise ImageTableError("image %s: pool (a hostlist such as vm-%s-[001-010]) is required" % (name, name))
+    try:
+        hosts = nodeset.expand(raw["pool"])
+    except InvalidInput as exc:
+        raise ImageTableError("image %s: pool: %s" % (name, exc.message)) from exc
+    indices = {}
+    for host in hosts:
+        if not HOSTNAME_RE.match(host):
+            raise ImageTableError(
+                "image %s: pool hostname %r must be a lowercase DNS label (a-z, 0-9, '-')" % (name, host))
+        match = TRAILING_INDEX_RE.search(host)
+        if not match:
+            raise ImageTableError("image %s: pool hostname %r must end in its index number" % (name, host))
+        index = int(match.group(1))
+        if index in indices.values():
+            raise ImageTableError("image %s: pool hostnames %r share index %d" % (name, host, index))
+        indices[host] = index
+    gres = raw.get("gres", "vm_%s" % name)
+    feature = raw.get("feature")
+    if feature is not None and not FEATURE_RE.match(str(feature)):
+        raise ImageTableError("image %s: feature %r is not a valid Slurm feature name" % (name, feature))
+    if gres is not None and not GRES_RE.match(str(gres)):
+        raise ImageTableError("image %s: gres %r is not a valid gres name" % (name, gres))
+    if gres is None and feature is None:
+        raise ImageTableError("image %s: needs a gres or a feature to be requested by" % name)
+    memory_mb = _positive_int(name, "memory_mb", raw.get("memory_mb", 1024), minimum=64)
+    real_memory_mb = raw.get("real_memory_mb")
+    if real_memory_mb is None:
+        real_memory_mb = memory_mb - DEFAULT_REAL_MEMORY_RESERVE_MB
+    real_memory_mb = _positive_int(name, "real_memory_mb", real_memory_mb)
+    if real_memory_mb > memory_mb:
+        raise ImageTableError(
+            "image %s: real_memory_mb (%d) exceeds memory_mb (%d)" % (name, real_memory_mb, memory_mb))
+    network = _normalize_network(name, raw.get("network"))
+    subnet = ipaddress.ip_network(network["subnet"])
+    last = max(indices.values())
+    if network["ip_offset"] + last >= subnet.num_addresses - (1 if subnet.version == 4 else 0):
+        raise ImageTableError(
+            "image %s: index %d plus ip_offset %d falls outside %s" % (name, last, network["ip_offset"], subnet))
+    spare_bytes = 6 - len(network["mac_prefix"].split(":"))
+    if last >= 256 ** spare_bytes:
+        raise ImageTableError(
+            "image %s: index %d does not fit in the %d byte(s) after mac_prefix %s"
+            % (name, last, spare_bytes, network["mac_prefix"]))
+    return {
+        "name": name,
+        "description": raw.get("description", ""),
+        "gres": gres,
+        "gres_count": _positive_int(name, "gres_count", raw.get("gres_count", 1)),
+        "feature": feature,
+        "pool": nodeset.normalize(raw["pool"]),
+        "hosts": hosts,
+        "indices": indices,
+        "vcpus": _positive_int(name, "vcpus", raw.get("vcpus", 1)),
+        "memory_mb": memory_mb,
+        "real_memory_mb": real_memory_mb,
+        "boot": raw.get("boot") or {},
+        "network": network,
+        "rules": _normalize_rules(name, raw.get("rules")),
+    }
+
+
+def normalize_table(table):
+    """Validate the whole table: every entry, plus no name, MAC, IP or gres shared."""
+    if not isinstance(table, dict) or not table:
+        raise ImageTableError("slurm_vm_images must be a non-empty mapping of image name to entry")
+    images = {}
+    owner_of = {}
+    for name in sorted(table):
+        image = normalize_image(name, table[name])
+        # Integers, not formatted addresses: a table of 10,000 hosts checks in milliseconds.
+        network = int(ipaddress.ip_network(image["network"]["subnet"]).network_address) + image["network"]["ip_offset"]
+        prefix = image["network"]["mac_prefix"].split(":")
+        mac_base = int("".join(prefix), 16) << (8 * (6 - len(prefix)))
+        for host, index in image["indices"].items():
+            for key, value in (("hostname", host), ("mac", mac_base + index), ("ip", network + index)):
+                other = owner_of.get((key, value))
+                if other is not None:
+                    shown = vm_mac(image, host) if key == "mac" else vm_ip(image, host) if key == "ip" else host
+                    raise ImageTableError("images %s and %s share the %s %s" % (other, name, key, shown))
+                owner_of[(key, value)] = name
+        if image["gres"] is not None:
+            other = owner_of.get(("gres", image["gres"]))
+            if other is not None:
+                raise ImageTableError("images %s and %s share the gres %s" % (other, name, image["gres"]))
+            owner_of[("gres", image["gres"])] = name
+        if image["rules"]["max_vms"] is None:
+            image["rules"]["max_vms"] = len(image["hosts"])
+        images[name] = image
+    return images
+
+
+def get_image(images, name):
+    try:
+        return images[name]
+    except KeyError:
+        raise UnknownImage("unknown image %r; the table defines: %s" % (name, ", ".join(sorted(images)))) from None
+
+
+def image_of_host(images, hostname):
+    """The image whose pool holds hostname."""
+    for image in images.values():
+        if hostname in image["indices"]:
+            return image
+    raise NotInPool("%r is in no image's pool" % (hostname,), hostname=hostname)
+
+
+def _index(image, hostname):
+    try:
+        return image["indices"][hostname]
+    except KeyError:
+        raise NotInPool("%r is not in the pool %s of image %s" % (hostname, image["pool"], image["name"]),
+                        hostname=hostname) from None
+
+
+def vm_mac(image, hostname):
+    """The deterministic MAC of a pool host."""
+    index = _index(image, hostname)
+    prefix = image["network"]["mac_prefix"].split(":")
+    spare = 6 - len(prefix)
+    tail = ["%02x" % ((index >> (8 * (spare - 1 - i))) & 0xFF) for i in range(spare)]
+    return ":".join(prefix + tail)
+
+
+def vm_ip(image, hostname):
+    """The deterministic IP address of a pool host."""
+    index = _index(image, hostname)
+    subnet = ipaddress.ip_network(image["network"]["subnet"])
+    return str(subnet.network_address + image["network"]["ip_offset"] + index)
+
+
+def vm_prefixlen(image):
+    return ipaddress.ip_network(image["network"]["subnet"]).prefixlen
+
+
+def pool_addresses(image):
+    """[{hostname, mac, ip}] for every host of the pool, in pool order."""
+    return [{"hostname": h, "mac": vm_mac(image, h), "ip": vm_ip(image, h)} for h in image["hosts"]]
+
+
+def render_pool_conf(images, partition="vms", max_time="7-00:00:00", default_time="01:00:00",
+                     extra_gres_types=(), partition_options=""):
+    """The VM cluster's slurm.conf lines for every pool: GresTypes, nodes, partition.
+
+    Nodes are State=FUTURE: slurmctld neither resolves nor pings them and keeps
+    their jobs across restarts; a node turns IDLE when its VM's slurmd registers.
+    The partition needs a finite MaxTime so that reservations keep out jobs that
+    would outlive a VM, and a DefaultTime so that jobs without --time fit too.
+    """
+    max_seconds = parse_duration(max_time)
+    if max_seconds is None:
+        raise ImageTableError("the VM partition needs a finite MaxTime, got %r" % (max_time,))
+    default_seconds = parse_duration(default_time)
+    if default_seconds is None or default_seconds > max_seconds:
+        raise ImageTableError("DefaultTime %r must be finite and at most MaxTime %r" % (default_time, max_time))
+    if not re.match(r"^[A-Za-z0-9_.-]+$", str(partition)):
+        raise ImageTableError("invalid partition name %r" % (partition,))
+    if "\n" in str(partition_options):
+        raise ImageTableError("partition_options must be one line")
+    gres_types = sorted(set([i["gres"] for i in images.values() if i["gres"]] + list(extra_gres_types)))
+    lines = ["# Rendered by hpc.slurm_vm from slurm_vm_images. Do not edit by hand."]
+    if gres_types:
+        lines.append("GresTypes=" + ",".join(gres_types))
+    pools = []
+    for name in sorted(images):
+        image = images[name]
+        attrs = ["CPUs=%d" % image["vcpus"], "RealMemory=%d" % image["real_memory_mb"]]
+        if image["gres"]:
+            attrs.append("Gres=%s:%d" % (image["gres"], image["gres_count"]))
+        if image["feature"]:
+            attrs.append("Features=%s" % image["feature"])
+        attrs.append("State=FUTURE")
+        lines.append("# image %s: %d hosts, pool %s" % (name, len(image["hosts"]), image["pool"]))
+        if image["network"]["node_addr"]:
+            for host in image["hosts"]:
+                lines.append("NodeName=%s NodeAddr=%s %s" % (host, vm_ip(image, host), " ".join(attrs)))
+        else:
+            lines.append("NodeName=%s %s" % (image["pool"], " ".join(attrs)))
+        pools.append(image["pool"])
+    part = "PartitionName=%s Nodes=%s DefaultTime=%s MaxTime=%s State=UP" % (
+        partition, nodeset.normalize(pools), format_duration(default_seconds), format_duration(max_seconds))
+    if partition_options:
+        part += " " + str(partition_options).strip()
+    lines.append(part)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,59 @@
+# -*- coding: utf-8 -*-
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The vm_plan task: its argument spec and its one function, shared by the module and
+the action plugin (which runs it in the controller's process, without AnsiballZ)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import snapshot as slurm_snapshot
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import state_files
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import planner as vm_planner
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
+
+ARGUMENT_SPEC = {
+    "snapshot": {"type": "dict"},
+    "snapshot_file": {"type": "path"},
+    "images": {"type": "dict", "required": True},
+    "rules": {"type": "dict", "default": {}, "options": {
+        "max_total_vms": {"type": "int"},
+        "max_spawn_per_run": {"type": "int"},
+        "grace": {"type": "int", "default": 70},
+        "drain_margin": {"type": "int", "default": 300},
+    }},
+    "history": {"type": "dict", "default": {}},
+    "history_file": {"type": "path"},
+    "registered_file": {"type": "path"},
+    "claimed": {"type": "list", "elements": "str", "default": []},
+}
+REQUIRED_ONE_OF = [("snapshot", "snapshot_file")]
+MUTUALLY_EXCLUSIVE = [("snapshot", "snapshot_file"), ("history", "history_file")]
+
+
+def read_history(path):
+    """The failure history a previous run wrote; {} before the first run."""
+    return state_files.read_state(path, "failure history")
+
+
+def run(params):
+    """params (validated) -> the plan. Raises SlurmVmError subclasses."""
+    snapshot = params.get("snapshot")
+    if snapshot is None:
+        snapshot = slurm_snapshot.snapshot_from_file(state_files.read_json(params["snapshot_file"], "snapshot"))
+    history = params.get("history") or {}
+    if params.get("history_file"):
+        history = read_history(params["history_file"])
+    registered = {}
+    if params.get("registered_file"):
+        registered = state_files.read_state(params["registered_file"], "registered-VM memory")
+    images = image_table.normalize_table(params["images"])
+    try:
+        return vm_planner.plan(snapshot, images, rules=params.get("rules") or {},
+                               history=history, claimed=params.get("claimed") or [], registered=registered)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidInput("the snapshot is malformed (%s: %s); pass the slurm_demand inventory's slurm_vm_snapshot"
+                           % (type(exc).__name__, exc)) from exc

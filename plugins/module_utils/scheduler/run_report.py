@@ -1,0 +1,195 @@
+# -*- coding: utf-8 -*-
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What one scheduler run leaves behind: the failure history the next plan reads, the
+run summary (JSON) and the same numbers as a Prometheus textfile. Pure, except
+write_if_changed (atomic: a reader never sees half a file)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import math
+import os
+import tempfile
+
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import hidden_nodes
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import state_files
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
+
+VM_STATES = ("pending", "booting", "idle", "busy", "draining", "failed", "ending",
+             "stray", "claimed", "unknown")
+
+
+class ReportError(SlurmVmError):
+    """The run report cannot be read or written."""
+
+
+TEARDOWN_STEPS = ("drain", "end_host_job", "wait", "finish")
+METRIC_PREFIX = "hpc_slurm_vm_"
+
+
+def failure_history(plan, previous, now):
+    """Boot failures in a row per image: +1 per boot_timeout teardown, reset to 0 once a
+    VM of the image is idle or busy. previous: the last history ({} before the first run)."""
+    history = dict(previous or {})
+    for name, summary in sorted(plan.get("images", {}).items()):
+        record = dict(history.get(name) or {"failures": 0, "last_failure": None})
+        failed = [t for t in plan.get("teardown", [])
+                  if t["image"] == name and t["reason"].startswith("boot_timeout")]
+        if failed:
+            record["failures"] = int(record.get("failures", 0)) + len(failed)
+            record["last_failure"] = int(now)
+        elif summary.get("vms", {}).get("idle") or summary.get("vms", {}).get("busy"):
+            record["failures"] = 0
+        history[name] = record
+    return history
+
+
+def run_summary(plan, submitted, started, now, removed=()):
+    """What one run did, per image (the JSON summary; the textfile derives from it).
+    removed: what the reconciler removed this run (items with kind, hostname, reason)."""
+    return {
+        "orphans_removed": [{"kind": r.get("kind"), "hostname": r.get("hostname"), "reason": r.get("reason")}
+                            for r in removed],
+        "time": int(now),
+        "duration": round(max(0.0, float(now) - float(started)), 3),
+        "spawned": [s["hostname"] for s in submitted],
+        "spawned_by_image": _count_by_image(submitted),
+        "cancelled": [c["hostname"] for c in plan.get("cancel", [])],
+        "hidden": [r["hostname"] for r in plan.get("resume", [])],
+        "teardown": [{"image": t["image"], "hostname": t["hostname"], "step": t["step"], "reason": t["reason"]}
+                     for t in plan.get("teardown", [])],
+        "gc": plan.get("gc", []),
+        "images": plan.get("images", {}),
+    }
+
+
+def _count_by_image(items):
+    counts = {}
+    for item in items:
+        counts[item["image"]] = counts.get(item["image"], 0) + 1
+    return counts
+
+
+def _quantile(values, q):
+    """Nearest-rank quantile of sorted values; NaN for none (Prometheus' way to say: no data)."""
+    if not values:
+        return "NaN"
+    return values[min(len(values) - 1, max(0, int(math.ceil(q * len(values))) - 1))]
+
+
+def _label(value):
+    return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def prometheus_text(summary):
+    """The summary in the Prometheus text exposition format (node_exporter's textfile collector)."""
+    lines = []
+
+    def family(name, kind, text, samples):
+        lines.append("# HELP %s%s %s" % (METRIC_PREFIX, name, text))
+        lines.append("# TYPE %s%s %s" % (METRIC_PREFIX, name, kind))
+        for labels, value in samples:
+            rendered = ",".join('%s="%s"' % (k, _label(v)) for k, v in labels)
+            lines.append("%s%s{%s} %s" % (METRIC_PREFIX, name, rendered, value) if rendered
+                         else "%s%s %s" % (METRIC_PREFIX, name, value))
+
+    images = summary.get("images", {})
+    names = sorted(images)
+    family("pending_jobs", "gauge", "Pending VM-cluster jobs asking for the image.",
+           [((("image", n),), images[n].get("pending_jobs", 0)) for n in names])
+    family("requested_units", "gauge", "Units (gres count x nodes) the pending jobs ask for.",
+           [((("image", n),), images[n].get("requested_units", 0)) for n in names])
+    family("oldest_wait_seconds", "gauge", "How long the oldest pending job of the image has waited.",
+           [((("image", n),), images[n].get("oldest_wait", 0)) for n in names])
+    family("vms", "gauge", "VMs of the image by lifecycle state.",
+           [((("image", n), ("state", s)), images[n].get("vms", {}).get(s, 0)) for n in names for s in VM_STATES])
+    family("boot_seconds", "gauge", "Boot latency (host job start to slurmd registered) of the live VMs.",
+           [((("image", n), ("quantile", q)), _quantile(images[n].get("boot_seconds") or [], float(q)))
+            for n in names for q in ("0.5", "0.9", "1")])
+    family("spawn_planned", "gauge", "VMs the run decided to start.",
+           [((("image", n),), images[n].get("spawn", 0)) for n in names])
+    family("backoff", "gauge", "1 while the image is in backoff after repeated boot failures.",
+           [((("image", n),), 1 if images[n].get("backoff") else 0) for n in names])
+    family("teardown_steps", "gauge", "Teardown steps the run took, by image and step.",
+           [((("image", n), ("step", s)),
+             sum(1 for t in summary.get("teardown", []) if t.get("image") == n and t["step"] == s))
+            for n in names for s in TEARDOWN_STEPS])
+    family("spawned", "gauge", "Host jobs the run submitted, by image.",
+           [((("image", n),), summary.get("spawned_by_image", {}).get(n, 0)) for n in names])
+    family("cancelled", "gauge", "Pending host jobs the run cancelled.", [((), len(summary.get("cancelled", [])))])
+    family("gc_items", "gauge", "Things found that belong to no live VM.", [((), len(summary.get("gc", [])))])
+    kinds = ("domain", "file", "reservation", "dhcp", "dns", "node")
+    family("orphans_removed", "gauge", "What the reconciler removed this run, by kind.",
+           [((("kind", k),), sum(1 for r in summary.get("orphans_removed", []) if r.get("kind") == k)) for k in kinds])
+    family("run_duration_seconds", "gauge", "Wall time of the scheduler run.", [((), summary.get("duration", 0))])
+    family("run_timestamp_seconds", "gauge", "When the run ended (epoch).", [((), summary.get("time", 0))])
+    return "\n".join(lines) + "\n"
+
+
+def to_json(data):
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def write_if_changed(path, content, mode=0o644, check_mode=False):
+    """Write content to path atomically unless it is already there. Returns changed."""
+    try:
+        with open(path) as handle:
+            if handle.read() == content:
+                return False
+    except FileNotFoundError:
+        pass
+    if check_mode:
+        return True
+    directory = os.path.dirname(path) or "."
+    handle, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
+    try:
+        with os.fdopen(handle, "w") as out:
+            out.write(content)
+        os.chmod(tmp, mode)
+        os.rename(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return True
+
+
+ARGUMENT_SPEC = {
+    "state_dir": {"type": "path", "required": True},
+    "plan": {"type": "dict", "required": True},
+    "submitted": {"type": "list", "elements": "dict", "default": []},
+    "removed": {"type": "list", "elements": "dict", "default": []},
+    "started": {"type": "float"},
+    "textfile": {"type": "path"},
+}
+
+
+def write_report(params, now, check_mode=False):
+    """params (validated, see ARGUMENT_SPEC) -> result: writes history.json, summary.json
+    and the Prometheus textfile under state_dir (the textfile where O(textfile) says)."""
+    state_dir = params["state_dir"]
+    history_path = os.path.join(state_dir, "history.json")
+    previous = state_files.read_state(history_path, "failure history", error=ReportError)
+    plan = params["plan"]
+    started = params.get("started")
+    history = failure_history(plan, previous, now)
+    summary = run_summary(plan, params.get("submitted") or [], started if started is not None else now, now,
+                          removed=params.get("removed") or [])
+    textfile = params.get("textfile") or os.path.join(state_dir, "hpc_slurm_vm.prom")
+    files = [(history_path, to_json(history)), (os.path.join(state_dir, "summary.json"), to_json(summary)),
+             (textfile, prometheus_text(summary)),
+             (os.path.join(state_dir, hidden_nodes.REGISTERED_FILE), to_json(plan.get("registered") or {}))]
+    changed = []
+    try:
+        if not check_mode:
+            for directory in sorted({os.path.dirname(path) for path, _content in files}):
+                os.makedirs(directory, mode=0o755, exist_ok=True)
+        for path, content in files:
+            if write_if_changed(path, content, check_mode=check_mode):
+                changed.append(path)
+    except OSError as exc:
+        raise ReportError("cannot write the run report: %s" % exc) from exc
+    return {"changed": bool(changed), "files": changed, "summary": summary, "history": history}

@@ -1,0 +1,155 @@
+# -*- coding: utf-8 -*-
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The VMs' host jobs on the host cluster: one exclusive job per VM, named
+hpcvm:<host>. A pure plan (which to submit, which exist, which to cancel) and a
+client that lists them with one squeue and submits them with sbatch, script on stdin."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+import time
+
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import host_job_name, host_of_job
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.client import SlurmCommandError
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.snapshot import parse_time
+
+LIVE_STATES = ("PENDING", "CONFIGURING", "RUNNING", "SUSPENDED", "COMPLETING", "REQUEUED", "RESIZING")
+_HOST_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_TIME_RE = re.compile(r"^(\d+-)?\d+(:\d{1,2}){0,2}$")
+# sbatch option values reach sbatch as separate argv words; still refuse what Slurm would misread.
+_COMMENT_RE = re.compile(r"^[^\n\r\0]*$")
+
+
+class HostJobSubmitFailed(SlurmCommandError):
+    """sbatch refused a host job."""
+
+
+def validate(jobs, state):
+    """Check the requested jobs; returns them keyed by hostname (the order kept)."""
+    wanted = {}
+    for job in jobs:
+        host = job.get("hostname") or ""
+        if not _HOST_RE.match(host):
+            raise InvalidInput("invalid hostname %r (a lowercase DNS label)" % host)
+        if host in wanted:
+            raise InvalidInput("hostname %s is listed twice" % host)
+        if state == "present":
+            if not job.get("script"):
+                raise InvalidInput("job of %s has no script" % host)
+            if job.get("time_limit") and not _TIME_RE.match(str(job["time_limit"])):
+                raise InvalidInput("invalid time_limit %r for %s (Slurm [D-]HH:MM:SS)" % (job["time_limit"], host))
+            if not _COMMENT_RE.match(job.get("comment") or ""):
+                raise InvalidInput("the comment of %s spans lines" % host)
+        wanted[host] = job
+    return wanted
+
+
+SQUEUE_FORMAT = "%i|%j|%T|%N|%S|%e"
+
+
+def parse_squeue(text):
+    """`squeue -h -o %i|%j|%T|%N|%S|%e` lines -> {hostname: [job, ...]} for our job names
+    (start and end as epoch seconds, None when Slurm does not know them yet)."""
+    found = {}
+    for line in text.splitlines():
+        parts = line.strip().split("|", 5)
+        if len(parts) < 3 or host_of_job(parts[1]) is None:
+            continue
+        parts += [""] * (6 - len(parts))
+        host = host_of_job(parts[1])
+        found.setdefault(host, []).append({"job_id": parts[0], "state": parts[2], "node": parts[3] or None,
+                                           "start": parse_time(parts[4]) if parts[2] != "PENDING" else None,
+                                           "end": parse_time(parts[5]) if parts[2] != "PENDING" else None})
+    return found
+
+
+def plan(existing, wanted, state):
+    """existing: parse_squeue() result; wanted: validate() result.
+    present: submit the hosts without a live job (a live one is kept, never duplicated).
+    absent: cancel every live job of the hosts."""
+    result = {"submit": [], "keep": {}, "cancel": []}
+    for host in wanted:
+        live = [j for j in existing.get(host, []) if j["state"] in LIVE_STATES]
+        if state == "present":
+            if live:
+                result["keep"][host] = live[0]
+            else:
+                result["submit"].append(host)
+        else:
+            result["cancel"].extend((host, j["job_id"]) for j in live)
+    return result
+
+
+def sbatch_argv(job, options):
+    """The sbatch command line for one host job (the script comes on stdin)."""
+    host = job["hostname"]
+    # --no-requeue: a VM dies with its hypervisor; its name goes back to the pool instead
+    argv = ["sbatch", "--parsable", "--job-name=" + host_job_name(host), "--chdir=" + options["chdir"], "--no-requeue"]
+    if options["exclusive"]:
+        argv.append("--exclusive")
+    if options.get("partition"):
+        argv.append("--partition=" + options["partition"])
+    if job.get("time_limit"):
+        argv.append("--time=%s" % job["time_limit"])
+    if options.get("signal_grace"):
+        argv.append("--signal=B:TERM@%d" % int(options["signal_grace"]))
+    if job.get("comment"):
+        argv.append("--comment=" + job["comment"])
+    if options.get("output_dir"):
+        argv.append("--output=%s/%s-%%j.out" % (options["output_dir"].rstrip("/"), host))
+    return argv
+
+
+class HostJobClient(object):
+    def __init__(self, slurm):
+        self.slurm = slurm  # a slurm_cli.SlurmClient: its runner, SLURM_CONF and --clusters
+
+    def _run(self, argv, changes=False, data=None):
+        if self.slurm.cluster:
+            argv = argv[:1] + ["--clusters", self.slurm.cluster] + argv[1:]
+        return self.slurm.runner.run(argv, env=self.slurm.env, changes=changes, data=data)
+
+    def list(self, hosts):
+        if not hosts:
+            return {}
+        result = self._run(["squeue", "-h", "--name=" + ",".join(host_job_name(h) for h in hosts),
+                            "-o", SQUEUE_FORMAT])
+        if result.rc != 0:
+            raise SlurmCommandError("squeue failed: %s" % result.output.strip(), cmd=list(result.argv),
+                                    rc=result.rc, stdout=result.stdout, stderr=result.stderr)
+        return parse_squeue(result.stdout)
+
+    def submit(self, job, options):
+        result = self._run(sbatch_argv(job, options), changes=True, data=job["script"])
+        if result.skipped:
+            return None
+        job_id = result.stdout.strip().split(";", 1)[0]
+        if result.rc != 0 or not job_id.isdigit():
+            raise HostJobSubmitFailed("sbatch failed for %s: %s" % (job["hostname"], result.output.strip()),
+                                      cmd=list(result.argv), rc=result.rc, stdout=result.stdout,
+                                      stderr=result.stderr)
+        return job_id
+
+    def wait_started(self, hosts, timeout, interval=0.25, clock=time.monotonic, sleep=time.sleep):
+        """Poll until no job of hosts is PENDING any more, or timeout seconds pass; returns
+        the last list() result. One squeue per poll (a host job on a free hypervisor starts
+        within about a second)."""
+        deadline = clock() + timeout
+        while True:
+            found = self.list(hosts)
+            pending = [h for h in hosts if any(j["state"] == "PENDING" for j in found.get(h, []))]
+            if not pending or clock() >= deadline:
+                return found
+            sleep(interval)
+
+    def cancel(self, job_ids):
+        if not job_ids:
+            return
+        result = self._run(["scancel"] + list(job_ids), changes=True)
+        if result.rc != 0:
+            raise SlurmCommandError("scancel failed: %s" % result.output.strip(), cmd=list(result.argv),
+                                    rc=result.rc, stdout=result.stdout, stderr=result.stderr)

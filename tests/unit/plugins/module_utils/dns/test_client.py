@@ -1,0 +1,258 @@
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""DnsClient without a server: error mapping, UPDATE building, batching, zone discovery.
+
+The rcodes and exceptions below are the ones the lab's BIND 9.18 produced for
+each case (see tests/integration/dns/test_dns_errors.py, which checks them live).
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import socket
+
+import dns.exception
+import dns.message
+import dns.rcode
+import dns.rrset
+import dns.tsig
+import dns.xfr
+import pytest
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns import client as dc
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns import plan
+
+FWD = "vms.lab.test."
+SECRET = "dW5pdC10ZXN0LW9ubHktbm90LWEtcmVhbC1rZXk="  # noqa: S105 - a made-up test key
+
+
+class FakeTransport(object):
+    """Answers each message with the next scripted outcome: an rcode text, a callable, or an exception."""
+
+    def __init__(self, outcomes=None, zone_rrsets=None):
+        self.outcomes = list(outcomes or [])
+        self.sent = []
+        self.zone_rrsets = zone_rrsets
+        self.closed = False
+
+    def send(self, message):
+        self.sent.append(message)
+        outcome = self.outcomes.pop(0) if self.outcomes else "NOERROR"
+        if isinstance(outcome, Exception):
+            raise outcome  # pylint: disable=raising-bad-type
+        if callable(outcome):
+            return outcome(message)
+        reply = dns.message.make_response(message)
+        reply.set_rcode(dns.rcode.from_text(outcome))
+        return reply
+
+    def transfer(self, zone, keyring=None, keyname=None, keyalgorithm=None):
+        if isinstance(self.zone_rrsets, Exception):
+            raise self.zone_rrsets
+        return self.zone_rrsets
+
+    def close(self):
+        self.closed = True
+
+
+def _client(transport, **kw):
+    kw.setdefault("key_name", "hpcvm-ddns")
+    kw.setdefault("key_secret", SECRET)
+    return dc.DnsClient("10.77.0.1", 53, transport=transport, **kw)
+
+
+def _change(name, rtype, before, after, prereq=plan.PREREQ_RRSET, ttl=300):
+    return plan.Change(FWD, name, rtype, frozenset(before), 300 if before else None, frozenset(after),
+                       ttl if after else None, prereq)
+
+
+ERROR_CASES = [
+    # what the server answered -> error class, rcode, words the message must hold
+    ("REFUSED", dc.DnsRefused, "REFUSED", "not granted"),
+    ("NOTAUTH", dc.DnsNotAuthoritative, "NOTAUTH", "zone not served"),
+    ("NOTZONE", dc.DnsNotZone, "NOTZONE", "outside the zone"),
+    ("YXDOMAIN", dc.DnsPrerequisiteFailed, "YXDOMAIN", "must not exist exists"),
+    ("NXRRSET", dc.DnsPrerequisiteFailed, "NXRRSET", "changed concurrently"),
+    ("YXRRSET", dc.DnsPrerequisiteFailed, "YXRRSET", "must not exist exists"),
+    ("SERVFAIL", dc.DnsServerError, "SERVFAIL", "SERVFAIL"),
+    (dns.tsig.PeerBadSignature(), dc.DnsAuthError, "NOTAUTH", "wrong key secret"),
+    (dns.tsig.PeerBadKey(), dc.DnsAuthError, "NOTAUTH", "does not know this TSIG key"),
+    (dns.tsig.PeerBadTime(), dc.DnsAuthError, "NOTAUTH", "clock skew"),
+    (dns.exception.Timeout(), dc.DnsTimeout, None, "no answer within 10.0s"),
+    (socket.timeout("timed out"), dc.DnsTimeout, None, "no answer within"),
+    (ConnectionRefusedError(111, "Connection refused"), dc.DnsConnectionError, None, "connection refused"),
+    (OSError(113, "No route to host"), dc.DnsConnectionError, None, "host unreachable (EHOSTUNREACH)"),
+    (EOFError(), dc.DnsConnectionError, None, "closed the connection"),
+]
+
+
+ERROR_IDS = [str(c[0]) or type(c[0]).__name__ for c in ERROR_CASES]
+
+
+@pytest.mark.parametrize("outcome, cls, rcode, words", ERROR_CASES, ids=ERROR_IDS)
+def test_update_errors_are_typed_and_explained(outcome, cls, rcode, words):
+    client = _client(FakeTransport([outcome]))
+    with pytest.raises(cls) as caught:
+        client.update(FWD, [_change("t5-a.vms.lab.test.", "A", [], ["10.77.50.1"])])
+    result = caught.value.to_result()
+    assert words in result["msg"]
+    assert result["error"] == cls.__name__
+    assert result.get("rcode") == rcode
+    assert result["server"] == "10.77.0.1:53"
+    assert result["cause"]
+
+
+def test_unknown_exceptions_are_not_swallowed():
+    client = _client(FakeTransport([KeyError("bug")]))
+    with pytest.raises(KeyError):
+        client.query("x.vms.lab.test.", "A")
+
+
+def test_transfer_refused_is_typed():
+    client = _client(FakeTransport(zone_rrsets=dns.xfr.TransferError(dns.rcode.REFUSED)))
+    with pytest.raises(dc.DnsTransferRefused, match="allow-transfer"):
+        client.transfer(FWD)
+
+
+def test_update_message_has_prerequisites_then_updates():
+    transport = FakeTransport()
+    client = _client(transport)
+    changes = [
+        _change("t5-a.vms.lab.test.", "A", [], ["10.77.50.1"]),                       # new RRset
+        _change("t5-b.vms.lab.test.", "A", ["10.77.50.2"], ["10.77.50.3"]),           # replace
+        _change("t5-c.vms.lab.test.", "A", ["10.77.50.4"], []),                       # delete
+        _change("t5-d.vms.lab.test.", "A", [], ["10.77.50.5"], plan.PREREQ_NAME_ABSENT),
+        _change("t5-d.vms.lab.test.", "TXT", [], ['"hpc.slurm_vm vm=t5-d image=x job=1"'], plan.PREREQ_NAME_ABSENT),
+    ]
+    assert client.update(FWD, changes) == 1
+    message = transport.sent[0]
+    assert message.keyname.to_text() == "hpcvm-ddns."
+    prereqs = sorted(rr.to_text() for rr in message.prerequisite)
+    assert prereqs == sorted([
+        "t5-a.vms.lab.test. NONE A",                      # RRset does not exist
+        "t5-b.vms.lab.test. 0 IN A 10.77.50.2",          # RRset is exactly as read
+        "t5-c.vms.lab.test. 0 IN A 10.77.50.4",
+        "t5-d.vms.lab.test. NONE ANY",                    # name not in use (once per name)
+    ])
+    updates = [rr.to_text() for rr in message.update]
+    assert "t5-a.vms.lab.test. 300 IN A 10.77.50.1" in updates
+    assert "t5-b.vms.lab.test. ANY A" in updates and "t5-b.vms.lab.test. 300 IN A 10.77.50.3" in updates
+    assert "t5-c.vms.lab.test. ANY A" in updates
+    assert client.stats["updates"] == 1
+
+
+def test_large_batches_split_under_the_message_limit_without_splitting_a_name():
+    transport = FakeTransport()
+    client = _client(transport)
+    changes = []
+    for i in range(3000):
+        name = "t5-bench-%04d.vms.lab.test." % i
+        changes.append(_change(name, "A", [], ["10.77.60.%d" % (i % 250)], plan.PREREQ_NAME_ABSENT))
+        changes.append(_change(name, "TXT", [], ['"hpc.slurm_vm vm=t5-bench-%04d image=deb12 job=%d"' % (i, i)],
+                               plan.PREREQ_NAME_ABSENT))
+    sent = client.update(FWD, changes)
+    assert sent == len(transport.sent) > 1
+    for message in transport.sent:
+        assert len(message.to_wire()) < 65535
+        # a name's prerequisite sits in the same message as its records
+        pre = {rr.name for rr in message.prerequisite}
+        assert pre == {rr.name for rr in message.update}
+    assert sum(len(m.update) for m in transport.sent) == len(changes)
+
+
+def _soa_answer(owner, section):
+    def answer(message):
+        reply = dns.message.make_response(message)
+        soa = "ns1.vms.lab.test. hostmaster.vms.lab.test. 1 3600 600 86400 300"
+        rrset = dns.rrset.from_text(owner, 300, "IN", "SOA", soa)
+        getattr(reply, section).append(rrset)
+        return reply
+    return answer
+
+
+def test_find_zone_from_soa_and_cache():
+    transport = FakeTransport([_soa_answer("77.10.in-addr.arpa.", "authority")])
+    client = _client(transport)
+    assert client.find_zone("5.50.77.10.in-addr.arpa.") == "77.10.in-addr.arpa."
+    # the same parent is answered from the cache
+    assert client.find_zone("6.50.77.10.in-addr.arpa.") == "77.10.in-addr.arpa."
+    assert len(transport.sent) == 1
+    assert transport.sent[0].question[0].to_text() == "50.77.10.in-addr.arpa. IN SOA"
+
+
+def test_find_zone_not_served():
+    client = _client(FakeTransport(["REFUSED"]))
+    with pytest.raises(dc.ZoneNotFound, match="no zone on 10.77.0.1:53 holds t5-a.example.invalid."):
+        client.find_zone("t5-a.example.invalid.")
+
+
+def _rrset(name, rtype, *values):
+    return dns.rrset.from_text(name, 300, "IN", rtype, *values)
+
+
+def test_read_names_by_transfer_when_many():
+    names = {"t5-%02d.vms.lab.test." % i: {"A"} for i in range(dc.AXFR_THRESHOLD + 1)}
+    zone = [_rrset("t5-00.vms.lab.test.", "A", "10.77.50.1"),
+            _rrset("T5-01.vms.lab.test.", "PTR", "X.vms.lab.test.")]
+    client = _client(FakeTransport(zone_rrsets=zone))
+    states = client.read_names(FWD, names)
+    assert states["t5-00.vms.lab.test."] == plan.NameState(True, {"A": (300, frozenset(["10.77.50.1"]))})
+    assert states["t5-01.vms.lab.test."].rrset("PTR")[1] == frozenset(["x.vms.lab.test."])  # lower-cased
+    assert states["t5-05.vms.lab.test."].exists is False
+    assert client.stats == dict(queries=0, transfers=1, updates=0)
+
+
+def test_read_names_falls_back_to_queries_when_transfer_refused():
+    names = {"t5-%02d.vms.lab.test." % i: {"A"} for i in range(dc.AXFR_THRESHOLD + 1)}
+    client = _client(FakeTransport(["NXDOMAIN"] * len(names),
+                                   zone_rrsets=dns.xfr.TransferError(dns.rcode.REFUSED)))
+    states = client.read_names(FWD, names)
+    assert not any(s.exists for s in states.values())
+    assert client.stats["queries"] == len(names)
+
+
+def test_read_name_by_query_sees_a_cname():
+    def cname_answer(message):
+        reply = dns.message.make_response(message)
+        reply.answer.append(_rrset("t5-a.vms.lab.test.", "CNAME", "t5-target.vms.lab.test."))
+        reply.answer.append(_rrset("t5-target.vms.lab.test.", "A", "10.77.50.9"))  # chased: not this name
+        return reply
+
+    def dangling_cname(message):
+        # BIND's answer for a CNAME whose target does not exist: NXDOMAIN, with the CNAME
+        reply = dns.message.make_response(message)
+        reply.set_rcode(dns.rcode.NXDOMAIN)
+        reply.answer.append(_rrset("t5-a.vms.lab.test.", "CNAME", "t5-nowhere.vms.lab.test."))
+        return reply
+
+    client = _client(FakeTransport([cname_answer, cname_answer]))
+    state = client.read_names(FWD, {"t5-a.vms.lab.test.": {"A"}})["t5-a.vms.lab.test."]
+    assert state.exists and state.rrset("A")[1] == frozenset()
+    assert state.rrset("CNAME")[1] == frozenset(["t5-target.vms.lab.test."])
+    client = _client(FakeTransport([dangling_cname, dangling_cname]))
+    state = client.read_names(FWD, {"t5-a.vms.lab.test.": {"A"}})["t5-a.vms.lab.test."]
+    assert state.exists and state.rrset("CNAME")[1] == frozenset(["t5-nowhere.vms.lab.test."])
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(key_name="hpcvm-ddns", key_secret=None), "together"),
+    (dict(key_name="hpcvm-ddns", key_secret="not base64!"), "base64"),  # noqa: S106
+    (dict(key_algorithm="hmac-sha999"), "key_algorithm"),
+])
+def test_client_rejects_bad_key_options(kwargs, message):
+    with pytest.raises(dc.InvalidInput, match=message):
+        _client(FakeTransport(), **kwargs)
+
+
+def test_unsigned_client_sends_unsigned_updates():
+    transport = FakeTransport()
+    client = dc.DnsClient("10.77.0.1", transport=transport)
+    client.update(FWD, [_change("t5-a.vms.lab.test.", "A", [], ["10.77.50.1"])])
+    assert transport.sent[0].keyname is None
+
+
+@pytest.mark.parametrize("rcode", ["REFUSED", "NOTAUTH"])
+def test_a_refused_query_means_the_zone_is_not_served(rcode):
+    client = _client(FakeTransport([rcode]))
+    with pytest.raises(dc.DnsNotAuthoritative, match="zone not served") as caught:
+        client.read_names("example.invalid.", {"t5-x.example.invalid.": {"A"}})
+    assert caught.value.details["rcode"] == rcode

@@ -1,0 +1,246 @@
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""LibvirtClient, GuestFiles and ensure_guest against libvirt's real test:///default
+driver (in-memory, one connection per test), plus both modules' main()."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+import pytest
+
+libvirt = pytest.importorskip("libvirt")
+
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt import client as lc  # noqa: E402
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput  # noqa: E402
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.run import ensure_guest  # noqa: E402
+from ansible_collections.hpc.slurm_vm.plugins.modules import libvirt_guest, libvirt_guest_info  # noqa: E402
+
+
+class Runner(object):
+    """Records argv; 'creates' the overlay like qemu-img would."""
+
+    def __init__(self, rc=0, err=""):
+        self.calls = []
+        self.rc = rc
+        self.err = err
+
+    def __call__(self, argv):
+        self.calls.append(list(argv))
+        if self.rc == 0:
+            with open(argv[-1], "wb") as handle:
+                handle.write(b"QFI\xfb")
+        return self.rc, "", self.err
+
+
+def _clean_test_driver():
+    # test:///default is one in-memory hypervisor per process, shared by every connection
+    c = lc.LibvirtClient("test:///default")
+    c.destroy("test")   # the driver's sample domain: keep it out of the way
+    c.destroy("t7-unit")
+    c.undefine("t7-unit")
+    c.close()
+
+
+@pytest.fixture(autouse=True)
+def clean_test_driver():
+    _clean_test_driver()
+    yield
+    _clean_test_driver()
+
+
+@pytest.fixture
+def client():
+    c = lc.LibvirtClient("test:///default")
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def env(tmp_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    for name in ("base.qcow2", "vmlinux"):
+        (images / name).write_bytes(b"x")
+    return dict(images=images, state_dir=tmp_path / "vms")
+
+
+def params(env, **extra):
+    base = dict(name="t7-unit", state_dir=str(env["state_dir"]), virt_type="qemu", memory=256, vcpus=1,
+                mac="52:54:00:77:01:05", bridge="br-hpcvm", image=str(env["images"] / "base.qcow2"),
+                image_dir=str(env["images"]), tmp_disk=dict(size="16M", serial="hpcvm-tmp"),
+                metadata=dict(image="deb12"), state="running")
+    base.update(extra)
+    return base
+
+
+def test_matrix_check_real_repeat_modify_absent(client, env):
+    runner = Runner()
+    files = lc.GuestFiles(runner)
+    overlay = env["state_dir"] / "t7-unit.qcow2"
+    tmp = env["state_dir"] / "t7-unit.tmp.raw"
+
+    check = ensure_guest(params(env), client, files, check_mode=True)
+    assert check["changed"] and check["actions"] == ["create_overlay", "create_tmp_disk", "define", "start"]
+    assert client.lookup("t7-unit") is None and not overlay.exists() and runner.calls == []
+    assert check["diff"]["before"] == "" and "<name>t7-unit</name>" in check["diff"]["after"]
+
+    real = ensure_guest(params(env), client, files)
+    assert real["changed"] and real["actions"] == check["actions"] and real["state"] == "running"
+    assert runner.calls == [["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(env["images"] / "base.qcow2"),
+                             "-F", "qcow2", str(overlay)]]
+    assert overlay.exists() and tmp.stat().st_size == 16 * 1024 ** 2 and tmp.stat().st_blocks == 0  # sparse
+
+    again = ensure_guest(params(env), client, files)
+    assert not again["changed"] and again["actions"] == [] and "diff" not in again
+
+    check_mod = ensure_guest(params(env, memory=512), client, files, check_mode=True)
+    assert check_mod["changes"] == ["memory_kib: 256 MiB -> 512 MiB"] and check_mod["restart_needed"]
+    assert "262144" in check_mod["diff"]["before"] and "524288" in check_mod["diff"]["after"]
+    mod = ensure_guest(params(env, memory=512), client, files)
+    assert mod["actions"] == ["define"] and mod["restart_needed"]
+    assert client.current("t7-unit")["spec"]["memory_kib"] == 524288
+    assert not ensure_guest(params(env, memory=512), client, files)["changed"]
+
+    meta = ensure_guest(params(env, memory=512, metadata=dict(image="deb12", hostjob="9")), client, files)
+    assert meta["actions"] == ["set_metadata"] and not meta["restart_needed"]
+    [guest] = client.list_guests()
+    assert guest["metadata"] == {"image": "deb12", "hostjob": "9"} and guest["uptime"] is not None
+    assert guest["macs"] == ["52:54:00:77:01:05"] and guest["state"] == "running"
+
+    gone = ensure_guest(params(env, state="absent"), client, files)
+    assert gone["actions"] == ["destroy", "undefine", "remove_overlay", "remove_tmp_disk"]
+    assert client.lookup("t7-unit") is None and not overlay.exists() and not tmp.exists()
+    again = ensure_guest(params(env, state="absent"), client, files)
+    assert not again["changed"] and again["state"] == "absent"
+
+
+def test_absent_removes_files_of_a_guest_already_gone(client, env):
+    env["state_dir"].mkdir()
+    for suffix in (".qcow2", ".tmp.raw", ".console.log"):
+        (env["state_dir"] / ("t7-unit" + suffix)).write_bytes(b"x")
+    result = ensure_guest(params(env, state="absent"), client, lc.GuestFiles(Runner()))
+    assert result["actions"] == ["remove_overlay", "remove_tmp_disk", "remove_console_log"]
+    assert os.listdir(str(env["state_dir"])) == []
+
+
+def test_states(client, env):
+    files = lc.GuestFiles(Runner())
+    assert ensure_guest(params(env, state="defined"), client, files)["state"] == "shutoff"
+    assert ensure_guest(params(env), client, files)["state"] == "running"
+    destroyed = ensure_guest(params(env, state="destroyed"), client, files)
+    assert destroyed["actions"] == ["destroy"] and destroyed["state"] == "shutoff"
+    ensure_guest(params(env), client, files)
+    client.conn.lookupByName("t7-unit").suspend()
+    assert ensure_guest(params(env), client, files)["actions"] == ["resume"]
+    # the test driver powers off at once on an ACPI request
+    shut = ensure_guest(params(env, state="shutdown", shutdown_timeout=5), client, files)
+    assert shut["actions"] == ["shutdown"] and shut["state"] == "shutoff"
+    ensure_guest(params(env, state="absent"), client, files)
+
+
+def test_transient(client, env):
+    files = lc.GuestFiles(Runner())
+    result = ensure_guest(params(env, persistent=False), client, files)
+    assert result["actions"][-1] == "create_transient"
+    assert client.current("t7-unit")["persistent"] is False
+    with pytest.raises(InvalidInput, match="transient"):
+        ensure_guest(params(env, persistent=False, state="defined"), client, files)
+    assert ensure_guest(params(env, state="absent"), client, files)["actions"][0] == "destroy"
+    assert client.lookup("t7-unit") is None
+
+
+def test_failed_start_rolls_back_a_new_guest(client, env, monkeypatch):
+    def broken(name):
+        raise lc.DomainOperationFailed("starting %s failed: qemu said no" % name)
+    monkeypatch.setattr(client, "start", broken)
+    with pytest.raises(lc.DomainOperationFailed, match="qemu said no"):
+        ensure_guest(params(env), client, lc.GuestFiles(Runner()))
+    assert client.lookup("t7-unit") is None
+    assert os.listdir(str(env["state_dir"])) == []
+
+
+def test_failed_overlay_leaves_nothing(client, env):
+    with pytest.raises(lc.GuestFileError, match="backing file"):
+        ensure_guest(params(env), client, lc.GuestFiles(Runner(rc=1, err="Could not open backing file")))
+    assert client.lookup("t7-unit") is None and os.listdir(str(env["state_dir"])) == []
+
+
+def test_tmp_disk_larger_than_free_space(client, env):
+    with pytest.raises(lc.DiskSpaceError, match="does not fit"):
+        ensure_guest(params(env, tmp_disk=dict(size="1000000T")), client, lc.GuestFiles(Runner()))
+    assert client.lookup("t7-unit") is None
+
+
+def test_wait_for_timeout_fails_with_console_lines(client, env):
+    files = lc.GuestFiles(Runner())
+    ensure_guest(params(env), client, files)
+    console = env["state_dir"] / "t7-unit.console.log"
+    console.write_text("".join("boot line %d\n" % i for i in range(40)))
+    with pytest.raises(lc.WaitTimeout) as caught:
+        ensure_guest(params(env, wait_for=dict(console="NEVER"), timeout=0.3), client, files)
+    details = caught.value.to_result()
+    assert "timed out after 0.3s waiting for console marker 'NEVER'" in details["msg"]
+    assert details["console_tail"] == ["boot line %d" % i for i in range(20, 40)]
+    assert details["changed"] is False and details["state"] == "running"
+    console.write_text("...\nVM-READY host=t7-unit\n")
+    assert ensure_guest(params(env, wait_for=dict(console="VM-READY")), client, files)["timings"]["wait"] < 1
+    ensure_guest(params(env, state="absent"), client, files)
+
+
+def test_wait_stops_early_when_the_guest_dies(client, env):
+    files = lc.GuestFiles(Runner())
+    ensure_guest(params(env), client, files)
+    client.destroy("t7-unit")
+    with pytest.raises(lc.WaitTimeout, match="stopped"):
+        client.wait_for("t7-unit", console_log=str(env["state_dir"] / "t7-unit.console.log"), marker="X", timeout=5)
+    ensure_guest(params(env, state="absent"), client, files)
+
+
+def test_unknown_uri():
+    with pytest.raises(lc.LibvirtConnectionError, match="cannot connect to libvirt at bogus:///x"):
+        lc.LibvirtClient("bogus:///x").current("a")
+
+
+def test_probe_address_checks_the_neighbor_mac(tmp_path):
+    table = tmp_path / "arp"
+    table.write_text("IP address HW type Flags HW address Mask Device\n"
+                     "127.0.0.1 0x1 0x2 52:54:00:77:01:05 * lo\n")
+    # loopback port 9 (discard) is closed here: refused means "up"
+    assert lc.LibvirtClient.probe_address("127.0.0.1", "52:54:00:77:01:05", port=9, arp_table=str(table))
+    assert not lc.LibvirtClient.probe_address("127.0.0.1", "52:54:00:77:01:06", port=9, arp_table=str(table))
+
+
+def test_console_tail_of_missing_file():
+    assert lc.console_tail("/nonexistent/console.log") == [] and lc.console_tail(None) == []
+
+
+# --------------------------------------------------------------------- modules
+def test_module_check_mode_and_bad_input(run_module, env):
+    kind, result = run_module(libvirt_guest.main, dict(params(env), uri="test:///default",
+                                                       _ansible_check_mode=True))
+    assert kind == "exit" and result["changed"] and result["actions"][-1] == "start"
+    kind, result = run_module(libvirt_guest.main, dict(params(env, mac="52:54:00:77:01"), uri="test:///default"))
+    assert kind == "fail" and "invalid MAC" in result["msg"] and result["error"] == "InvalidInput"
+    kind, result = run_module(libvirt_guest.main, dict(params(env, name="t7-<&'>"), uri="test:///default"))
+    assert kind == "fail" and "invalid domain name" in result["msg"]
+    kind, result = run_module(libvirt_guest.main, dict(params(env), uri="bogus:///x"))
+    assert kind == "fail" and result["error"] == "LibvirtConnectionError"
+
+
+def test_module_real_run(run_module, env):
+    kind, result = run_module(libvirt_guest.main, dict(params(env, image=None, image_dir=None,
+                                                              kernel=str(env["images"] / "vmlinux")),
+                                                       uri="test:///default"))
+    assert kind == "exit" and result["actions"] == ["create_tmp_disk", "define", "start"]
+    assert result["state"] == "running" and result["timings"]["start"] >= 0
+
+
+def test_info_module(run_module):
+    kind, result = run_module(libvirt_guest_info.main, dict(uri="test:///default"))
+    assert kind == "exit" and result["guests"] == []          # the sample domain is not ours
+    kind, result = run_module(libvirt_guest_info.main, dict(uri="test:///default", all=True))
+    assert [(g["name"], g["ours"], g["macs"]) for g in result["guests"]] == [("test", False, ["aa:bb:cc:dd:ee:ff"])]
+    kind, result = run_module(libvirt_guest_info.main, dict(uri="bogus:///x"))
+    assert kind == "fail" and "cannot connect" in result["msg"]

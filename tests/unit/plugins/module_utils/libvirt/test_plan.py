@@ -1,0 +1,123 @@
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""libvirt_plan: every transition of plan_guest, as data."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+
+import pytest
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt import plan as lp
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
+
+SPEC = {
+    "name": "vm-deb12-005", "virt_type": "qemu", "memory_kib": 262144, "vcpus": 1, "cpu_mode": None, "acpi": True,
+    "kernel": "/k", "initrd": "/i", "cmdline": "console=ttyS0", "boot_dev": None, "sysinfo": None,
+    "interfaces": [{"type": "bridge", "source": "br-hpcvm", "mac": "52:54:00:77:01:05", "model": "virtio"}],
+    "disks": [{"file": "/d/vm-deb12-005.tmp.raw", "format": "raw", "target": "vda", "bus": "virtio",
+               "cache": "unsafe", "serial": "hpcvm-tmp", "readonly": False}],
+    "filesystems": [], "console_log": "/d/vm-deb12-005.console.log", "metadata": {"image": "deb12"},
+    "base_image": None, "tmp_disk_size": 256 * 1024 ** 2,
+}
+DISK_SPEC = dict(SPEC, kernel=None, initrd=None, cmdline=None, boot_dev="hd", base_image="/img/base.qcow2",
+                 disks=[{"file": "/d/vm-deb12-005.qcow2", "format": "qcow2", "target": "vda", "bus": "virtio",
+                         "cache": "unsafe", "serial": None, "readonly": False}], tmp_disk_size=None)
+NO_FILES = {"overlay": False, "tmp_disk": None, "console_log": False}
+FILES = {"overlay": False, "tmp_disk": 256 * 1024 ** 2, "console_log": True}
+DISK_FILES = {"overlay": True, "tmp_disk": None, "console_log": True}
+
+
+def cur(spec=None, active=False, persistent=True, paused=False):
+    return {"spec": copy.deepcopy(spec or SPEC), "active": active, "persistent": persistent, "paused": paused}
+
+
+def changed(**fields):
+    return dict(SPEC, **fields)
+
+
+CASES = [
+    # id, desired, state, persistent, current, files, actions, restart_needed, after_state
+    ("new running", SPEC, "running", True, None, NO_FILES,
+     ["create_tmp_disk", "define", "start"], False, "running"),
+    ("new disk guest", DISK_SPEC, "running", True, None, NO_FILES,
+     ["create_overlay", "define", "start"], False, "running"),
+    ("new, stale files of an earlier life", DISK_SPEC, "running", True, None, dict(DISK_FILES, tmp_disk=5),
+     ["remove_overlay", "remove_tmp_disk", "create_overlay", "define", "start"], False, "running"),
+    ("new defined", SPEC, "defined", True, None, NO_FILES, ["create_tmp_disk", "define"], False, "shutoff"),
+    ("new shutdown", SPEC, "shutdown", True, None, NO_FILES, ["create_tmp_disk", "define"], False, "shutoff"),
+    ("new transient", SPEC, "running", False, None, NO_FILES, ["create_tmp_disk", "create_transient"], False,
+     "running"),
+    ("running, unchanged", SPEC, "running", True, cur(active=True), FILES, [], False, "running"),
+    ("off, unchanged, start", SPEC, "running", True, cur(), FILES, ["start"], False, "running"),
+    ("paused", SPEC, "running", True, cur(active=True, paused=True), FILES, ["resume"], False, "running"),
+    ("modify while off", changed(memory_kib=524288), "running", True, cur(), FILES, ["define", "start"], False,
+     "running"),
+    ("modify while running", changed(memory_kib=524288), "running", True, cur(active=True), FILES, ["define"],
+     True, "running"),
+    ("metadata only, running", changed(metadata={"image": "deb12", "job": "7"}), "running", True,
+     cur(active=True), FILES, ["set_metadata"], False, "running"),
+    ("metadata and memory, running", changed(metadata={}, memory_kib=1024), "running", True, cur(active=True),
+     FILES, ["define", "set_metadata"], True, "running"),
+    ("tmp disk size while running: untouched", changed(tmp_disk_size=1024 ** 3), "running", True,
+     cur(active=True), FILES, [], True, "running"),
+    ("tmp disk size while off", changed(tmp_disk_size=1024 ** 3), "defined", True, cur(), FILES,
+     ["remove_tmp_disk", "create_tmp_disk", "define"], False, "shutoff"),
+    ("tmp disk deleted behind our back", SPEC, "running", True, cur(), dict(FILES, tmp_disk=None),
+     ["create_tmp_disk", "start"], False, "running"),
+    ("tmp disk no longer wanted", changed(tmp_disk_size=None, disks=[]), "defined", True, cur(), FILES,
+     ["remove_tmp_disk", "define"], False, "shutoff"),
+    ("new base image while off", dict(DISK_SPEC, base_image="/img/new.qcow2"), "running", True,
+     cur(DISK_SPEC), DISK_FILES, ["remove_overlay", "create_overlay", "define", "start"], False, "running"),
+    ("overlay missing while off", DISK_SPEC, "running", True, cur(DISK_SPEC), dict(DISK_FILES, overlay=False),
+     ["create_overlay", "start"], False, "running"),
+    ("shutdown a running guest", SPEC, "shutdown", True, cur(active=True), FILES, ["shutdown"], False, "shutoff"),
+    ("destroy a running guest", SPEC, "destroyed", True, cur(active=True), FILES, ["destroy"], False, "shutoff"),
+    ("destroyed, already off", SPEC, "destroyed", True, cur(), FILES, [], False, "shutoff"),
+    ("defined keeps it running", SPEC, "defined", True, cur(active=True), FILES, [], False, "running"),
+    ("transient made persistent", SPEC, "running", True, cur(active=True, persistent=False), FILES, ["define"],
+     False, "running"),
+    ("transient changed: no redefine", changed(vcpus=2), "running", False, cur(active=True, persistent=False),
+     FILES, [], True, "running"),
+    ("absent, running", None, "absent", True, cur(active=True), FILES,
+     ["destroy", "undefine", "remove_tmp_disk", "remove_console_log"], False, "absent"),
+    ("absent, domain gone, files left", None, "absent", True, None, dict(FILES, overlay=True),
+     ["remove_overlay", "remove_tmp_disk", "remove_console_log"], False, "absent"),
+    ("absent, transient", None, "absent", True, cur(active=True, persistent=False), NO_FILES, ["destroy"], False,
+     "absent"),
+    ("absent again", None, "absent", True, None, NO_FILES, [], False, "absent"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_plan(case):
+    _id, desired, state, persistent, current, files, actions, restart, after = case
+    plan = lp.plan_guest(copy.deepcopy(desired), state, persistent, current, files)
+    assert plan["actions"] == actions
+    assert plan["restart_needed"] is restart
+    assert plan["after_state"] == after
+    if restart and not actions:
+        assert plan["warnings"]
+
+
+def test_changes_are_reported_readably():
+    plan = lp.plan_guest(changed(memory_kib=524288, vcpus=2), "running", True, cur(), FILES)
+    assert plan["changes"] == ["memory_kib: 256 MiB -> 512 MiB", "vcpus: 1 -> 2"]
+    plan = lp.plan_guest(changed(tmp_disk_size=1024 ** 3), "defined", True, cur(), FILES)
+    assert plan["changes"] == ["tmp_disk_size: 256 MiB -> 1024 MiB"]
+
+
+def test_generated_mac_is_no_change():
+    desired = copy.deepcopy(SPEC)
+    desired["interfaces"][0]["mac"] = None
+    plan = lp.plan_guest(desired, "running", True, cur(active=True), FILES)
+    assert plan["actions"] == [] and plan["desired"]["interfaces"][0]["mac"] == "52:54:00:77:01:05"
+
+
+@pytest.mark.parametrize("state, persistent, current", [
+    ("defined", False, None), ("shutdown", False, None), ("destroyed", False, None),
+    ("running", False, cur(active=True, persistent=True)), ("bogus", True, None),
+])
+def test_refused(state, persistent, current):
+    with pytest.raises(InvalidInput):
+        lp.plan_guest(copy.deepcopy(SPEC), state, persistent, current, NO_FILES)

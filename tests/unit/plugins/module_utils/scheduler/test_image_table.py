@@ -1,0 +1,147 @@
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+
+import pytest
+
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import (
+    ImageTableError,
+    NotInPool,
+    UnknownImage,
+)
+
+NET = {"bridge": "br0", "subnet": "10.77.0.0/16", "ip_offset": 256, "mac_prefix": "52:54:00:77:01"}
+TABLE = {
+    "deb12": {"pool": "vm-deb12-[001-004]", "vcpus": 2, "memory_mb": 1024, "network": dict(NET)},
+    "sl6": {
+        "pool": "vm-sl6-[009-010]", "gres": None, "feature": "sl6", "memory_mb": 512, "real_memory_mb": 400,
+        "network": dict(NET, ip_offset=512, mac_prefix="52:54:00:77:02", node_addr=False),
+    },
+}
+
+
+def table(**changes):
+    t = copy.deepcopy(TABLE)
+    for path, value in changes.items():
+        image, _sep, key = path.partition("__")
+        target = t[image]
+        if "__" in key:
+            key, _sep, sub = key.partition("__")
+            target = target[key]
+            key = sub
+        if value is DELETE:
+            del target[key]
+        else:
+            target[key] = value
+    return t
+
+
+DELETE = object()
+
+
+def test_defaults_are_filled_in():
+    images = image_table.normalize_table(TABLE)
+    deb = images["deb12"]
+    assert deb["gres"] == "vm_deb12"
+    assert deb["gres_count"] == 1
+    assert deb["hosts"] == ["vm-deb12-001", "vm-deb12-002", "vm-deb12-003", "vm-deb12-004"]
+    assert deb["real_memory_mb"] == 1024 - image_table.DEFAULT_REAL_MEMORY_RESERVE_MB
+    assert deb["rules"]["boot_timeout"] == 300
+    assert deb["rules"]["max_vms"] == 4
+    assert images["sl6"]["gres"] is None
+    assert images["sl6"]["real_memory_mb"] == 400
+
+
+@pytest.mark.parametrize("host, mac, ip", [
+    ("vm-deb12-001", "52:54:00:77:01:01", "10.77.1.1"),
+    ("vm-deb12-004", "52:54:00:77:01:04", "10.77.1.4"),
+    ("vm-sl6-010", "52:54:00:77:02:0a", "10.77.2.10"),
+])
+def test_mac_and_ip_follow_the_pool_index(host, mac, ip):
+    images = image_table.normalize_table(TABLE)
+    image = image_table.image_of_host(images, host)
+    assert image_table.vm_mac(image, host) == mac
+    assert image_table.vm_ip(image, host) == ip
+
+
+def test_mac_index_spans_several_bytes():
+    images = image_table.normalize_table(table(deb12__pool="n[0300-0301]", deb12__network__mac_prefix="52:54:00:77"))
+    assert image_table.vm_mac(images["deb12"], "n0300") == "52:54:00:77:01:2c"
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"deb12__pool": "VM-Deb12-[001-002]"}, "lowercase DNS label"),
+    ({"deb12__pool": "vm-deb12-[001-"}, "invalid hostlist"),
+    ({"deb12__pool": "vm-deb12-x"}, "must end in its index"),
+    ({"deb12__pool": DELETE}, "pool (a hostlist"),
+    ({"deb12__network__mac_prefix": "01:54:00:77:01"}, "locally administered"),
+    ({"deb12__network__mac_prefix": "00:54:00:77:01"}, "locally administered"),
+    ({"deb12__network__mac_prefix": "zz:54"}, "2 to 5 hex bytes"),
+    ({"deb12__network__subnet": "10.77.0.1/16"}, "network.subnet"),
+    ({"deb12__network__subnet": "10.77.0.0/24"}, "falls outside"),
+    ({"deb12__network__bridge": None}, "exactly one of bridge or libvirt_network"),
+    ({"deb12__network__libvirt_network": "default"}, "exactly one of bridge or libvirt_network"),
+    ({"deb12__vcpus": 0}, "vcpus must be at least 1"),
+    ({"deb12__vcpus": "two"}, "vcpus must be an integer"),
+    ({"deb12__real_memory_mb": 2048}, "exceeds memory_mb"),
+    ({"deb12__colour": "red"}, "unknown keys: colour"),
+    ({"deb12__rules": {"idle": 3}}, "unknown rules: idle"),
+    ({"deb12__gres": "vm deb12"}, "not a valid gres"),
+    ({"sl6__feature": None}, "needs a gres or a feature"),
+    ({"sl6__network__ip_offset": 256, "sl6__pool": "vm-sl6-[003-004]"}, "share the ip 10.77.1.3"),
+    ({"sl6__network__mac_prefix": "52:54:00:77:01", "sl6__pool": "vm-sl6-[004-005]"}, "share the mac"),
+    ({"sl6__pool": "vm-deb12-[003-004]"}, "share the hostname vm-deb12-003"),
+])
+def test_invalid_tables_are_refused_with_a_clear_message(changes, message):
+    with pytest.raises(ImageTableError) as err:
+        image_table.normalize_table(table(**changes))
+    assert message in str(err.value)
+
+
+def test_bad_image_name_and_empty_table():
+    with pytest.raises(ImageTableError, match="image name"):
+        image_table.normalize_table({"Deb 12": TABLE["deb12"]})
+    with pytest.raises(ImageTableError, match="non-empty mapping"):
+        image_table.normalize_table({})
+
+
+def test_unknown_image_and_host_outside_the_pool():
+    images = image_table.normalize_table(TABLE)
+    with pytest.raises(UnknownImage, match="deb12, sl6"):
+        image_table.get_image(images, "centos7")
+    with pytest.raises(NotInPool):
+        image_table.image_of_host(images, "vm-deb12-005")
+    with pytest.raises(NotInPool):
+        image_table.vm_ip(images["deb12"], "vm-sl6-009")
+
+
+def test_render_pool_conf():
+    text = image_table.render_pool_conf(image_table.normalize_table(TABLE), max_time="2-00:00:00",
+                                        default_time=90, partition_options="Hidden=NO")
+    lines = text.splitlines()
+    assert "GresTypes=vm_deb12" in lines
+    assert ("NodeName=vm-deb12-002 NodeAddr=10.77.1.2 CPUs=2 RealMemory=960 Gres=vm_deb12:1 State=FUTURE"
+            in lines)
+    # node_addr: false renders the pool as one line, with the feature instead of a gres
+    assert "NodeName=vm-sl6-[009-010] CPUs=1 RealMemory=400 Features=sl6 State=FUTURE" in lines
+    assert lines[-1] == ("PartitionName=vms Nodes=vm-deb12-[001-004],vm-sl6-[009-010] "
+                         "DefaultTime=01:30:00 MaxTime=2-00:00:00 State=UP Hidden=NO")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"max_time": "UNLIMITED"}, "finite MaxTime"),
+    ({"max_time": "1:00:00", "default_time": "2:00:00"}, "at most MaxTime"),
+    ({"partition": "vms\nNodeName=evil"}, "invalid partition name"),
+    ({"partition_options": "A=1\nNodeName=evil"}, "one line"),
+    ({"max_time": "forever"}, "invalid Slurm time"),
+])
+def test_render_pool_conf_refuses_bad_partition_settings(kwargs, message):
+    images = image_table.normalize_table(TABLE)
+    with pytest.raises(Exception) as err:
+        image_table.render_pool_conf(images, **kwargs)
+    assert message in str(err.value)

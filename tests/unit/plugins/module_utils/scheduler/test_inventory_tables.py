@@ -1,0 +1,24 @@
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The image tables shipped in inventories/ must stay valid."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+import pytest
+import yaml
+
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", ".."))
+
+
+@pytest.mark.parametrize("inventory", ["lab", "example"])
+def test_shipped_image_tables_validate(inventory):
+    path = os.path.join(REPO, "inventories", inventory, "group_vars", "all", "images.yml")
+    with open(path) as handle:
+        images = image_table.normalize_table(yaml.safe_load(handle)["slurm_vm_images"])
+    text = image_table.render_pool_conf(images)
+    assert text.count("State=FUTURE") == sum(len(i["hosts"]) for i in images.values())

@@ -1,0 +1,118 @@
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+
+import pytest
+
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import run_report
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
+
+PLAN = {
+    "spawn": [], "cancel": [{"image": "a", "hostname": "vm-a-003", "host_job_id": "9", "reason": "demand gone"}],
+    "teardown": [
+        {"image": "a", "hostname": "vm-a-001", "step": "end_host_job", "reason": "boot_timeout: not ready after 300 s"},
+        {"image": "b", "hostname": "vm-b-001", "step": "drain", "reason": "idle for 600 s"},
+    ],
+    "gc": [],
+    "images": {"a": {"pending_jobs": 2, "requested_units": 3, "oldest_wait": 40, "vms": {"booting": 1}, "spawn": 0,
+                     "backoff": None},
+               "b": {"pending_jobs": 0, "requested_units": 0, "oldest_wait": 0, "vms": {"idle": 2}, "spawn": 0,
+                     "backoff": {"failures": 3, "until": 5000}}},
+}
+
+
+def test_boot_timeouts_count_up_and_a_healthy_image_resets():
+    history = run_report.failure_history(PLAN, {"b": {"failures": 2, "last_failure": 10}}, now=1000)
+    assert history == {"a": {"failures": 1, "last_failure": 1000}, "b": {"failures": 0, "last_failure": 10}}
+    again = run_report.failure_history(PLAN, history, now=2000)
+    assert again["a"] == {"failures": 2, "last_failure": 2000}
+
+
+def test_history_keeps_images_no_longer_planned():
+    assert run_report.failure_history({"images": {}}, {"gone": {"failures": 1}}, now=1)["gone"] == {"failures": 1}
+
+
+def test_summary_counts_by_image_and_measures_the_run():
+    submitted = [{"image": "a", "hostname": "vm-a-002"}, {"image": "a", "hostname": "vm-a-004"}]
+    summary = run_report.run_summary(PLAN, submitted, started=100.0, now=103.25)
+    assert summary["duration"] == 3.25 and summary["time"] == 103
+    assert summary["spawned"] == ["vm-a-002", "vm-a-004"] and summary["spawned_by_image"] == {"a": 2}
+    assert summary["cancelled"] == ["vm-a-003"]
+    assert [t["image"] for t in summary["teardown"]] == ["a", "b"]
+
+
+def test_prometheus_text_has_one_sample_per_image_and_state():
+    text = run_report.prometheus_text(run_report.run_summary(PLAN, [{"image": "a", "hostname": "x"}], 0, 7))
+    lines = text.splitlines()
+    assert 'hpc_slurm_vm_pending_jobs{image="a"} 2' in lines
+    assert 'hpc_slurm_vm_vms{image="b",state="idle"} 2' in lines
+    assert 'hpc_slurm_vm_vms{image="a",state="idle"} 0' in lines
+    assert 'hpc_slurm_vm_backoff{image="b"} 1' in lines and 'hpc_slurm_vm_backoff{image="a"} 0' in lines
+    assert 'hpc_slurm_vm_teardown_steps{image="a",step="end_host_job"} 1' in lines
+    assert 'hpc_slurm_vm_spawned{image="a"} 1' in lines and 'hpc_slurm_vm_spawned{image="b"} 0' in lines
+    assert "hpc_slurm_vm_run_duration_seconds 7.0" in lines
+    samples = [line for line in lines if not line.startswith("#")]
+    assert len(samples) == len({line.rsplit(" ", 1)[0] for line in samples}), "a series appears twice"
+    assert all(line.startswith("hpc_slurm_vm_") for line in samples)
+
+
+def test_label_values_are_escaped():
+    plan = {"images": {'we"ird\\name': {"vms": {}}}}
+    text = run_report.prometheus_text(run_report.run_summary(plan, [], 0, 0))
+    assert 'hpc_slurm_vm_pending_jobs{image="we\\"ird\\\\name"} 0' in text.splitlines()
+
+
+def test_write_report_writes_four_files_then_nothing_changes(tmp_path):
+    plan = dict(PLAN, registered={"b-001": "17", "b-002": "18"})
+    params = {"state_dir": str(tmp_path / "state"), "plan": plan, "submitted": [], "started": 5.0, "textfile": None}
+    first = run_report.write_report(params, now=10)
+    assert first["changed"] and sorted(os.path.basename(p) for p in first["files"]) == [
+        "history.json", "hpc_slurm_vm.prom", "registered.json", "summary.json"]
+    with open(os.path.join(params["state_dir"], "registered.json")) as handle:
+        assert json.load(handle) == {"b-001": "17", "b-002": "18"}
+    with open(os.path.join(params["state_dir"], "summary.json")) as handle:
+        assert json.load(handle)["duration"] == 5.0
+    # the same plan at the same time: history grows (a boot_timeout again), summary and textfile stay
+    second = run_report.write_report(params, now=10)
+    assert [os.path.basename(p) for p in second["files"]] == ["history.json"]
+    assert second["history"]["a"]["failures"] == 2
+
+
+def test_check_mode_writes_nothing(tmp_path):
+    params = {"state_dir": str(tmp_path / "state"), "plan": PLAN, "submitted": [], "started": None,
+              "textfile": str(tmp_path / "metrics" / "x.prom")}
+    result = run_report.write_report(params, now=10, check_mode=True)
+    assert result["changed"] and len(result["files"]) == 4
+    assert not os.path.exists(params["state_dir"]) and not os.path.exists(params["textfile"])
+
+
+def test_a_corrupt_history_fails_clearly_and_writes_nothing(tmp_path):
+    (tmp_path / "history.json").write_text("[1, 2")
+    params = {"state_dir": str(tmp_path), "plan": PLAN, "submitted": [], "started": None, "textfile": None}
+    with pytest.raises(SlurmVmError, match="cannot read the failure history"):
+        run_report.write_report(params, now=10)
+    assert sorted(os.listdir(str(tmp_path))) == ["history.json"]
+
+
+def test_boot_latency_quantiles():
+    plan = {"images": {"a": {"boot_seconds": [10, 11, 12, 13, 40]}, "b": {}}}
+    lines = run_report.prometheus_text(run_report.run_summary(plan, [], 0, 0)).splitlines()
+    assert 'hpc_slurm_vm_boot_seconds{image="a",quantile="0.5"} 12' in lines
+    assert 'hpc_slurm_vm_boot_seconds{image="a",quantile="0.9"} 40' in lines
+    assert 'hpc_slurm_vm_boot_seconds{image="a",quantile="1"} 40' in lines
+    assert 'hpc_slurm_vm_boot_seconds{image="b",quantile="0.5"} NaN' in lines
+
+
+def test_orphans_removed_are_summarized_and_counted_by_kind():
+    removed = [{"kind": "dns", "hostname": "vm-a-001", "reason": "marked, no VM for 900 s", "where": "zone"},
+               {"kind": "dhcp", "hostname": "vm-a-001", "reason": "marked, no VM"}]
+    summary = run_report.run_summary({"images": {}}, [], 0, 1, removed=removed)
+    assert [r["kind"] for r in summary["orphans_removed"]] == ["dns", "dhcp"]
+    lines = run_report.prometheus_text(summary).splitlines()
+    assert 'hpc_slurm_vm_orphans_removed{kind="dns"} 1' in lines
+    assert 'hpc_slurm_vm_orphans_removed{kind="domain"} 0' in lines

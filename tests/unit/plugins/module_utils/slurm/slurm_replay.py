@@ -1,0 +1,43 @@
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Replay of real scontrol output (fixtures/slurm/scontrol_cases.json) for the Slurm unit tests."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.runner import CommandResult
+
+CASES_FILE = os.path.join(os.path.dirname(__file__), "fixtures", "scontrol", "scontrol_cases.json")
+with open(CASES_FILE) as _handle:
+    CASES = json.load(_handle)
+
+
+def case(key):
+    return CASES[key]
+
+
+class ReplayRunner(object):
+    """A runner (see command_runner) that expects exact argv lists and returns captured results.
+
+    script: list of (argv, case_key) in the order the client must call them; an
+    argv of None accepts any command (for calls whose argv a test does not pin).
+    """
+
+    def __init__(self, script, check_mode=False):
+        self.script = list(script)
+        self.calls = []
+        self.check_mode = check_mode
+
+    def run(self, argv, env=None, changes=False):
+        self.calls.append(dict(argv=list(argv), env=dict(env or {}), changes=changes))
+        if changes and self.check_mode:
+            return CommandResult(argv, 0, "", "", skipped=True)
+        assert self.script, "unexpected command %r" % (argv,)
+        expected, key = self.script.pop(0)
+        if expected is not None:
+            assert list(argv) == list(expected), "expected %r, got %r" % (expected, argv)
+        captured = CASES[key] if isinstance(key, str) else key
+        return CommandResult(argv, captured["rc"], captured["stdout"], captured["stderr"])

@@ -1,0 +1,132 @@
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The snapshot reader, on outputs captured from the lab's real Slurm 22.05."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import time
+
+import pytest
+
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import snapshot as snap
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "snapshot")
+
+
+def fixture(name):
+    with open(os.path.join(FIXTURES, name)) as handle:
+        return handle.read()
+
+
+def fake_runner(outputs):
+    calls = []
+
+    def run(argv, conf):
+        calls.append((argv, conf))
+        key = (argv[0], argv[-1] if argv[0] == "scontrol" else conf)
+        rc, name = outputs[key]
+        return rc, fixture(name) if name else "", ""
+    run.calls = calls
+    return run
+
+
+def test_read_takes_four_calls_and_parses_everything():
+    run = fake_runner({
+        ("squeue", "vm.conf"): (0, "squeue_vm.txt"),
+        ("scontrol", "node"): (0, "scontrol_show_node.txt"),
+        ("scontrol", "reservation"): (0, "scontrol_show_res.txt"),
+        ("squeue", "host.conf"): (0, "squeue_host.txt"),
+    })
+    reader = snap.SlurmSnapshotReader(run, "vm.conf", "host.conf")
+    result = reader.read(["vm-disk-003", "vm-disk-004"], now=1)
+    assert len(run.calls) == 4
+    assert run.calls[3][0][run.calls[3][0].index("--name") + 1] == "hpcvm:vm-disk-003,hpcvm:vm-disk-004"
+    jobs = {j["id"]: j for j in result["vm_jobs"]}
+    assert jobs["10"]["reason"] == "ReqNodeNotAvail, May be reserved for other job"
+    assert jobs["10"]["gres"] == {"vm_deb12": 1}
+    assert jobs["10"]["time_limit"] == 1800
+    assert snap.is_demand(jobs["10"]) and not snap.is_demand(jobs["12"])
+    assert len(result["nodes"]) == 12
+    assert result["nodes"]["vm-deb12-001"]["state"] == "FUTURE"
+    assert result["nodes"]["vm-deb12-001"]["registered"] is False
+    assert result["reservations"]["hpcvm-vm-disk-004"]["nodes"] == "vm-disk-004"
+    host_job = result["host_jobs"]["vm-disk-004"]
+    assert host_job["state"] == "RUNNING" and host_job["hypervisor"] == "hv01" and host_job["time_limit"] == 600
+    assert host_job["end"] - host_job["start"] == 600
+
+
+def test_no_reservations_is_not_an_error():
+    assert snap.parse_reservations(fixture("scontrol_show_res_none.txt")) == {}
+    run = fake_runner({
+        ("squeue", "vm.conf"): (0, None), ("scontrol", "node"): (0, None),
+        ("scontrol", "reservation"): (1, "scontrol_show_res_none.txt"),
+    })
+    assert snap.SlurmSnapshotReader(run, "vm.conf", "host.conf").read([])["reservations"] == {}
+
+
+def test_a_failing_command_raises_with_details():
+    def run(argv, conf):
+        return 1, "", "slurm_load_jobs error: Unable to contact slurm controller (connect failure)"
+    with pytest.raises(snap.SnapshotError) as err:
+        snap.SlurmSnapshotReader(run, "vm.conf", "host.conf").read([])
+    assert "Unable to contact slurm controller" in str(err.value)
+    assert err.value.details["rc"] == 1
+
+
+def test_node_values_with_spaces():
+    # slurm_cli.parse_record reads the line; Reason is the last field of a node line
+    line = ("NodeName=n1 OS=Linux 6.1 #1 SMP @0  RealMemory=10 State=IDLE+DRAIN SlurmdStartTime=2026-11-25T21:59:00 "
+            "BootTime=2026-11-25T21:58:00 Reason=VM gone = done [root@2026-11-25T22:00:00]")
+    node = snap.parse_nodes(line)["n1"]
+    assert node["state"] == "IDLE" and node["flags"] == ["DRAIN"]
+    assert node["reason"] == "VM gone = done"
+    assert node["registered"] is True
+
+
+def test_job_name_with_separator_stays_whole():
+    line = "5|PENDING|Resources|gres:vm_x:2|2||1-00:00:00|2026-11-25T22:19:56|N/A|N/A|bob|vms|(null)|a|b c"
+    job = snap.parse_squeue(line)[0]
+    assert job["name"] == "a|b c" and job["gres"] == {"vm_x": 2} and job["num_nodes"] == 2
+    assert job["time_limit"] == 86400
+
+
+def test_parse_time_is_local_time():
+    assert snap.parse_time("2026-11-25T22:19:56") == int(time.mktime((2026, 11, 25, 22, 19, 56, 0, 0, -1)))
+    assert snap.parse_time("N/A") is None and snap.parse_time("None") is None
+
+
+def test_array_tasks_parse_once_and_round_trip_through_the_file_form():
+    line = "%d|PENDING|Resources|gres:vm_deb12:1|1||30:00|2026-11-25T22:19:56|N/A|N/A|root|vms|(null)|wrap"
+    held = "7|PENDING|JobHeldUser|gres:vm_disk:1|1||10:00|N/A|N/A|N/A|u|vms|(null)|x"
+    text = "\n".join(line % (100 + i) for i in range(500)) + "\n" + held
+    jobs = snap.parse_squeue(text)
+    assert [j["id"] for j in jobs[:2]] == ["100", "101"] and jobs[-1]["id"] == "7"
+    assert jobs[0]["gres"] == {"vm_deb12": 1} and jobs[-1]["reason"] == "JobHeldUser"
+    snapshot = {"time": 1, "vm_jobs": jobs, "nodes": {}, "reservations": {}, "host_jobs": {}}
+    on_file = snap.snapshot_for_file(snapshot)
+    assert len(on_file["vm_job_groups"]) == 2 and "vm_jobs" not in on_file
+    assert snap.snapshot_from_file(on_file) == snapshot
+    assert snap.snapshot_from_file(snapshot) == snapshot
+
+
+# squeue lines in the snapshot's format with the state, reason, submit (%V) and start (%S) that the lab's
+# host cluster showed for a job requeued after its node failed (hv04's slurmd SIGKILLed): Reason=None and
+# a start 121 s after the requeue until the next scheduling pass, then BeginTime; and a plain new job.
+TAIL = "|N/A|1||5:00|2026-11-26T04:31:48|2026-11-26T04:33:49|N/A|root|hosts|(null)|rq"
+REQUEUED_BEFORE_PASS = "100336|PENDING|None" + TAIL
+REQUEUED_AFTER_PASS = "100336|PENDING|BeginTime" + TAIL
+NEW_JOB = "100337|PENDING|None|N/A|1||5:00|2026-11-26T04:31:50|N/A|N/A|root|hosts|(null)|new"
+
+
+@pytest.mark.parametrize("line,seconds_after_requeue,demand", [
+    (REQUEUED_BEFORE_PASS, 2, False),     # deferred: a VM spawned now would idle for two minutes
+    (REQUEUED_BEFORE_PASS, 125, True),    # its begin time has come
+    (REQUEUED_AFTER_PASS, 17, False),
+    (NEW_JOB, 2, True),
+])
+def test_a_requeued_job_is_not_demand_before_its_begin_time(line, seconds_after_requeue, demand):
+    job = snap.parse_squeue(line)[0]
+    now = snap.parse_time("2026-11-26T04:31:48") + seconds_after_requeue
+    assert snap.is_demand(job, now) is demand
