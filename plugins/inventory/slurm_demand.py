@@ -103,12 +103,8 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.snapshot import
     SlurmSnapshotReader,
     snapshot_for_file,
 )
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.planner import (
-    DEFAULT_GLOBAL_RULES,
-    classify_vm,
-    demand_by_image,
-    demand_summary,
-)
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.demand import demand_by_image, demand_summary
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.planner import DEFAULT_GLOBAL_RULES, classify_vm
 
 try:
     import yaml

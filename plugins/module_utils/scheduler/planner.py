@@ -37,8 +37,10 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import (
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import hidden_nodes
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.snapshot import (
-    is_demand,
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.demand import (
+    demand_by_image,
+    demand_summary,
+    units_per_node,
 )
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.durations import format_duration
 
@@ -64,80 +66,6 @@ def normalize_rules(rules):
     merged = dict(DEFAULT_GLOBAL_RULES)
     merged.update((k, v) for k, v in rules.items() if v is not None)
     return merged
-
-
-def job_image(job, images, gres_index, feature_index):
-    """The image a VM-cluster job asks for, by gres or by feature; None if none."""
-    gres_names = job["gres"]
-    for gres in (gres_names if len(gres_names) < 2 else sorted(gres_names)):
-        if gres in gres_index:
-            return gres_index[gres]
-    for feature in sorted(feature_index):
-        if feature and feature in _feature_words(job.get("features", "")):
-            return feature_index[feature]
-    return None
-
-
-def _feature_words(expression):
-    words = set()
-    token = ""
-    for char in expression or "":
-        if char.isalnum() or char in "_.":
-            token += char
-        else:
-            if token:
-                words.add(token)
-            token = ""
-    if token:
-        words.add(token)
-    return words
-
-
-def demand_by_image(jobs, images, now=None):
-    """{image: [pending jobs that are demand]}, oldest first (now: see is_demand)."""
-    gres_index = {i["gres"]: name for name, i in images.items() if i["gres"]}
-    feature_index = {i["feature"]: name for name, i in images.items() if i["feature"]}
-    demand = {name: [] for name in images}
-    for job in jobs:
-        name = job_image(job, images, gres_index, feature_index)
-        if name is not None and is_demand(job, now):
-            demand[name].append(job)
-    for name in demand:
-        # Oldest first; the sort is stable, so equal submit times keep squeue's (priority) order.
-        demand[name].sort(key=_submit_time)
-    return demand
-
-
-def _submit_time(job):
-    return job["submit"] or 0
-
-
-def demand_summary(jobs, image, now, max_ids=None):
-    """What an image's pending jobs ask for (one pass over the jobs)."""
-    units = 0
-    oldest = 0
-    longest = 0
-    gres = image["gres"]
-    for job in jobs:
-        units += (job["gres"].get(gres, 1) if gres else image["gres_count"]) * job["num_nodes"]
-        if job["submit"] and now - job["submit"] > oldest:
-            oldest = now - job["submit"]
-        if job["time_limit"] and job["time_limit"] > longest:
-            longest = job["time_limit"]
-    return {
-        "pending_jobs": len(jobs),
-        "requested_units": units,
-        "oldest_wait": oldest,
-        "job_ids": [j["id"] for j in (jobs if max_ids is None else jobs[:max_ids])],
-        "job_ids_truncated": max_ids is not None and len(jobs) > max_ids,
-        "longest_time_limit": longest,
-    }
-
-
-def _units_per_node(job, image):
-    if image["gres"]:
-        return job["gres"].get(image["gres"], 1)
-    return image["gres_count"]
 
 
 def classify_vm(host, image, snapshot, claimed, rules, busy_hosts=(), registered=None):
@@ -221,7 +149,7 @@ def _match_jobs(jobs, slots, image):
     unserved_units = 0
     unserved_jobs = []
     for job in jobs:
-        units = _units_per_node(job, image)
+        units = units_per_node(job, image)
         if not order:
             unserved_units += units * job["num_nodes"]
             unserved_jobs.append(job["id"])

@@ -30,10 +30,6 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.durations impor
 SQUEUE_FIELDS = ("id", "state", "reason", "tres_per_node", "num_nodes", "nodelist", "time_limit",
                  "submit", "start", "end", "user", "partition", "features", "name")
 SQUEUE_FORMAT = "|".join(("%i", "%T", "%r", "%b", "%D", "%N", "%l", "%V", "%S", "%e", "%u", "%P", "%f", "%j"))
-# Pending reasons that are not demand: the job could not start on a new VM either.
-NOT_DEMAND_REASON_RE = re.compile(
-    r"^(JobHeld\w*|Dependency\w*|BeginTime|\w*Limit\w*|PartitionDown|PartitionInactive|"
-    r"InvalidAccount|InvalidQOS|FedJobLock|JobArrayTaskLimit)$")
 _GRES_RE = re.compile(r"gres:([A-Za-z0-9_]+)(?::[A-Za-z0-9_.-]+)?:(\d+)")
 
 
@@ -265,22 +261,3 @@ class SlurmSnapshotReader(object):
             "reservations": reservations,
             "host_jobs": host_jobs,
         }
-
-
-_NOT_DEMAND_CACHE = {}
-
-
-def is_demand(job, now=None):
-    """A pending job that a new VM could start: not held, not waiting on a dependency or a limit.
-    With `now`: not deferred either. A job requeued after a node failure pends with Reason=None
-    and its start (squeue %S) at its begin time, about 120 s later, until the next scheduling
-    pass says BeginTime (seen on the lab's Slurm 22.05); a VM spawned for it would idle."""
-    if job["state"] != "PENDING":
-        return False
-    reason = job["reason"] or ""
-    if now is not None and reason in ("", "None") and job.get("start") and job["start"] > now:
-        return False
-    blocked = _NOT_DEMAND_CACHE.get(reason)
-    if blocked is None:
-        blocked = _NOT_DEMAND_CACHE.setdefault(reason, bool(NOT_DEMAND_REASON_RE.match(reason)))
-    return not blocked

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import demand
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import snapshot as snap
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "snapshot")
@@ -47,7 +48,7 @@ def test_read_takes_four_calls_and_parses_everything():
     assert jobs["10"]["reason"] == "ReqNodeNotAvail, May be reserved for other job"
     assert jobs["10"]["gres"] == {"vm_deb12": 1}
     assert jobs["10"]["time_limit"] == 1800
-    assert snap.is_demand(jobs["10"]) and not snap.is_demand(jobs["12"])
+    assert demand.is_demand(jobs["10"]) and not demand.is_demand(jobs["12"])
     assert len(result["nodes"]) == 12
     assert result["nodes"]["vm-deb12-001"]["state"] == "FUTURE"
     assert result["nodes"]["vm-deb12-001"]["registered"] is False
@@ -120,13 +121,13 @@ REQUEUED_AFTER_PASS = "100336|PENDING|BeginTime" + TAIL
 NEW_JOB = "100337|PENDING|None|N/A|1||5:00|2026-11-26T04:31:50|N/A|N/A|root|hosts|(null)|new"
 
 
-@pytest.mark.parametrize("line,seconds_after_requeue,demand", [
+@pytest.mark.parametrize("line,seconds_after_requeue,is_demand", [
     (REQUEUED_BEFORE_PASS, 2, False),     # deferred: a VM spawned now would idle for two minutes
     (REQUEUED_BEFORE_PASS, 125, True),    # its begin time has come
     (REQUEUED_AFTER_PASS, 17, False),
     (NEW_JOB, 2, True),
 ])
-def test_a_requeued_job_is_not_demand_before_its_begin_time(line, seconds_after_requeue, demand):
+def test_a_requeued_job_is_not_demand_before_its_begin_time(line, seconds_after_requeue, is_demand):
     job = snap.parse_squeue(line)[0]
     now = snap.parse_time("2026-11-26T04:31:48") + seconds_after_requeue
-    assert snap.is_demand(job, now) is demand
+    assert demand.is_demand(job, now) is is_demand
