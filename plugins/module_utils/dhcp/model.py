@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The DHCP reservation model shared by every dhcp_host backend.
 
-- Reservation: one host reservation in canonical form (lower-case MAC with colons,
-  dotted IPv4, lower-case hostname, the ownership mark).
+- Reservation: one host reservation in canonical form (MAC and IPv4 in common/addresses.py's
+  normal form, lower-case hostname, the ownership mark).
 - BackendInfo: what a backend can do (declared capabilities, as community.dns's
   provider info does).
 - DhcpBackend: the abstract API every backend file implements.
@@ -16,11 +16,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+from contextlib import contextmanager
 
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import addresses
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput, SlurmVmError
 
 
-_MAC_RE = re.compile(r"^[0-9a-f]{2}([:-]?)[0-9a-f]{2}(\1[0-9a-f]{2}){4}$")
 _HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 
 
@@ -65,32 +66,29 @@ class DhcpMissingLibrary(DhcpError):
         self.exception_text = exception_text
 
 
+@contextmanager
+def _dhcp_input():
+    """common/addresses.py raises InvalidInput; dhcp_host reports DhcpInvalidInput (or the missing library)."""
+    try:
+        yield
+    except DhcpInvalidInput:
+        raise
+    except InvalidInput as exc:
+        if exc.details.get("library"):
+            raise DhcpMissingLibrary(exc.details["library"], exc.details.get("exception")) from exc
+        raise DhcpInvalidInput(exc.message, **exc.details) from exc
+
+
 def normalize_mac(value):
-    """'52-54-00-78-00-0A' -> '52:54:00:78:00:0a'; raises DhcpInvalidInput."""
-    text = str(value or "").strip().lower()
-    if not _MAC_RE.match(text):
-        raise DhcpInvalidInput("invalid MAC address %r (want six hex octets, e.g. 52:54:00:78:00:01)" % (value,),
-                               mac=value)
-    digits = re.sub(r"[^0-9a-f]", "", text)
-    return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
+    """A host's MAC in the normal form, '52-54-00-78-00-0A' -> '52:54:00:78:00:0a' (addresses.host_mac)."""
+    with _dhcp_input():
+        return addresses.host_mac(value)
 
 
 def normalize_ip(value):
-    """A dotted IPv4 address in canonical form; raises DhcpInvalidInput."""
-    text = str(value or "").strip()
-    parts = text.split(".")
-    if len(parts) != 4 or not all(p.isdigit() and len(p) <= 3 and int(p) <= 255 for p in parts):
-        raise DhcpInvalidInput("invalid IPv4 address %r" % (value,), ip=value)
-    return ".".join(str(int(p)) for p in parts)
-
-
-def ip_to_int(ip):
-    a, b, c, d = (int(p) for p in ip.split("."))
-    return (a << 24) | (b << 16) | (c << 8) | d
-
-
-def int_to_ip(value):
-    return ".".join(str((value >> s) & 255) for s in (24, 16, 8, 0))
+    """A dotted IPv4 address in its normal form; raises DhcpInvalidInput."""
+    with _dhcp_input():
+        return addresses.ipv4_address(value)
 
 
 def normalize_hostname(value):
@@ -103,21 +101,25 @@ def normalize_hostname(value):
 
 def parse_subnet(value):
     """'10.78.0.0/26' -> (network_int, prefixlen, canonical text); raises DhcpInvalidInput."""
-    text = str(value or "").strip()
-    addr, sep, plen = text.partition("/")
-    if not sep or not plen.isdigit() or not 0 <= int(plen) <= 32:
-        raise DhcpInvalidInput("invalid subnet %r (want CIDR such as 10.78.0.0/24)" % (value,), subnet=value)
-    net = ip_to_int(normalize_ip(addr))
-    mask = (0xFFFFFFFF << (32 - int(plen))) & 0xFFFFFFFF
-    if net & ~mask & 0xFFFFFFFF:
-        raise DhcpInvalidInput("subnet %r has host bits set" % (value,), subnet=value)
-    return net, int(plen), "%s/%s" % (int_to_ip(net), plen)
+    with _dhcp_input():
+        subnet = addresses.Subnet(value)
+    return subnet.first, subnet.prefixlen, subnet.text
 
 
 def ip_in_subnet(ip, subnet):
-    net, plen, _text = parse_subnet(subnet)
-    mask = (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF
-    return ip_to_int(ip) & mask == net
+    """True when ip lies in subnet, its network and broadcast addresses included."""
+    with _dhcp_input():
+        return addresses.ip_in_subnet(ip, subnet)
+
+
+def check_host_ip(ip, subnet):
+    """Refuse the subnet's network and broadcast address as a reservation (DhcpInvalidInput, even with force).
+
+    An IP outside the subnet is left to plan_reservations: a DhcpConflict that force overrides.
+    """
+    with _dhcp_input():
+        if addresses.ip_in_subnet(ip, subnet):
+            addresses.host_ip(ip, subnet)
 
 
 def make_mark(hostname, extra=None):

@@ -23,6 +23,7 @@ import os
 import re
 import xml.etree.ElementTree as ET
 
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.addresses import host_mac
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import (
     LIBVIRT_NAMESPACE,
     LIBVIRT_NAMESPACE_PREFIX,
@@ -36,7 +37,6 @@ ET.register_namespace(LIBVIRT_NAMESPACE_PREFIX, NAMESPACE)
 # A libvirt domain name is also a file name here (overlay, tmp disk, console
 # log) and usually a Slurm/DNS host name, so keep it to a safe alphabet.
 DOMAIN_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
-MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 # Linux interface names (bridges) and libvirt network names.
 BRIDGE_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,15}$")
 NETWORK_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -87,15 +87,6 @@ def check_name(name):
             "invalid domain name %r: use 1-64 letters, digits, '_', '.', '+' or '-', starting with a "
             "letter or digit" % name, name=name)
     return name
-
-
-def check_mac(mac):
-    value = check_text(mac, "mac").strip().lower().replace("-", ":")
-    if not MAC_RE.match(value):
-        raise InvalidInput("invalid MAC address %r (want six hex pairs like 52:54:00:12:34:56)" % mac, mac=mac)
-    if int(value[:2], 16) & 1:
-        raise InvalidInput("invalid MAC address %r: a multicast address cannot name a guest NIC" % mac, mac=mac)
-    return value
 
 
 def check_path(path, what, must_exist=False, inside=None):
@@ -241,7 +232,7 @@ def desired_spec(params, check_files=True):
             kind, source = "network", check_text(params["network"], "network")
             if not NETWORK_RE.match(source):
                 raise InvalidInput("invalid libvirt network name %r" % source)
-        mac = check_mac(params["mac"]) if params.get("mac") else None
+        mac = host_mac(params["mac"]) if params.get("mac") else None
         interfaces.append({"type": kind, "source": source, "mac": mac, "model": "virtio"})
     elif params.get("mac"):
         raise InvalidInput("mac needs a bridge or a network to attach the interface to")

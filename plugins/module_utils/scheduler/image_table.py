@@ -11,16 +11,17 @@ Only the hostname is ever allocated.  Its MAC and IP follow from its pool
 index, the number at the end of the name:
   MAC = mac_prefix + index (big-endian in the remaining bytes)
   IP  = subnet network address + ip_offset + index
+common/addresses.py (AddressPool) owns that rule and what makes an address valid.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import ipaddress
 import re
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import nodeset
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.addresses import AddressPool, Subnet
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import (
     ImageTableError,
     InvalidInput,
@@ -37,7 +38,6 @@ IMAGE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,30}$")
 HOSTNAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 GRES_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
 FEATURE_RE = re.compile(r"^[A-Za-z0-9_.]{1,64}$")
-MAC_PREFIX_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){1,4}$")
 TRAILING_INDEX_RE = re.compile(r"(\d+)$")
 
 DEFAULT_RULES = {
@@ -78,19 +78,11 @@ def _normalize_network(name, raw):
     unknown = set(raw) - KNOWN_NETWORK_KEYS
     if unknown:
         raise ImageTableError("image %s: unknown network keys: %s" % (name, ", ".join(sorted(unknown))))
+    ip_offset = _positive_int(name, "network.ip_offset", raw.get("ip_offset", 0), minimum=0)
     try:
-        subnet = ipaddress.ip_network(str(raw.get("subnet", "")), strict=True)
-    except ValueError as exc:
-        raise ImageTableError("image %s: network.subnet: %s" % (name, exc)) from exc
-    prefix = str(raw.get("mac_prefix", "")).lower()
-    if not MAC_PREFIX_RE.match(prefix):
-        raise ImageTableError(
-            "image %s: network.mac_prefix %r must be 2 to 5 hex bytes like '52:54:00:77:01'" % (name, prefix))
-    first = int(prefix[:2], 16)
-    if first & 0x01 or not first & 0x02:
-        raise ImageTableError(
-            "image %s: network.mac_prefix %s must be unicast and locally administered "
-            "(second-lowest bit of the first byte set, lowest clear)" % (name, prefix))
+        pool = AddressPool(raw.get("subnet"), ip_offset, raw.get("mac_prefix"))
+    except InvalidInput as exc:
+        raise ImageTableError("image %s: %s" % (name, exc.message)) from exc
     bridge = raw.get("bridge")
     libvirt_network = raw.get("libvirt_network")
     if bool(bridge) == bool(libvirt_network):
@@ -98,9 +90,9 @@ def _normalize_network(name, raw):
     return {
         "bridge": bridge,
         "libvirt_network": libvirt_network,
-        "subnet": str(subnet),
-        "ip_offset": _positive_int(name, "network.ip_offset", raw.get("ip_offset", 0), minimum=0),
-        "mac_prefix": prefix,
+        "subnet": str(pool.subnet),
+        "ip_offset": ip_offset,
+        "mac_prefix": pool.mac_prefix,
         "node_addr": bool(raw.get("node_addr", True)),
     }
 
@@ -166,16 +158,10 @@ def normalize_image(name, raw):
         raise ImageTableError(
             "image %s: real_memory_mb (%d) exceeds memory_mb (%d)" % (name, real_memory_mb, memory_mb))
     network = _normalize_network(name, raw.get("network"))
-    subnet = ipaddress.ip_network(network["subnet"])
-    last = max(indices.values())
-    if network["ip_offset"] + last >= subnet.num_addresses - (1 if subnet.version == 4 else 0):
-        raise ImageTableError(
-            "image %s: index %d plus ip_offset %d falls outside %s" % (name, last, network["ip_offset"], subnet))
-    spare_bytes = 6 - len(network["mac_prefix"].split(":"))
-    if last >= 256 ** spare_bytes:
-        raise ImageTableError(
-            "image %s: index %d does not fit in the %d byte(s) after mac_prefix %s"
-            % (name, last, spare_bytes, network["mac_prefix"]))
+    try:
+        _pool(network).check_indices(min(indices.values()), max(indices.values()))
+    except InvalidInput as exc:
+        raise ImageTableError("image %s: pool %s: %s" % (name, raw["pool"], exc.message)) from exc
     return {
         "name": name,
         "description": raw.get("description", ""),
@@ -203,11 +189,9 @@ def normalize_table(table):
     for name in sorted(table):
         image = normalize_image(name, table[name])
         # Integers, not formatted addresses: a table of 10,000 hosts checks in milliseconds.
-        network = int(ipaddress.ip_network(image["network"]["subnet"]).network_address) + image["network"]["ip_offset"]
-        prefix = image["network"]["mac_prefix"].split(":")
-        mac_base = int("".join(prefix), 16) << (8 * (6 - len(prefix)))
+        pool = _pool(image["network"])
         for host, index in image["indices"].items():
-            for key, value in (("hostname", host), ("mac", mac_base + index), ("ip", network + index)):
+            for key, value in (("hostname", host), ("mac", pool.mac_int(index)), ("ip", pool.ip_int(index))):
                 other = owner_of.get((key, value))
                 if other is not None:
                     shown = vm_mac(image, host) if key == "mac" else vm_ip(image, host) if key == "ip" else host
@@ -247,24 +231,22 @@ def _index(image, hostname):
                         hostname=hostname) from None
 
 
+def _pool(network):
+    return AddressPool(network["subnet"], network["ip_offset"], network["mac_prefix"])
+
+
 def vm_mac(image, hostname):
     """The deterministic MAC of a pool host."""
-    index = _index(image, hostname)
-    prefix = image["network"]["mac_prefix"].split(":")
-    spare = 6 - len(prefix)
-    tail = ["%02x" % ((index >> (8 * (spare - 1 - i))) & 0xFF) for i in range(spare)]
-    return ":".join(prefix + tail)
+    return _pool(image["network"]).mac(_index(image, hostname))
 
 
 def vm_ip(image, hostname):
     """The deterministic IP address of a pool host."""
-    index = _index(image, hostname)
-    subnet = ipaddress.ip_network(image["network"]["subnet"])
-    return str(subnet.network_address + image["network"]["ip_offset"] + index)
+    return _pool(image["network"]).ip(_index(image, hostname))
 
 
 def vm_prefixlen(image):
-    return ipaddress.ip_network(image["network"]["subnet"]).prefixlen
+    return Subnet(image["network"]["subnet"]).prefixlen
 
 
 def pool_addresses(image):

@@ -26,6 +26,8 @@ import tempfile
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.addresses import mac_normal_form
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import MARK_TAG
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.dhcp.model import (
     BackendInfo,
@@ -36,7 +38,6 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.dhcp.model import (
     DhcpServerDown,
     DhcpUnsupported,
     Reservation,
-    normalize_mac,
 )
 
 RESULT_OK, RESULT_ERROR, RESULT_UNSUPPORTED, RESULT_EMPTY = 0, 1, 2, 3
@@ -82,8 +83,9 @@ def _reservation_of(entry, subnet_id):
         mark = {str(k): str(v) for k, v in context[MARK_TAG].items()}
     mac = entry.get("hw-address")
     try:
-        mac = normalize_mac(mac) if mac else None
-    except DhcpInvalidInput:
+        # what Kea holds, multicast included: a foreign reservation is shown as it is
+        mac = mac_normal_form(mac) if mac else None
+    except InvalidInput:
         mac = None
     hostname = (entry.get("hostname") or "").lower() or None
     return Reservation(mac, entry.get("ip-address"), hostname, entry.get("subnet-id", subnet_id), mark, ref=entry)

@@ -16,6 +16,12 @@ __metaclass__ = type
 import json
 import traceback
 
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.addresses import (
+    int_to_ipv4,
+    ipv4_to_int,
+    mac_bytes,
+    mac_of_bytes,
+)
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import MARK_TAG
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.dhcp.model import (
     BackendInfo,
@@ -25,8 +31,6 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.dhcp.model import (
     DhcpMissingLibrary,
     DhcpServerDown,
     Reservation,
-    int_to_ip,
-    ip_to_int,
 )
 
 try:
@@ -57,8 +61,8 @@ def _row_to_reservation(row):
             context = None
         if isinstance(context, dict) and isinstance(context.get(MARK_TAG), dict):
             mark = {str(k): str(v) for k, v in context[MARK_TAG].items()}
-    mac = ":".join("%02x" % b for b in bytes(ident))
-    return Reservation(mac, int_to_ip(ipv4) if ipv4 is not None else None, (hostname or "").lower() or None,
+    mac = mac_of_bytes(bytes(ident))
+    return Reservation(mac, int_to_ipv4(ipv4) if ipv4 is not None else None, (hostname or "").lower() or None,
                        subnet_id, mark, ref=host_id)
 
 
@@ -143,8 +147,8 @@ class KeaPgsqlBackend(DhcpBackend):
     def find(self, macs, ips, hostnames, subnet_id=None):
         rows = self.execute(
             _FIND_SQL,
-            (HW_ADDRESS, subnet_id, [bytes.fromhex(m.replace(":", "")) for m in sorted(macs)],
-             [ip_to_int(i) for i in sorted(ips)], sorted(hostnames)))
+            (HW_ADDRESS, subnet_id, [mac_bytes(m) for m in sorted(macs)],
+             [ipv4_to_int(i) for i in sorted(ips)], sorted(hostnames)))
         return [_row_to_reservation(r) for r in rows]
 
     def list(self, subnet_id=None):
@@ -161,6 +165,6 @@ class KeaPgsqlBackend(DhcpBackend):
             self.execute(
                 "INSERT INTO hosts (dhcp_identifier, dhcp_identifier_type, dhcp4_subnet_id, ipv4_address, hostname,"
                 " user_context) VALUES (%s, %s, %s, %s, %s, %s)",
-                [(bytes.fromhex(r.mac.replace(":", "")), HW_ADDRESS, r.subnet_id, ip_to_int(r.ip), r.hostname,
+                [(mac_bytes(r.mac), HW_ADDRESS, r.subnet_id, ipv4_to_int(r.ip), r.hostname,
                   json.dumps({MARK_TAG: r.mark}, sort_keys=True)) for r in additions],
                 many=True)

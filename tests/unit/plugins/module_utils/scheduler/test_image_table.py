@@ -96,11 +96,33 @@ def test_mac_index_spans_several_bytes():
     ({"sl6__network__ip_offset": 256, "sl6__pool": "vm-sl6-[003-004]"}, "share the ip 10.77.1.3"),
     ({"sl6__network__mac_prefix": "52:54:00:77:01", "sl6__pool": "vm-sl6-[004-005]"}, "share the mac"),
     ({"sl6__pool": "vm-deb12-[003-004]"}, "share the hostname vm-deb12-003"),
+    # common/addresses.py: a pool never hands out the subnet's network or broadcast address
+    ({"deb12__pool": "vm-deb12-[000-003]", "deb12__network__ip_offset": 0}, "10.77.0.0, which is the network address"),
+    ({"deb12__network__ip_offset": 65531}, "10.77.255.255, which is the broadcast address"),
+    ({"deb12__network__subnet": "10.77.1.0/24", "deb12__network__ip_offset": 252}, "10.77.2.0, which falls outside"),
+    ({"deb12__network__subnet": "10.77.1.0/31", "deb12__network__ip_offset": 0}, "too small for a pool"),
+    ({"deb12__network__subnet": "fd00:77::/64"}, "want IPv4 CIDR"),
+    ({"deb12__network__subnet": "10.77.0.0/255.255.0.0"}, "want IPv4 CIDR"),
+    ({"deb12__network__mac_prefix": "ff:ff:ff"}, "locally administered"),
 ])
 def test_invalid_tables_are_refused_with_a_clear_message(changes, message):
     with pytest.raises(ImageTableError) as err:
         image_table.normalize_table(table(**changes))
     assert message in str(err.value)
+
+
+def test_pool_may_start_right_after_the_network_address():
+    images = image_table.normalize_table(table(deb12__network__ip_offset=0, deb12__network__subnet="10.77.9.0/29",
+                                               deb12__pool="vm-deb12-[001-006]"))
+    addresses = image_table.pool_addresses(images["deb12"])
+    assert [a["ip"] for a in (addresses[0], addresses[-1])] == ["10.77.9.1", "10.77.9.6"]
+    assert image_table.vm_prefixlen(images["deb12"]) == 29
+
+
+def test_mac_prefix_is_stored_in_normal_form():
+    images = image_table.normalize_table(table(deb12__network__mac_prefix=" 52:54:00:AA:01 "))
+    assert images["deb12"]["network"]["mac_prefix"] == "52:54:00:aa:01"
+    assert image_table.vm_mac(images["deb12"], "vm-deb12-002") == "52:54:00:aa:01:02"
 
 
 def test_bad_image_name_and_empty_table():

@@ -147,3 +147,18 @@ def test_errors(tmp_path):
     api, _t = backend(FALLBACK, tmp_path)
     with pytest.raises(DhcpInvalidInput, match="no subnet with id 7"), api.session(write=False):
         api.list(7)
+
+
+def test_foreign_multicast_mac_is_read_back_as_kea_holds_it(tmp_path):
+    # Only what dhcp_host writes must be unicast (addresses.host_mac); a reservation someone else made is
+    # shown as Kea holds it, in the normal form, so a conflict with it is reported, not hidden.
+    config = reply("kea22-config-get")
+    for subnet in config[0]["arguments"]["Dhcp4"]["subnet4"]:
+        for entry in subnet.get("reservations", []):
+            if entry["hostname"] == "printer-3":
+                entry["hw-address"] = "01-00-5E-00-00-FB"
+    api, _t = backend(dict(FALLBACK, **{"config-get": config}), tmp_path)
+    with api.session(write=False):
+        found = {r.hostname: r.mac for r in api.list(1)}
+    assert found["printer-3"] == "01:00:5e:00:00:fb"
+    assert found["vm-cap-01"] == CAP.mac
