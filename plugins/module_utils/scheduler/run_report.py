@@ -14,12 +14,12 @@ import math
 import os
 import tempfile
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import hidden_nodes
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import state_files
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import vm_state
 
-VM_STATES = ("pending", "booting", "idle", "busy", "draining", "failed", "ending",
-             "stray", "claimed", "unknown")
+# The states hpc_slurm_vm_vms counts: every VM (vm_state.ALIVE) and every name that belongs to no VM.
+VM_STATES = vm_state.REPORTED
 
 
 class ReportError(SlurmVmError):
@@ -181,7 +181,7 @@ def write_report(params, now, check_mode=False):
     textfile = params.get("textfile") or os.path.join(state_dir, "hpc_slurm_vm.prom")
     files = [(history_path, to_json(history)), (os.path.join(state_dir, "summary.json"), to_json(summary)),
              (textfile, prometheus_text(summary)),
-             (os.path.join(state_dir, hidden_nodes.REGISTERED_FILE), to_json(plan.get("registered") or {}))]
+             (os.path.join(state_dir, vm_state.REGISTERED_FILE), to_json(plan.get("registered") or {}))]
     changed = []
     try:
         if not check_mode:

@@ -12,11 +12,11 @@ import os
 
 import pytest
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import hidden_nodes
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import reconcile as reconcile_plan
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import snapshot as slurm_snapshot
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import planner as vm_planner
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import vm_state
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "slurm", "fixtures", "snapshot")
 HOST = "vm-deb12-001"
@@ -51,9 +51,9 @@ def test_the_captured_restart_looks_like_a_vm_still_booting():
 
 def test_a_job_running_on_the_node_is_evidence():
     snap = snapshot()
-    busy = hidden_nodes.hosts_with_jobs(snap["vm_jobs"])
+    busy = vm_state.hosts_with_jobs(snap["vm_jobs"])
     assert busy == {HOST}
-    why = hidden_nodes.hidden_reason(HOST, snap["nodes"][HOST], snap["host_jobs"][HOST], busy, {})
+    why = vm_state.hidden_reason(HOST, snap["nodes"][HOST], snap["host_jobs"][HOST], busy, {})
     assert why == "VM-cluster jobs still run on it"
 
 
@@ -64,14 +64,14 @@ def test_a_job_running_on_the_node_is_evidence():
 ])
 def test_the_registered_memory_is_evidence_for_an_idle_vm(registered, hidden):
     snap = snapshot(with_vm_job=False)
-    why = hidden_nodes.hidden_reason(HOST, snap["nodes"][HOST], snap["host_jobs"][HOST], set(), registered)
+    why = vm_state.hidden_reason(HOST, snap["nodes"][HOST], snap["host_jobs"][HOST], set(), registered)
     assert bool(why) is hidden, why
 
 
 def test_nodelists_are_expanded_and_pending_jobs_ignored():
     jobs = [{"state": "RUNNING", "nodelist": "vm-deb12-[002-003]"}, {"state": "PENDING", "nodelist": ""},
             {"state": "COMPLETING", "nodelist": "vm-disk-001"}, {"state": "PENDING", "nodelist": "vm-deb12-008"}]
-    assert hidden_nodes.hosts_with_jobs(jobs) == {"vm-deb12-002", "vm-deb12-003", "vm-disk-001"}
+    assert vm_state.hosts_with_jobs(jobs) == {"vm-deb12-002", "vm-deb12-003", "vm-disk-001"}
 
 
 def test_the_planner_keeps_a_hidden_vm_past_boot_timeout_and_lists_it_for_resume():

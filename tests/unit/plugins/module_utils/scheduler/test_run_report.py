@@ -61,6 +61,17 @@ def test_prometheus_text_has_one_sample_per_image_and_state():
     assert all(line.startswith("hpc_slurm_vm_") for line in samples)
 
 
+def test_every_vm_state_the_planner_counts_as_alive_is_a_metric():
+    """A hidden VM (a slurmctld restart hid it) counts against max_vms, so it is counted in
+    hpc_slurm_vm_vms as well; the metric's state list once missed it."""
+    from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import vm_state
+    plan = {"images": {"a": {"vms": {"hidden": 2, "idle": 1}}}}
+    lines = run_report.prometheus_text(run_report.run_summary(plan, [], 0, 0)).splitlines()
+    assert 'hpc_slurm_vm_vms{image="a",state="hidden"} 2' in lines
+    for state in vm_state.ALIVE + vm_state.GC:
+        assert any(line.startswith('hpc_slurm_vm_vms{image="a",state="%s"} ' % state) for line in lines), state
+
+
 def test_label_values_are_escaped():
     plan = {"images": {'we"ird\\name': {"vms": {}}}}
     text = run_report.prometheus_text(run_report.run_summary(plan, [], 0, 0))

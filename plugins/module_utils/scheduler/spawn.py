@@ -1,0 +1,171 @@
+# -*- coding: utf-8 -*-
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The planner's supply side, per image: match pending jobs to the VMs that can take them,
+count the VMs still wanted, cap that count by the limits, name the hosts to spawn and the
+pending host jobs to cancel. Pure."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import bisect
+
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import host_job_name
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.demand import units_per_node
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.preview import iso_time
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.vm_state import ALIVE, VmState, is_supply
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.durations import format_duration
+
+
+class ImageSupply(object):
+    """What one image's VMs can serve, and how many VMs it still wants. The fields the
+    rest of the plan reads: used ({hostname: slot} of VMs that got a job), warm (slots no
+    job took), unservable (jobs longer than a VM's usable life), count, wanted, limited_by,
+    backoff, free (free hostnames), why (the spawn reason)."""
+
+    def __init__(self, context, image, vms, jobs):
+        self.image = image
+        slots = supply_slots(image, vms)
+        fitting, self.unservable = split_by_lifetime(jobs, image, context.rules)
+        self.new_units, self.unserved_jobs = match_jobs(fitting, slots, image)
+        self.used = {s["hostname"]: s for s in slots if s["jobs"]}
+        self.warm = [s for s in slots if not s["jobs"]]
+        self.warm_deficit = max(0, image["rules"]["min_idle"] - len(self.warm))
+        self.wanted = (-(-self.new_units // image["gres_count"]) if self.new_units else 0) + self.warm_deficit
+        self.free = [vm["hostname"] for vm in vms if vm["state"] == VmState.FREE]
+        self.backoff = backoff(image, context.history, context.now)
+        limits = spawn_limits(context, image, vms, len(self.free))
+        self.count, self.limited_by = capped_count(self.wanted, limits, self.backoff)
+        self.why = self._why()
+
+    def _why(self):
+        why = []
+        if self.new_units:
+            why.append("%d unit(s) of %d pending job(s) unserved" % (self.new_units, len(self.unserved_jobs)))
+        if self.warm_deficit:
+            why.append("min_idle %d, %d warm" % (self.image["rules"]["min_idle"], len(self.warm)))
+        return "; ".join(why)
+
+
+def supply_slots(image, vms):
+    """One slot per VM that can take a pending job (vm_state.is_supply), with room for gres_count units."""
+    return [{"hostname": vm["hostname"], "state": vm["state"], "life_left": vm["life_left"],
+             "free_units": image["gres_count"], "jobs": []} for vm in vms if is_supply(vm)]
+
+
+def split_by_lifetime(jobs, image, rules):
+    """(jobs a VM of the image can run, jobs longer than a VM's usable life or without a time limit)."""
+    longest = image["rules"]["lifetime"] - rules["grace"]
+    fitting, unservable = [], []
+    for job in jobs:
+        (fitting if job["time_limit"] is not None and job["time_limit"] <= longest else unservable).append(job)
+    return fitting, unservable
+
+
+def match_jobs(jobs, slots, image):
+    """Greedy best fit, oldest job first: each node request takes the slot with the
+    shortest life that still covers the job's time limit.
+
+    Slots are kept sorted by (life_left, hostname), so each request is a binary
+    search, and once every slot is full the rest is summed without searching:
+    fast enough for 100,000 pending jobs. Returns (unserved units, unserved job ids).
+    """
+    order = sorted(slots, key=lambda s: (s["life_left"], s["hostname"]))
+    keys = [(s["life_left"], s["hostname"]) for s in order]
+    unserved_units = 0
+    unserved_jobs = []
+    for job in jobs:
+        units = units_per_node(job, image)
+        if not order:
+            unserved_units += units * job["num_nodes"]
+            unserved_jobs.append(job["id"])
+            continue
+        missed = sum(1 for _node_index in range(job["num_nodes"])
+                     if not _take_slot(order, keys, job, units))
+        if missed:
+            unserved_units += units * missed
+            unserved_jobs.append(job["id"])
+    return unserved_units, unserved_jobs
+
+
+def _take_slot(order, keys, job, units):
+    """Give one node request of job the shortest-lived slot that covers its time limit and has
+    room for units; False if none has. A full slot leaves order and keys."""
+    position = bisect.bisect_left(keys, (job["time_limit"], ""))
+    while position < len(order) and order[position]["free_units"] < units:
+        position += 1  # too full for this request, though it may serve a smaller one
+    if position == len(order):
+        return False
+    slot = order[position]
+    slot["free_units"] -= units
+    slot["jobs"].append(job["id"])
+    if slot["free_units"] == 0:
+        del order[position]
+        del keys[position]
+    return True
+
+
+def backoff(image, history, now):
+    """{failures, until} while the image is in backoff after repeated failed boots, else None."""
+    record = (history or {}).get(image["name"]) or {}
+    failures = int(record.get("failures", 0))
+    last = record.get("last_failure")
+    rules = image["rules"]
+    if failures >= rules["backoff_failures"] and last is not None and now - int(last) < rules["backoff_seconds"]:
+        return {"failures": failures, "until": int(last) + rules["backoff_seconds"]}
+    return None
+
+
+def spawn_limits(context, image, vms, free_count):
+    """[(label, room)]: every cap on the number of VMs the image may spawn in this run."""
+    irules = image["rules"]
+    active = sum(1 for vm in vms if vm["state"] in ALIVE)
+    limits = [("max_vms %d" % irules["max_vms"], irules["max_vms"] - active)]
+    if irules["max_spawn_per_run"] is not None:
+        limits.append(("max_spawn_per_run %d" % irules["max_spawn_per_run"], irules["max_spawn_per_run"]))
+    if context.spawn_budget is not None:
+        limits.append(("global max_spawn_per_run", context.spawn_budget))
+    if context.total_room is not None:
+        limits.append(("max_total_vms %d" % context.rules["max_total_vms"], context.total_room))
+    limits.append(("free hostnames in pool %s" % image["pool"], free_count))
+    return limits
+
+
+def capped_count(wanted, limits, backoff_record):
+    """(how many VMs to spawn, the label of the limit that capped it or None)."""
+    count = wanted
+    limited_by = None
+    for label, room in limits:
+        if room < count:
+            count, limited_by = max(0, room), label
+    if backoff_record and count:
+        count, limited_by = 0, "backoff after %d failed boots, until %s" % (
+            backoff_record["failures"], iso_time(backoff_record["until"]))
+    return count, limited_by
+
+
+def spawn_items(supply):
+    """The spawn items of the first `count` free hostnames."""
+    image = supply.image
+    name = image["name"]
+    return [{
+        "image": name, "hostname": hostname,
+        "mac": image_table.vm_mac(image, hostname), "ip": image_table.vm_ip(image, hostname),
+        "host_job": {"name": host_job_name(hostname),
+                     "time_limit": format_duration(image["rules"]["lifetime"]),
+                     "comment": "hpc.slurm_vm image=%s vm=%s" % (name, hostname)},
+        "reason": supply.why,
+    } for hostname in supply.free[:supply.count]]
+
+
+def cancel_items(supply, host_jobs):
+    """Pending host jobs that no job matched and the warm pool does not need, newest first."""
+    warm = supply.warm
+    spare_pending = sorted((s for s in warm if s["state"] == VmState.PENDING),
+                           key=lambda s: -int(host_jobs[s["hostname"]]["id"]))
+    keep_warm = max(0, supply.image["rules"]["min_idle"] - sum(1 for s in warm if s["state"] != VmState.PENDING))
+    return [{"image": supply.image["name"], "hostname": slot["hostname"],
+             "host_job_id": host_jobs[slot["hostname"]]["id"], "reason": "no pending job needs it (demand gone)"}
+            for slot in spare_pending[keep_warm:]]

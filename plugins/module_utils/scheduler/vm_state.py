@@ -1,0 +1,217 @@
+# -*- coding: utf-8 -*-
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The state of a pool host's VM: one enum, its groupings, and the one classify. Pure.
+
+A VM's state is read from three records of the snapshot: its node in the VM cluster,
+its host job hpcvm:<host> on the host cluster, and its reservation hpcvm-<host>:
+
+  without a host job
+    free      FUTURE node, no reservation, not claimed in this run: the name is free
+    claimed   FUTURE node, claimed in this run (DNS/DHCP records, no reservation yet)
+    stray     a slurmd answers under the name, but no host job holds a VM for it
+    leftover  the tail of a teardown: reservation, records or node state still to clean
+  with a host job
+    pending   the host job waits for a hypervisor
+    ending    the host job is COMPLETING
+    failed    the node is DOWN or FAIL
+    draining  the node is drained (by us, or by an admin)
+    booting   the node has not registered yet
+    hidden    FUTURE again while its host job runs: a slurmctld restart hid a VM that
+              had registered (the evidence: hidden_reason)
+    busy      registered and running jobs
+    idle      registered, no job
+  unknown     the name is missing from the VM cluster's slurm.conf
+
+Hidden VMs: a restarted slurmctld brings nodes declared State=FUTURE back as FUTURE, even
+those of running VMs (FACTS.md), and forgets their SlurmdStartTime; their jobs keep running
+but no new job is sent to them, and the VM's slurmd is not pinged, so it never registers
+again by itself. Without more evidence such a VM looks like one still booting, and
+boot_timeout would end its host job. The evidence that the VM of the *current* host job
+had registered, any of:
+  1. the node's SlurmdStartTime is not before the host job's start (kept by the restart
+     on some versions);
+  2. a VM-cluster job runs on the node (only a registered slurmd gets jobs);
+  3. an earlier scheduler run saw the node registered under this host job: the
+     `registered` memory ({host: host job id}) run_report writes each run (REGISTERED_FILE).
+The planner then calls the VM `hidden` (alive, not booting) and the reconciler resumes
+its node once it has seen the domain running.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from enum import Enum
+
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import nodeset
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import DEFAULT_REASON_PREFIX, reservation_name
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse import JOB_STATES_ON_NODE, NODE_BUSY_STATES
+
+
+class VmState(str, Enum):
+    """The states a pool host's VM can be in. Plans carry the plain strings (.value)."""
+    FREE = "free"
+    CLAIMED = "claimed"
+    PENDING = "pending"
+    BOOTING = "booting"
+    IDLE = "idle"
+    BUSY = "busy"
+    DRAINING = "draining"
+    FAILED = "failed"
+    ENDING = "ending"
+    HIDDEN = "hidden"
+    STRAY = "stray"
+    LEFTOVER = "leftover"
+    UNKNOWN = "unknown"
+
+    def __str__(self):
+        return self.value
+
+
+def _values(*states):
+    return tuple(state.value for state in states)
+
+
+# A VM with a host job: counts against max_vms and max_total_vms.
+ALIVE = _values(VmState.PENDING, VmState.BOOTING, VmState.IDLE, VmState.BUSY, VmState.DRAINING,
+                VmState.FAILED, VmState.ENDING, VmState.HIDDEN)
+# Its slurmd registered and Slurm sees it now (boot latency is measured on these).
+SERVING = _values(VmState.IDLE, VmState.BUSY, VmState.DRAINING)
+# Its slurmd registered under the current host job: what the next run remembers (REGISTERED_FILE).
+REGISTERED = SERVING + _values(VmState.HIDDEN)
+# Can take a pending job, now or once it is up (a hidden VM only while it runs no job: see is_supply).
+SUPPLY = _values(VmState.IDLE, VmState.BOOTING, VmState.PENDING, VmState.HIDDEN)
+# Belong to no VM: listed for the reconciler, which applies the grace period; and why.
+GC_REASONS = {
+    VmState.STRAY.value: "slurmd registered but no host job holds a VM for it",
+    VmState.CLAIMED.value: "DNS/DHCP records but no host job or reservation",
+    VmState.UNKNOWN.value: "pool host missing from the VM cluster's slurm.conf",
+}
+GC = _values(VmState.STRAY, VmState.CLAIMED, VmState.UNKNOWN)
+# The states the run report counts per image (free names and teardown tails are not VMs).
+REPORTED = ALIVE + GC
+
+REGISTERED_FILE = "registered.json"
+
+
+def is_supply(vm):
+    """Whether the VM can serve a pending job: idle, booting and pending VMs (not draining or
+    busy), and hidden ones running no job (this run's reconciler resumes them)."""
+    return vm["state"] in SUPPLY and not (vm["state"] == VmState.HIDDEN and vm["busy"])
+
+
+def node_runs_jobs(node):
+    """Whether Slurm runs (or finishes) jobs on the node."""
+    return node["state"] in NODE_BUSY_STATES or node.get("alloc_cpus", 0) > 0
+
+
+def is_our_teardown_tail(node, reason_prefix=DEFAULT_REASON_PREFIX):
+    """A node our teardown set DOWN or drained (its reason starts with our prefix).
+
+    Such a node still reads `registered` until the next ping: Slurm keeps the BootTime and
+    SlurmdStartTime of the gone slurmd, and NOT_RESPONDING comes up to SlurmdTimeout later
+    (captured: tests/unit/.../scheduler/fixtures/teardown_tail). Without this rule the tail
+    of a teardown would read as a stray slurmd for those seconds."""
+    return node["state"] != "FUTURE" and (node.get("reason") or "").startswith(reason_prefix)
+
+
+def hosts_with_jobs(vm_jobs):
+    """The VM-cluster nodes some job runs on (from the snapshot's vm_jobs)."""
+    lists = {job.get("nodelist") for job in vm_jobs or () if job.get("state") in JOB_STATES_ON_NODE}
+    hosts = set()
+    for expression in sorted(lists - {None, "", "(null)"}):
+        hosts.update(nodeset.expand(expression))
+    return hosts
+
+
+def hidden_reason(host, node, host_job, busy_hosts, registered):
+    """Why the FUTURE node `host` belongs to a VM that had registered under its running host
+    job, or None (not hidden: not FUTURE, no running host job, or no evidence)."""
+    if node is None or host_job is None or node.get("state") != "FUTURE" or host_job.get("state") != "RUNNING":
+        return None
+    started = host_job.get("start")
+    slurmd_start = node.get("slurmd_start")
+    if slurmd_start and started and slurmd_start >= started:
+        return "its slurmd registered after host job %s started" % host_job.get("id")
+    if host in busy_hosts:
+        return "VM-cluster jobs still run on it"
+    if str((registered or {}).get(host)) == str(host_job.get("id")):
+        return "an earlier run saw it registered under host job %s" % host_job.get("id")
+    return None
+
+
+def registered_memory(vms):
+    """{host: host job id} of the VMs that are registered (or hidden) now, for the next run."""
+    return {vm["hostname"]: str(vm["host_job"]["id"]) for vm in vms
+            if vm["state"] in REGISTERED and vm.get("host_job")}
+
+
+def classify_vm(host, image, snapshot, claimed, rules, busy_hosts=(), registered=None,
+                reason_prefix=DEFAULT_REASON_PREFIX):
+    """The VM state of one pool host, with the times the rules need. busy_hosts and
+    registered: the evidence hidden_reason weighs for a FUTURE node; reason_prefix: the
+    prefix of the node reasons our teardown sets."""
+    node = snapshot["nodes"].get(host)
+    host_job = snapshot["host_jobs"].get(host)
+    reservation = snapshot["reservations"].get(reservation_name(host))
+    vm = {"hostname": host, "image": image["name"], "host_job": host_job, "node": node,
+          "reservation": reservation is not None}
+    if node is None:
+        state = VmState.UNKNOWN
+    elif host_job is None:
+        state = _state_without_host_job(host, node, reservation is not None, claimed, reason_prefix)
+    elif host_job["state"] == "PENDING":
+        state = VmState.PENDING
+        limit = host_job["time_limit"] or image["rules"]["lifetime"]
+        vm["life_left"] = min(limit, image["rules"]["lifetime"]) - rules["grace"]
+    elif host_job["state"] == "COMPLETING":
+        state = VmState.ENDING
+    else:
+        state = _state_of_running_vm(vm, image, snapshot["time"], rules, busy_hosts, registered)
+    vm["state"] = state.value
+    return vm
+
+
+def _state_without_host_job(host, node, reserved, claimed, reason_prefix):
+    if node["state"] == "FUTURE" and not reserved and host not in claimed:
+        return VmState.FREE
+    if node["registered"] and not is_our_teardown_tail(node, reason_prefix):
+        return VmState.STRAY  # a slurmd answers under this name, but no host job holds a VM
+    if node["state"] != "FUTURE" or reserved:
+        return VmState.LEFTOVER
+    return VmState.CLAIMED
+
+
+def _state_of_running_vm(vm, image, now, rules, busy_hosts, registered):
+    """The state of a VM whose host job runs; adds its times (usable_end, life_left, started,
+    idle_since) and hypervisor to vm."""
+    host, node, host_job = vm["hostname"], vm["node"], vm["host_job"]
+    started = host_job["start"] or now
+    ends = [started + image["rules"]["lifetime"]]
+    if host_job["end"]:
+        ends.append(host_job["end"])
+    vm["usable_end"] = min(ends) - rules["grace"]
+    vm["life_left"] = vm["usable_end"] - now
+    vm["started"] = started
+    vm["hypervisor"] = host_job.get("hypervisor")
+    if node["state"] in ("DOWN", "FAIL") or "FAIL" in node["flags"]:
+        return VmState.FAILED
+    if "DRAIN" in node["flags"]:
+        return VmState.DRAINING
+    if not node["registered"]:
+        vm["hidden"] = hidden_reason(host, node, host_job, busy_hosts, registered)
+        vm["busy"] = host in busy_hosts
+        return VmState.HIDDEN if vm["hidden"] else VmState.BOOTING
+    if node_runs_jobs(node):
+        return VmState.BUSY
+    vm["idle_since"] = max(t for t in (node["last_busy"], node["slurmd_start"], started) if t)
+    return VmState.IDLE
+
+
+def count_states(vms):
+    """{state: number of VMs}."""
+    counts = {}
+    for vm in vms:
+        counts[vm["state"]] = counts.get(vm["state"], 0) + 1
+    return counts
