@@ -18,9 +18,9 @@ import pytest
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
 
-from .conftest import GUEST_VM
+from .conftest import defined_domains
 
-HOST = "vm-deb12-004"   # ours; lab/guest/vm must not be running it meanwhile
+HOST = "vm-deb12-004"   # ours; no guest of that name may run meanwhile (test_guest.py does not use it)
 
 UDHCPC_SCRIPT = """#!/bin/sh
 [ "$1" = bound ] && echo "ip=$ip mask=$mask hostname=$hostname domain=$domain router=$router dns=$dns" >> "$EVENTS"
@@ -70,8 +70,7 @@ def _reservation_file(lab, host):
 
 
 def test_a_client_gets_its_reservation_from_the_hostsdir(lab, images, client_ns):
-    listed = subprocess.run([GUEST_VM, "list"], capture_output=True, text=True, check=True).stdout.split()
-    assert HOST not in listed, "%s runs as a guest; its MAC would be on the bridge twice" % HOST
+    assert HOST not in defined_domains(HOST), "%s runs as a guest; its MAC would be on the bridge twice" % HOST
     image = image_table.image_of_host(images, HOST)
     mac, ip = image_table.vm_mac(image, HOST), image_table.vm_ip(image, HOST)
     path = _reservation_file(lab, HOST)
