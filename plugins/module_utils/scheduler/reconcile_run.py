@@ -16,7 +16,7 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import D
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import reconcile as reconcile_plan
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import snapshot as slurm_snapshot
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import hidden_nodes
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import vm_state
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import state_files
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput, SlurmVmError
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.run_report import to_json, write_if_changed
@@ -94,7 +94,7 @@ def run(params, check_mode=False, now=None):
     if files is not None:
         files = {hv: _paths(entries) for hv, entries in files.items()}
     try:
-        result = reconcile_plan.plan(
+        result = reconcile_plan.plan(reconcile_plan.ReconcileInputs(
             snapshot, images, now, params["grace"], first_seen=previous,
             dns=params.get("dns_names"), dns_zone=params.get("dns_zone"),
             ptrs=params.get("ptr_names"), reverse_zone=params.get("reverse_zone"),
@@ -103,8 +103,8 @@ def run(params, check_mode=False, now=None):
             read_as=params.get("read_as") or {}, live_hosts=params.get("live_hosts") or [],
             reason_prefix=params.get("reason_prefix") or DEFAULT_REASON_PREFIX,
             only_hosts=params.get("only_hosts"),
-            registered=state_files.read_state(os.path.join(params["state_dir"], hidden_nodes.REGISTERED_FILE),
-                                              "registered-VM memory", error=ReconcileStateError))
+            registered=state_files.read_state(os.path.join(params["state_dir"], vm_state.REGISTERED_FILE),
+                                              "registered-VM memory", error=ReconcileStateError)))
     except (KeyError, TypeError, AttributeError) as exc:
         raise InvalidInput("a reconciler input is malformed (%s: %s); pass the _info modules' results as documented"
                            % (type(exc).__name__, exc)) from exc

@@ -90,17 +90,19 @@ def test_without_evidence_the_planner_still_ends_a_vm_that_never_registered():
     assert result["resume"] == [] and result["registered"] == {}
 
 
+def reconcile(snap, **inputs):
+    return reconcile_plan.plan(reconcile_plan.ReconcileInputs(snap, IMAGES, snapshot()["time"], 0, **inputs))
+
+
 def test_the_reconciler_resumes_on_the_same_evidence_once_the_domain_runs():
     guests = {"hv01": [{"name": HOST, "state": "running", "ours": True, "metadata": {}}]}
-    result = reconcile_plan.plan(snapshot(), IMAGES, snapshot()["time"], 0, domains=guests)
+    result = reconcile(snapshot(), domains=guests)
     assert [r["hostname"] for r in result["resume"]] == [HOST]
     assert "VM-cluster jobs still run on it" in result["resume"][0]["reason"]
-    idle = reconcile_plan.plan(snapshot(with_vm_job=False), IMAGES, snapshot()["time"], 0, domains=guests,
-                               registered={HOST: "100319"})
+    idle = reconcile(snapshot(with_vm_job=False), domains=guests, registered={HOST: "100319"})
     assert [r["hostname"] for r in idle["resume"]] == [HOST]
-    assert reconcile_plan.plan(snapshot(with_vm_job=False), IMAGES, snapshot()["time"], 0, domains=guests,
-                               registered={})["resume"] == []
-    assert reconcile_plan.plan(snapshot(), IMAGES, snapshot()["time"], 0, domains={"hv01": []})["resume"] == []
+    assert reconcile(snapshot(with_vm_job=False), domains=guests, registered={})["resume"] == []
+    assert reconcile(snapshot(), domains={"hv01": []})["resume"] == []
 
 
 @pytest.mark.parametrize("with_vm_job,spawn", [(False, 0), (True, 1)])

@@ -72,7 +72,8 @@ def _plan(snapshot=None, grace=0, first_seen=None, **kwargs):
     args = dict(dns=[], dns_zone=ZONE, ptrs=[], reverse_zone=RZONE, dhcp=[], domains={"hv01": []},
                 files={"hv01": []})
     args.update(kwargs)
-    return reconcile_plan.plan(snapshot or _snapshot(), IMAGES, NOW, grace, first_seen=first_seen, **args)
+    return reconcile_plan.plan(reconcile_plan.ReconcileInputs(snapshot or _snapshot(), IMAGES, NOW, grace,
+                                                             first_seen=first_seen, **args))
 
 
 def _kinds(items):
@@ -200,7 +201,8 @@ def test_memory_from_the_future_restarts_the_clock():
 
 
 def test_sources_not_read_are_not_judged():
-    result = reconcile_plan.plan(_snapshot(), IMAGES, NOW, 0, first_seen={"dns|%s|x.%s" % (ZONE, ZONE): 1})
+    result = reconcile_plan.plan(reconcile_plan.ReconcileInputs(_snapshot(), IMAGES, NOW, 0,
+                                                                 first_seen={"dns|%s|x.%s" % (ZONE, ZONE): 1}))
     assert result["remove"] == [] and result["first_seen"] == {"dns|%s|x.%s" % (ZONE, ZONE): 1}
 
 
@@ -315,7 +317,7 @@ def test_deterministic_and_sorted():
 @pytest.mark.parametrize("grace,first_seen", [(-1, None), (None, None), (0, {"k": "soon"})])
 def test_bad_inputs(grace, first_seen):
     with pytest.raises(reconcile_plan.ReconcileInputError):
-        reconcile_plan.plan(_snapshot(), IMAGES, NOW, grace, first_seen=first_seen)
+        reconcile_plan.plan(reconcile_plan.ReconcileInputs(_snapshot(), IMAGES, NOW, grace, first_seen=first_seen))
 
 
 def test_only_hosts_judges_those_names_and_keeps_the_clock_of_the_others():
