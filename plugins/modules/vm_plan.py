@@ -92,6 +92,15 @@ options:
     type: list
     elements: str
     default: []
+  reason_prefix:
+    description:
+      - Prefix of the node reasons the collection sets when it drains a VM or sets its node DOWN (the site's
+        C(slurm_vm_teardown_reason_prefix)).
+      - A node without host job whose reason starts with it is the tail of a teardown (C(finish)), even in the
+        seconds its gone slurmd still looks registered. A node DOWN with reason C(<prefix> boot failed) is held DOWN
+        for the image's C(failed_hold).
+    type: str
+    default: "hpc.slurm_vm:"
 author:
   - hpc.slurm_vm contributors (!UNKNOWN)
 """

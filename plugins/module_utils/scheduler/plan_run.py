@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import DEFAULT_REASON_PREFIX
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import snapshot as slurm_snapshot
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import state_files
@@ -29,6 +30,7 @@ ARGUMENT_SPEC = {
     "history_file": {"type": "path"},
     "registered_file": {"type": "path"},
     "claimed": {"type": "list", "elements": "str", "default": []},
+    "reason_prefix": {"type": "str", "default": DEFAULT_REASON_PREFIX},
 }
 REQUIRED_ONE_OF = [("snapshot", "snapshot_file")]
 MUTUALLY_EXCLUSIVE = [("snapshot", "snapshot_file"), ("history", "history_file")]
@@ -53,7 +55,8 @@ def run(params):
     images = image_table.normalize_table(params["images"])
     try:
         return vm_planner.plan(snapshot, images, rules=params.get("rules") or {},
-                               history=history, claimed=params.get("claimed") or [], registered=registered)
+                               history=history, claimed=params.get("claimed") or [], registered=registered,
+                               reason_prefix=params.get("reason_prefix") or DEFAULT_REASON_PREFIX)
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidInput("the snapshot is malformed (%s: %s); pass the slurm_demand inventory's slurm_vm_snapshot"
                            % (type(exc).__name__, exc)) from exc

@@ -84,3 +84,38 @@ def test_check_mode_plans_the_same_and_writes_no_report(tmp_path):
     assert [s["hostname"] for s in results["plan"]["spawn"]] == ["vm-a-001"]
     assert results["report"]["changed"] is True and len(results["report"]["files"]) == 4
     assert not (tmp_path / "summary.json").exists() and not (tmp_path / "history.json").exists()
+
+
+PREFIX_PLAY = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: plan with the site's reason prefix
+      hpc.slurm_vm.vm_plan:
+        snapshot_file: "{{ state }}/snapshot.json"
+        images:
+          a: {pool: "vm-a-[001-002]", network: {bridge: br0, subnet: 10.77.0.0/16, ip_offset: 256,
+                                                mac_prefix: "52:54:00:77:01"}}
+        reason_prefix: "site-x:"
+      register: plan
+    - name: results
+      ansible.builtin.copy:
+        dest: "{{ state }}/results.json"
+        content: "{{ {'plan': plan} | to_json }}"
+        mode: "0644"
+"""
+
+
+def test_the_action_plugin_passes_reason_prefix_to_the_planner(tmp_path):
+    """A node DOWN after a failed boot, under the site's prefix: held for failed_hold (wait), not finished."""
+    snapshot = json.loads(json.dumps(SNAPSHOT))
+    snapshot["vm_jobs"] = []
+    snapshot["nodes"]["vm-a-002"].update(state="DOWN", reason="site-x: boot failed: boot_timeout", reason_time=90)
+    (tmp_path / "snapshot.json").write_text(json.dumps(snapshot))
+    (tmp_path / "play.yml").write_text(PREFIX_PLAY)
+    argv = [PLAYBOOK, "-i", "localhost,", "-c", "local", "-e", "state=%s" % tmp_path,
+            "-e", "ansible_python_interpreter=" + sys.executable, str(tmp_path / "play.yml")]
+    proc = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    plan = json.loads((tmp_path / "results.json").read_text())["plan"]
+    assert [(t["hostname"], t["step"]) for t in plan["teardown"]] == [("vm-a-002", "wait")]

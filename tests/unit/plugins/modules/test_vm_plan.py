@@ -71,3 +71,29 @@ def test_history_and_history_file_are_exclusive(run_module, tmp_path):
     args = {"snapshot": snapshot(), "images": IMAGES, "history": {}, "history_file": str(tmp_path / "h.json")}
     kind, result = run_module(vm_plan.main, args)
     assert kind == "fail" and "mutually exclusive" in result["msg"]
+
+
+def _down_after_a_failed_boot(reason):
+    snap = snapshot()
+    snap["vm_jobs"] = []
+    snap["nodes"]["vm-a-002"] = dict(FUTURE, state="DOWN", reason=reason, reason_time=90)
+    return snap
+
+
+def test_reason_prefix_reaches_the_planner(run_module):
+    """A site's slurm_vm_teardown_reason_prefix: its failed boots are held DOWN for failed_hold,
+    another prefix's are not."""
+    args = {"snapshot": _down_after_a_failed_boot("site-x: boot failed: boot_timeout"), "images": IMAGES}
+    kind, result = run_module(vm_plan.main, dict(args, reason_prefix="site-x:"))
+    assert kind == "exit", result
+    assert [(t["hostname"], t["step"]) for t in result["teardown"]] == [("vm-a-002", "wait")]
+    assert result["teardown"][0]["reason"].startswith("held DOWN after a failed boot")
+    kind, default = run_module(vm_plan.main, args)
+    assert [(t["hostname"], t["step"]) for t in default["teardown"]] == [("vm-a-002", "finish")]
+
+
+def test_reason_prefix_defaults_to_the_collections(run_module):
+    args = {"snapshot": _down_after_a_failed_boot("hpc.slurm_vm: boot failed: boot_timeout"), "images": IMAGES}
+    kind, result = run_module(vm_plan.main, args)
+    assert kind == "exit", result
+    assert [(t["hostname"], t["step"]) for t in result["teardown"]] == [("vm-a-002", "wait")]
