@@ -87,7 +87,6 @@ groups:
 
 import json
 import os
-import subprocess
 import tempfile
 import time
 
@@ -99,6 +98,7 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import hidd
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import nodeset
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.runner import SubprocessRunner
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.snapshot import (
     SlurmSnapshotReader,
     snapshot_for_file,
@@ -112,21 +112,14 @@ except ImportError:  # pragma: no cover - ansible-core requires PyYAML
     yaml = None
 
 
-def run_slurm_command(argv, slurm_conf):
-    """Run a Slurm client command with SLURM_CONF; argv list, never a shell."""
-    env = dict(os.environ, SLURM_CONF=slurm_conf, LC_ALL="C")
-    try:
-        proc = subprocess.run(argv, env=env, capture_output=True,  # noqa: S603
-                              text=True, timeout=120, check=False)
-    except OSError as exc:
-        return 127, "", "%s: %s" % (argv[0], exc)
-    except subprocess.TimeoutExpired:
-        return 124, "", "%s timed out after 120 s" % argv[0]
-    return proc.returncode, proc.stdout, proc.stderr
+# Runs the plugin's Slurm commands (argv lists, no shell, LC_ALL=C); SLURM_CONF comes per call.
+SLURM_RUNNER = SubprocessRunner(timeout=120)
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     NAME = "hpc.slurm_vm.slurm_demand"
+    # common/runner.py's interface; None: SLURM_RUNNER. Unit tests set a replaying fake.
+    runner = None
 
     def verify_file(self, path):
         return super(InventoryModule, self).verify_file(path) and path.endswith(
@@ -170,7 +163,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             for conf in (vm_conf, host_conf):
                 if not os.path.exists(conf):
                     raise AnsibleParserError("%s: slurm.conf %s does not exist" % (path, conf))
-            reader = SlurmSnapshotReader(run_slurm_command, vm_conf, host_conf)
+            reader = SlurmSnapshotReader(self.runner or SLURM_RUNNER, vm_conf, host_conf)
             hosts = [h for image in images.values() for h in image["hosts"]]
             try:
                 snapshot = reader.read(hosts)

@@ -60,6 +60,10 @@ options:
       - A node counts as registered when it is not FUTURE, has a C(SlurmdStartTime) and a C(BootTime), and is
         not NOT_RESPONDING. Slurm does not ping FUTURE nodes, so a FUTURE node whose slurmd still runs (after a
         slurmctld restart) never counts; set V(false) when the caller knows its VM is alive.
+      - A DOWN node whose reason was set after its slurmd started does not count either. Slurm keeps both
+        times when a node returns to the pool, and shows a node set DOWN from FUTURE without NOT_RESPONDING
+        until its next ping. A slurmd that starts after the down counts again. To resume a DOWN node whose
+        slurmd kept running, set V(false).
     type: bool
   wait_registered:
     description:

@@ -156,6 +156,7 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import reservat
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.runner import CommandRunner
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.client import SLURM_ARGUMENT_SPEC, SlurmClient
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse import reservation_from_record
 
 
 def run(module):
@@ -165,7 +166,7 @@ def run(module):
     now = int(time.time())
     desired = resv.desired_from_params(params, now) if params["state"] == "present" else None
     record = client.reservation(name)
-    before = resv.current_from_record(record) if record else None
+    before = reservation_from_record(record) if record else None
 
     command, after = [], before
     if params["state"] == "absent":
@@ -186,7 +187,7 @@ def run(module):
                 client.update_reservation(name, args)
     if command and not module.check_mode and params["state"] == "present":
         record = client.reservation(name)
-        after = resv.current_from_record(record) if record else None
+        after = reservation_from_record(record) if record else None
 
     result = dict(changed=bool(command), command=command,
                   reservation=resv.public_view(after) if after else {})

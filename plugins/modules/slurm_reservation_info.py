@@ -70,11 +70,12 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import reservat
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.runner import CommandRunner
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.client import SLURM_ARGUMENT_SPEC, SlurmClient
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse import reservation_from_record
 
 
 def run(module):
     client = SlurmClient(CommandRunner(module), module.params["slurm_conf"], module.params["cluster"])
-    found = [resv.current_from_record(r) for r in client.reservations()]
+    found = [reservation_from_record(r) for r in client.reservations()]
     found = resv.filter_by_prefix(found, module.params["name_prefix"])
     return dict(changed=False, reservations=[resv.public_view(r) for r in sorted(found, key=lambda r: r["name"])])
 

@@ -43,7 +43,7 @@ def main():
     init_plugin_loader([os.path.join(REPO, ".cache", "collections")])
     from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
     from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.snapshot import SlurmSnapshotReader
-    from ansible_collections.hpc.slurm_vm.plugins.inventory.slurm_demand import run_slurm_command
+    from ansible_collections.hpc.slurm_vm.plugins.inventory.slurm_demand import SLURM_RUNNER as run_slurm_command
     import yaml
 
     conf = write_conf()

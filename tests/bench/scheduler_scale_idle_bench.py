@@ -158,7 +158,7 @@ def main():
         SlurmSnapshotReader,
         snapshot_from_file,
     )
-    from ansible_collections.hpc.slurm_vm.plugins.inventory.slurm_demand import run_slurm_command
+    from ansible_collections.hpc.slurm_vm.plugins.inventory.slurm_demand import SLURM_RUNNER as run_slurm_command
 
     table = {"big": BIG}
     host_conf = os.path.join(LAB, "etc", "host", "slurm.conf")

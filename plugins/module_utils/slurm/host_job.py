@@ -12,12 +12,16 @@ __metaclass__ = type
 import re
 import time
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import host_job_name, host_of_job
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import host_job_name
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.client import SlurmCommandError
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.snapshot import parse_time
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse import (
+    HOST_JOB_FIELDS,
+    HOST_JOB_LIVE_STATES,
+    parse_host_jobs,
+    squeue_format,
+)
 
-LIVE_STATES = ("PENDING", "CONFIGURING", "RUNNING", "SUSPENDED", "COMPLETING", "REQUEUED", "RESIZING")
 _HOST_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _TIME_RE = re.compile(r"^(\d+-)?\d+(:\d{1,2}){0,2}$")
 # sbatch option values reach sbatch as separate argv words; still refuse what Slurm would misread.
@@ -48,32 +52,16 @@ def validate(jobs, state):
     return wanted
 
 
-SQUEUE_FORMAT = "%i|%j|%T|%N|%S|%e"
-
-
-def parse_squeue(text):
-    """`squeue -h -o %i|%j|%T|%N|%S|%e` lines -> {hostname: [job, ...]} for our job names
-    (start and end as epoch seconds, None when Slurm does not know them yet)."""
-    found = {}
-    for line in text.splitlines():
-        parts = line.strip().split("|", 5)
-        if len(parts) < 3 or host_of_job(parts[1]) is None:
-            continue
-        parts += [""] * (6 - len(parts))
-        host = host_of_job(parts[1])
-        found.setdefault(host, []).append({"job_id": parts[0], "state": parts[2], "node": parts[3] or None,
-                                           "start": parse_time(parts[4]) if parts[2] != "PENDING" else None,
-                                           "end": parse_time(parts[5]) if parts[2] != "PENDING" else None})
-    return found
+SQUEUE_FORMAT = squeue_format(HOST_JOB_FIELDS)
 
 
 def plan(existing, wanted, state):
-    """existing: parse_squeue() result; wanted: validate() result.
+    """existing: parse.parse_host_jobs() result; wanted: validate() result.
     present: submit the hosts without a live job (a live one is kept, never duplicated).
     absent: cancel every live job of the hosts."""
     result = {"submit": [], "keep": {}, "cancel": []}
     for host in wanted:
-        live = [j for j in existing.get(host, []) if j["state"] in LIVE_STATES]
+        live = [j for j in existing.get(host, []) if j["state"] in HOST_JOB_LIVE_STATES]
         if state == "present":
             if live:
                 result["keep"][host] = live[0]
@@ -106,7 +94,7 @@ def sbatch_argv(job, options):
 
 class HostJobClient(object):
     def __init__(self, slurm):
-        self.slurm = slurm  # a slurm_cli.SlurmClient: its runner, SLURM_CONF and --clusters
+        self.slurm = slurm  # a slurm.client.SlurmClient: its runner, SLURM_CONF and --clusters
 
     def _run(self, argv, changes=False, data=None):
         if self.slurm.cluster:
@@ -121,7 +109,7 @@ class HostJobClient(object):
         if result.rc != 0:
             raise SlurmCommandError("squeue failed: %s" % result.output.strip(), cmd=list(result.argv),
                                     rc=result.rc, stdout=result.stdout, stderr=result.stderr)
-        return parse_squeue(result.stdout)
+        return parse_host_jobs(result.stdout)
 
     def submit(self, job, options):
         result = self._run(sbatch_argv(job, options), changes=True, data=job["script"])

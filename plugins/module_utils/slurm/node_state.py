@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Pure planning for slurm_node_state: which nodes change, how, and what Slurm refuses.
 
-Nodes are the canonical dicts of slurm_cli.node_from_record. The rules below
+Nodes are the models of slurm/parse.py (node_from_record). The rules below
 were observed on Slurm 22.05 in the lab (see the unit tests' fixtures):
 - `idle` is refused from FUTURE and from a busy (ALLOCATED/MIXED) node; `resume`
   is accepted there, but refused on a node that is already schedulable.
@@ -24,12 +24,11 @@ import time
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import nodeset
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.runner import CommandError
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput, SlurmVmError
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.client import join_state
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse import NODE_BUSY_STATES, join_state
 
 STATES = ("idle", "resume", "down", "drain", "undrain", "future", "fail")
 REASON_STATES = ("down", "drain", "fail")
 SCHEDULABLE_STATES = ("idle", "resume", "undrain")
-BUSY = ("ALLOCATED", "MIXED", "COMPLETING")
 UNSCHEDULABLE_BASES = ("DOWN", "FUTURE")
 UNSCHEDULABLE_FLAGS = ("DRAIN", "FAIL")
 
@@ -61,7 +60,7 @@ def validate(state, reason):
 
 
 def is_busy(node):
-    return node["base"] in BUSY or "COMPLETING" in node["flags"]
+    return node["base"] in NODE_BUSY_STATES or "COMPLETING" in node["flags"]
 
 
 def is_schedulable(node):

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Pure functions for slurm_reservation(_info): validate, normalize, compare.
 
-A reservation is compared as a canonical dict (sorted node/user/account/flag
+A reservation is compared as the model of slurm/parse.py (reservation_from_record) (sorted node/user/account/flag
 lists, epoch times, duration in seconds). Only the fields the user gave are
 compared, and an update carries only the fields that differ.
 
@@ -25,22 +25,23 @@ import time
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import nodeset
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.client import null
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.durations import format_duration, parse_duration
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse import (
+    IMPLICIT_RESERVATION_FLAGS,
+    SLURM_TIME_FORMAT,
+    parse_time,
+)
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,127}$")
 WORD_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,127}$")
 FLAG_RE = re.compile(r"^[A-Z_]+(=[0-9:-]+)?$")
-# Flags Slurm adds by itself (SPEC_NODES whenever Nodes= is given): never compared.
-IMPLICIT_FLAGS = ("SPEC_NODES",)
 _RELATIVE_RE = re.compile(r"^now(?:\s*([+-])\s*(\d+)\s*([a-z]*))?$", re.IGNORECASE)
 _UNITS = (("seconds", 1), ("minutes", 60), ("hours", 3600), ("days", 86400), ("weeks", 604800))
-_ABS_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
-SLURM_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
+_ABS_FORMATS = (SLURM_TIME_FORMAT, "%Y-%m-%dT%H:%M", "%Y-%m-%d")
 
 
-def parse_time(value, now):
-    """(epoch seconds, relative?) for an absolute or 'now+N<unit>' time."""
+def resolve_time(value, now):
+    """(epoch seconds, relative?) for a user's absolute or 'now+N<unit>' time."""
     text = str(value).strip()
     match = _RELATIVE_RE.match(text)
     if match:
@@ -50,11 +51,9 @@ def parse_time(value, now):
         seconds = _unit_seconds(unit, value)
         offset = int(amount) * seconds
         return int(now) + (offset if sign == "+" else -offset), True
-    for fmt in _ABS_FORMATS:
-        try:
-            return int(time.mktime(time.strptime(text, fmt))), False
-        except ValueError:
-            continue
+    epoch = parse_time(text, _ABS_FORMATS)
+    if epoch is not None:
+        return epoch, False
     raise InvalidInput("invalid time %r: use YYYY-MM-DDTHH:MM[:SS] or now[+N[seconds|minutes|hours|days|weeks]]"
                        % (value,))
 
@@ -69,13 +68,6 @@ def _unit_seconds(unit, value):
 
 def format_time(epoch):
     return time.strftime(SLURM_TIME_FORMAT, time.localtime(epoch))
-
-
-def slurm_epoch(value):
-    value = null(value)
-    if value is None:
-        return None
-    return int(time.mktime(time.strptime(value, SLURM_TIME_FORMAT)))
 
 
 def _words(values, what, pattern=WORD_RE):
@@ -113,15 +105,15 @@ def desired_from_params(params, now):
             desired[key] = _words(params[key], key[:-1])
     if params.get("flags") is not None:
         flags = _words([f.upper() for f in params["flags"]], "flag", FLAG_RE)
-        desired["flags"] = [f for f in flags if f not in IMPLICIT_FLAGS]
+        desired["flags"] = [f for f in flags if f not in IMPLICIT_RESERVATION_FLAGS]
     if params.get("partition") is not None:
         desired["partition"] = _words([params["partition"]], "partition")[0]
     if params.get("start_time") is not None:
-        desired["start"], desired["start_relative"] = parse_time(params["start_time"], now)
+        desired["start"], desired["start_relative"] = resolve_time(params["start_time"], now)
     if params.get("end_time") is not None and params.get("duration") is not None:
         raise InvalidInput("end_time and duration are mutually exclusive")
     if params.get("end_time") is not None:
-        desired["end"], desired["end_relative"] = parse_time(params["end_time"], now)
+        desired["end"], desired["end_relative"] = resolve_time(params["end_time"], now)
     if params.get("duration") is not None:
         seconds = parse_duration(params["duration"])
         if seconds is not None and seconds <= 0:
@@ -131,24 +123,6 @@ def desired_from_params(params, now):
         raise InvalidInput("end_time %s is not after start_time %s" % (
             format_time(desired["end"]), format_time(desired["start"])))
     return desired
-
-
-def current_from_record(record):
-    """A `scontrol -o show res` record as the canonical dict."""
-    flags = [f for f in (null(record.get("Flags")) or "").split(",") if f]
-    duration = null(record.get("Duration"))
-    return dict(
-        name=record["ReservationName"],
-        nodes=sorted(nodeset.expand(null(record.get("Nodes")) or "")) if null(record.get("Nodes")) else [],
-        start=slurm_epoch(record.get("StartTime")),
-        end=slurm_epoch(record.get("EndTime")),
-        duration=parse_duration(duration) if duration else None,
-        users=sorted(w for w in (null(record.get("Users")) or "").split(",") if w),
-        accounts=sorted(w for w in (null(record.get("Accounts")) or "").split(",") if w),
-        flags=sorted(f for f in flags if f not in IMPLICIT_FLAGS),
-        partition=null(record.get("PartitionName")),
-        state=null(record.get("State")),
-    )
 
 
 def public_view(resv):

@@ -12,122 +12,35 @@ Four calls in all, whatever the number of jobs or nodes. On 22.05,
 fixed-column text formats are used: the free-text field (job name) comes last
 and keeps any separator it holds.
 
-The runner is injected: run(argv, slurm_conf) -> (rc, stdout, stderr).
+The text is read by slurm/parse.py. The runner is injected, with the interface of
+common/runner.py: run(argv, env=None, changes=False, data=None) -> CommandResult
+(SLURM_CONF goes in env).
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
 import time
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import host_job_name, host_of_job
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.client import parse_record, split_reason, split_state
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.durations import parse_duration
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse import (  # noqa: F401 - parse_time: scheduler/ reads it here
+    JOB_FIELDS,
+    parse_squeue,
+    parse_time,
+    snapshot_nodes as parse_nodes,
+    snapshot_reservations as parse_reservations,
+    squeue_format,
+)
 
-SQUEUE_FIELDS = ("id", "state", "reason", "tres_per_node", "num_nodes", "nodelist", "time_limit",
-                 "submit", "start", "end", "user", "partition", "features", "name")
-SQUEUE_FORMAT = "|".join(("%i", "%T", "%r", "%b", "%D", "%N", "%l", "%V", "%S", "%e", "%u", "%P", "%f", "%j"))
-_GRES_RE = re.compile(r"gres:([A-Za-z0-9_]+)(?::[A-Za-z0-9_.-]+)?:(\d+)")
+SQUEUE_FIELDS = JOB_FIELDS
+SQUEUE_FORMAT = squeue_format(JOB_FIELDS)
+_JOB_STATES = "PENDING,RUNNING,CONFIGURING,COMPLETING"
 
 
 class SnapshotError(SlurmVmError):
     """A Slurm command of the snapshot failed or printed something unexpected."""
-
-
-_TIME_CACHE = {}
-
-
-def parse_time(value):
-    """Slurm's ISO local time ('2026-11-25T22:17:26') as epoch seconds; None for N/A, None, Unknown.
-    Cached: the 10,000 tasks of one job array share their times."""
-    if not value or value in ("N/A", "None", "Unknown", "(null)"):
-        return None
-    if value in _TIME_CACHE:
-        return _TIME_CACHE[value]
-    try:
-        parsed = int(time.mktime(time.strptime(value, "%Y-%m-%dT%H:%M:%S")))
-    except ValueError:
-        parsed = None
-    if len(_TIME_CACHE) > 100000:
-        _TIME_CACHE.clear()
-    _TIME_CACHE[value] = parsed
-    return parsed
-
-
-def parse_gres(tres_per_node):
-    """'gres:vm_deb12:1' / 'gres:vm_x:tesla:2,gres:y:1' -> {'vm_deb12': 1}."""
-    found = {}
-    for name, count in _GRES_RE.findall(tres_per_node or ""):
-        found[name] = found.get(name, 0) + int(count)
-    return found
-
-
-def _memo(function):
-    """Cache a parser of short strings: the tasks of one job array repeat them."""
-    cache = {}
-
-    def cached(value):
-        try:
-            return cache[value]
-        except KeyError:
-            if len(cache) > 10000:
-                cache.clear()
-            result = cache[value] = function(value)
-            return result
-    return cached
-
-
-def _parse_limit(value):
-    return parse_duration(value) if value not in ("", "N/A") else None
-
-
-_limit = _memo(_parse_limit)
-_gres = _memo(parse_gres)
-
-
-def _parse_job_fields(rest):
-    """Every squeue field but the job id (the first): parsed once per distinct line, since the
-    tasks of a job array, or many jobs of one user, print the same rest of the line."""
-    parts = rest.split("|", len(SQUEUE_FIELDS) - 2)
-    if len(parts) != len(SQUEUE_FIELDS) - 1:
-        return None
-    raw = dict(zip(SQUEUE_FIELDS[1:], parts))
-    return {
-        "name": raw["name"],
-        "user": raw["user"],
-        "partition": raw["partition"],
-        "state": raw["state"],
-        "reason": raw["reason"],
-        "gres": dict(_gres(raw["tres_per_node"])),
-        "features": "" if raw["features"] in ("(null)", "") else raw["features"],
-        "num_nodes": int(raw["num_nodes"]) if raw["num_nodes"].isdigit() else 1,
-        "nodelist": raw["nodelist"],
-        "time_limit": _limit(raw["time_limit"]),
-        "submit": parse_time(raw["submit"]),
-        "start": parse_time(raw["start"]),
-        "end": parse_time(raw["end"]),
-    }
-
-
-def parse_squeue(text):
-    jobs = []
-    templates = {}
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        job_id, _sep, rest = line.partition("|")
-        template = templates.get(rest)
-        if template is None:
-            template = templates[rest] = _parse_job_fields(rest)
-        if template is None:
-            raise SnapshotError("unexpected squeue line: %r" % line)
-        job = dict(template)
-        job["id"] = job_id
-        jobs.append(job)
-    return jobs
 
 
 def compact_jobs(jobs):
@@ -175,70 +88,30 @@ def snapshot_from_file(data):
     return data
 
 
-def parse_nodes(text):
-    nodes = {}
-    for line in text.splitlines():
-        if not line.startswith("NodeName="):
-            continue
-        rec = parse_record(line)
-        base, flags = split_state(rec.get("State"))
-        slurmd_start = parse_time(rec.get("SlurmdStartTime"))
-        nodes[rec["NodeName"]] = {
-            "state": base,
-            "flags": flags,
-            "reason": split_reason(rec.get("Reason"))[0] or "",
-            "reason_time": parse_time(split_reason(rec.get("Reason"))[2]),
-            # Registered: a slurmd has spoken to slurmctld and still answers.
-            "registered": base != "FUTURE" and slurmd_start is not None and "NOT_RESPONDING" not in flags,
-            "boot_time": parse_time(rec.get("BootTime")),
-            "slurmd_start": slurmd_start,
-            "last_busy": parse_time(rec.get("LastBusyTime")),
-            "gres": rec.get("Gres", ""),
-            "features": "" if rec.get("AvailableFeatures") in (None, "(null)") else rec["AvailableFeatures"],
-            "alloc_cpus": int(rec.get("CPUAlloc", "0") or 0),
-        }
-    return nodes
-
-
-def parse_reservations(text):
-    reservations = {}
-    for line in text.splitlines():
-        if not line.startswith("ReservationName="):
-            continue
-        rec = parse_record(line)
-        reservations[rec["ReservationName"]] = {
-            "nodes": rec.get("Nodes", ""),
-            "start": parse_time(rec.get("StartTime")),
-            "end": parse_time(rec.get("EndTime")),
-            "users": rec.get("Users", ""),
-            "state": rec.get("State", ""),
-        }
-    return reservations
-
-
 class SlurmSnapshotReader(object):
-    """Reads the snapshot; `run` is the injected command runner."""
+    """Reads the snapshot through `runner` (common/runner.py's interface)."""
 
-    def __init__(self, run, vm_slurm_conf, host_slurm_conf):
-        self.run = run
+    def __init__(self, runner, vm_slurm_conf, host_slurm_conf):
+        self.runner = runner
         self.vm_conf = vm_slurm_conf
         self.host_conf = host_slurm_conf
         self.calls = []
 
     def _call(self, argv, conf, ok_texts=()):
         started = time.time()
-        rc, out, err = self.run(argv, conf)
+        result = self.runner.run(argv, env={"SLURM_CONF": conf})
         self.calls.append({"argv": argv, "seconds": round(time.time() - started, 4)})
-        if rc != 0 and not any(t in (out + err) for t in ok_texts):
-            raise SnapshotError("%s failed (rc %s): %s" % (" ".join(argv), rc, (err or out).strip()),
-                                cmd=argv, rc=rc, stdout=out, stderr=err)
-        return out
+        if result.rc != 0 and not any(t in result.output for t in ok_texts):
+            raise SnapshotError("%s failed (rc %s): %s" % (" ".join(argv), result.rc,
+                                                           (result.stderr or result.stdout).strip()),
+                                cmd=argv, rc=result.rc, stdout=result.stdout, stderr=result.stderr)
+        return result.stdout
 
     def read(self, pool_hosts, now=None):
         """The snapshot dict. pool_hosts: every pool hostname (for the host-job names)."""
         now = int(time.time()) if now is None else int(now)
         vm_jobs = parse_squeue(self._call(
-            ["squeue", "-h", "-a", "-r", "-t", "PENDING,RUNNING,CONFIGURING,COMPLETING", "-o", SQUEUE_FORMAT],
+            ["squeue", "-h", "-a", "-r", "-t", _JOB_STATES, "-o", SQUEUE_FORMAT],
             self.vm_conf))
         nodes = parse_nodes(self._call(["scontrol", "-F", "-o", "show", "node"], self.vm_conf))
         reservations = parse_reservations(self._call(
@@ -247,7 +120,7 @@ class SlurmSnapshotReader(object):
         if pool_hosts:
             names = ",".join(host_job_name(h) for h in sorted(pool_hosts))
             for job in parse_squeue(self._call(
-                    ["squeue", "-h", "-a", "-t", "PENDING,RUNNING,CONFIGURING,COMPLETING", "--name", names,
+                    ["squeue", "-h", "-a", "-t", _JOB_STATES, "--name", names,
                      "-o", SQUEUE_FORMAT], self.host_conf)):
                 vm = host_of_job(job["name"])
                 job["hypervisor"] = job["nodelist"] or None

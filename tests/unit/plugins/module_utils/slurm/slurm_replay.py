@@ -41,3 +41,31 @@ class ReplayRunner(object):
             assert list(argv) == list(expected), "expected %r, got %r" % (expected, argv)
         captured = CASES[key] if isinstance(key, str) else key
         return CommandResult(argv, captured["rc"], captured["stdout"], captured["stderr"])
+
+
+SNAPSHOT_FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "snapshot")
+
+
+def snapshot_fixture(name):
+    with open(os.path.join(SNAPSHOT_FIXTURES, name)) as handle:
+        return handle.read()
+
+
+class SnapshotReplayRunner(object):
+    """A runner (common/runner.py's interface) replaying the snapshot's captured outputs.
+
+    outputs: {(command, key): (rc, fixture file name or None for empty output)}, where key is
+    scontrol's last argument (node, reservation) and, for squeue, the SLURM_CONF it runs with.
+    """
+
+    def __init__(self, outputs, stderr=""):
+        self.outputs = outputs
+        self.stderr = stderr
+        self.calls = []
+
+    def run(self, argv, env=None, changes=False, data=None):
+        conf = (env or {}).get("SLURM_CONF")
+        self.calls.append((list(argv), conf))
+        key = (argv[0], argv[-1] if argv[0] == "scontrol" else conf)
+        rc, name = self.outputs[key]
+        return CommandResult(argv, rc, snapshot_fixture(name) if name else "", self.stderr)

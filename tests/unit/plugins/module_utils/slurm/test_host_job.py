@@ -8,7 +8,7 @@ import pytest
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import host_job
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.snapshot import parse_time
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse import parse_host_jobs, parse_time
 
 # squeue -h -o %i|%j|%T|%N|%S|%e as Slurm 22.05 prints it (a pending job shows its expected start or N/A)
 SQUEUE = """100081|hpcvm:vm-deb12-001|RUNNING|hv01|2026-11-26T01:43:35|2026-11-26T05:43:35
@@ -20,7 +20,7 @@ OPTIONS = {"chdir": "/", "exclusive": True, "partition": "hosts", "signal_grace"
 
 
 def test_parse_squeue_keeps_our_jobs_by_host():
-    found = host_job.parse_squeue(SQUEUE)
+    found = parse_host_jobs(SQUEUE)
     assert sorted(found) == ["vm-deb12-001", "vm-deb12-002", "vm-deb12-003"]
     assert found["vm-deb12-001"] == [{"job_id": "100081", "state": "RUNNING", "node": "hv01",
                                       "start": parse_time("2026-11-26T01:43:35"),
@@ -32,14 +32,14 @@ def test_parse_squeue_keeps_our_jobs_by_host():
 def test_present_submits_only_hosts_without_a_live_job():
     wanted = host_job.validate([{"hostname": h, "script": "#!/bin/sh\n"} for h in
                                 ("vm-deb12-001", "vm-deb12-002", "vm-deb12-004")], "present")
-    planned = host_job.plan(host_job.parse_squeue(SQUEUE), wanted, "present")
+    planned = host_job.plan(parse_host_jobs(SQUEUE), wanted, "present")
     assert planned["submit"] == ["vm-deb12-004"]
     assert sorted(planned["keep"]) == ["vm-deb12-001", "vm-deb12-002"]
 
 
 def test_absent_cancels_every_live_job_of_the_hosts():
     wanted = host_job.validate([{"hostname": "vm-deb12-003"}, {"hostname": "vm-deb12-009"}], "absent")
-    assert host_job.plan(host_job.parse_squeue(SQUEUE), wanted, "absent")["cancel"] == [("vm-deb12-003", "100090")]
+    assert host_job.plan(parse_host_jobs(SQUEUE), wanted, "absent")["cancel"] == [("vm-deb12-003", "100090")]
 
 
 def test_sbatch_argv_is_an_argv_with_the_ownership_name():
@@ -72,7 +72,7 @@ class FakeClient(host_job.HostJobClient):
 
     def list(self, hosts):
         self.calls += 1
-        return host_job.parse_squeue(self.outputs[min(self.calls, len(self.outputs)) - 1])
+        return parse_host_jobs(self.outputs[min(self.calls, len(self.outputs)) - 1])
 
 
 def test_wait_started_polls_until_nothing_is_pending():

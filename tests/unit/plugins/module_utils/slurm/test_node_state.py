@@ -9,6 +9,7 @@ import pytest
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import client as cli
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import node_state as plan
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import parse
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
 from ansible_collections.hpc.slurm_vm.tests.unit.plugins.module_utils.slurm.slurm_replay import ReplayRunner, case
 
@@ -19,7 +20,7 @@ def node(state, reason=None, slurmd=REG, name="n1"):
     record = {"NodeName": name, "State": state, "SlurmdStartTime": slurmd or "None", "BootTime": slurmd or "None"}
     if reason:
         record["Reason"] = "%s [root@2026-11-25T22:00:00]" % reason
-    return cli.node_from_record(record)
+    return parse.node_from_record(record)
 
 
 # (current state, reason, slurmd registered?, asked, asked reason) -> request | "ok" | error class
@@ -84,7 +85,7 @@ def test_transition_matrix(current, reason, registered, asked, asked_reason, exp
 
 
 def test_a_stale_slurmd_start_time_without_boot_time_is_not_registered():
-    stale = cli.node_from_record({"NodeName": "n1", "State": "DOWN", "SlurmdStartTime": REG, "BootTime": "None",
+    stale = parse.node_from_record({"NodeName": "n1", "State": "DOWN", "SlurmdStartTime": REG, "BootTime": "None",
                                   "Reason": "gone [root@2026-11-25T22:00:00]"})
     assert not stale["registered"]
     with pytest.raises(plan.NodeNotRegistered):
@@ -162,7 +163,7 @@ def test_a_batch_refused_halfway_reports_what_changed(tmp_path):
     conf = tmp_path / "slurm.conf"
     conf.write_text("")
     names = ["vm-disk-001", "vm-disk-002", "vm-disk-003"]
-    before = cli.parse_nodes(case("show_node_drain_down_futuredrain")["stdout"])
+    before = parse.parse_nodes(case("show_node_drain_down_futuredrain")["stdout"])
     changes = {"vm-disk-002": "future", "vm-disk-001": "future", "vm-disk-003": "future"}
     planned = {"changes": changes, "groups": [("future", None, sorted(changes), "vm-disk-[001-003]")]}
     # after the refused batch: 002 (DOWN) is FUTURE now, 001 still IDLE+DRAIN and 003 FUTURE+DRAIN

@@ -1,18 +1,18 @@
 # Copyright: hpc.slurm_vm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Reservation comparison: canonical dicts from captured `scontrol -o show res`, times, tolerance."""
+"""Reservation comparison: models (parse.reservation_from_record) of captured `scontrol -o show res`, times."""
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 import pytest
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import client as cli
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import parse
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import reservation as resv
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
 from ansible_collections.hpc.slurm_vm.tests.unit.plugins.module_utils.slurm.slurm_replay import case
 
-RECORDS = {r["ReservationName"]: r for r in cli.parse_reservations(case("show_res_two")["stdout"])}
+RECORDS = {r["ReservationName"]: r for r in parse.parse_reservations(case("show_res_two")["stdout"])}
 
 
 def params(**kwargs):
@@ -24,12 +24,12 @@ def params(**kwargs):
 
 @pytest.fixture
 def fx_a():
-    return resv.current_from_record(RECORDS["fx-a"])
+    return parse.reservation_from_record(RECORDS["fx-a"])
 
 
 @pytest.fixture
 def fx_b():
-    return resv.current_from_record(RECORDS["hpcvm-fx-b"])
+    return parse.reservation_from_record(RECORDS["hpcvm-fx-b"])
 
 
 def test_current_is_canonical(fx_a, fx_b):
@@ -45,19 +45,19 @@ def test_current_is_canonical(fx_a, fx_b):
     ("now+1week", 604800, True), ("now+30seconds", 30, True), ("now-1hour", -3600, True),
 ])
 def test_relative_times(text, offset, relative):
-    assert resv.parse_time(text, 1000000) == (1000000 + offset, relative)
+    assert resv.resolve_time(text, 1000000) == (1000000 + offset, relative)
 
 
 def test_absolute_times_round_trip():
-    epoch, relative = resv.parse_time("2026-12-02T22:18:48", 0)
+    epoch, relative = resv.resolve_time("2026-12-02T22:18:48", 0)
     assert not relative and resv.format_time(epoch) == "2026-12-02T22:18:48"
-    assert resv.parse_time("2026-12-02T22:18", 0)[0] == epoch - 48
+    assert resv.resolve_time("2026-12-02T22:18", 0)[0] == epoch - 48
 
 
 @pytest.mark.parametrize("text", ["tomorrow", "now+7parsecs", "2026-13-01", "now+x"])
 def test_bad_times(text):
     with pytest.raises(InvalidInput):
-        resv.parse_time(text, 0)
+        resv.resolve_time(text, 0)
 
 
 @pytest.mark.parametrize("name", ["has space", "a=b", "a,b", "", "-lead", "x" * 200])

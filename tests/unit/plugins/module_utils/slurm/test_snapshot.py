@@ -5,32 +5,21 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
 import time
 
 import pytest
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import demand
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import snapshot as snap
-
-FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "snapshot")
-
-
-def fixture(name):
-    with open(os.path.join(FIXTURES, name)) as handle:
-        return handle.read()
+from ansible_collections.hpc.slurm_vm.tests.unit.plugins.module_utils.slurm.slurm_replay import (
+    SnapshotReplayRunner,
+    snapshot_fixture as fixture,
+)
 
 
-def fake_runner(outputs):
-    calls = []
 
-    def run(argv, conf):
-        calls.append((argv, conf))
-        key = (argv[0], argv[-1] if argv[0] == "scontrol" else conf)
-        rc, name = outputs[key]
-        return rc, fixture(name) if name else "", ""
-    run.calls = calls
-    return run
+def fake_runner(outputs, stderr=""):
+    return SnapshotReplayRunner(outputs, stderr)
 
 
 def test_read_takes_four_calls_and_parses_everything():
@@ -68,8 +57,8 @@ def test_no_reservations_is_not_an_error():
 
 
 def test_a_failing_command_raises_with_details():
-    def run(argv, conf):
-        return 1, "", "slurm_load_jobs error: Unable to contact slurm controller (connect failure)"
+    run = fake_runner({("squeue", "vm.conf"): (1, None)},
+                      stderr="slurm_load_jobs error: Unable to contact slurm controller (connect failure)")
     with pytest.raises(snap.SnapshotError) as err:
         snap.SlurmSnapshotReader(run, "vm.conf", "host.conf").read([])
     assert "Unable to contact slurm controller" in str(err.value)
