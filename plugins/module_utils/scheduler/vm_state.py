@@ -109,10 +109,12 @@ def node_runs_jobs(node):
 def is_our_teardown_tail(node, reason_prefix=DEFAULT_REASON_PREFIX):
     """A node our teardown set DOWN or drained (its reason starts with our prefix).
 
-    Such a node still reads `registered` until the next ping: Slurm keeps the BootTime and
-    SlurmdStartTime of the gone slurmd, and NOT_RESPONDING comes up to SlurmdTimeout later
-    (captured: tests/unit/.../scheduler/fixtures/teardown_tail). Without this rule the tail
-    of a teardown would read as a stray slurmd for those seconds."""
+    The shared `registered` (slurm/parse.py) reads Slurm's text alone, and right after our
+    teardown drained a node and its VM went, Slurm still shows the gone slurmd's BootTime and
+    SlurmdStartTime and no NOT_RESPONDING until the next ping (captured on 22.05:
+    tests/unit/plugins/module_utils/scheduler/fixtures/teardown_tail, test_vm_state.py). Only
+    the host job's absence tells that the VM is gone, so without a host job this rule, not
+    `registered`, decides: the node is the tail of a teardown, not a stray slurmd."""
     return node["state"] != "FUTURE" and (node.get("reason") or "").startswith(reason_prefix)
 
 
