@@ -36,6 +36,7 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import life
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import spawn
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.demand import demand_by_image, demand_summary
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.preview import preview_table
+# classify_vm and DEFAULT_GLOBAL_RULES are imported from here by plugins/inventory/slurm_demand.py.
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.vm_state import (
     ALIVE,
     SERVING,

@@ -116,7 +116,7 @@ class ReconcileInputs(object):
 
 class _Judgement(object):
     """The records of one reconcile sorted as they are judged: protected (a live VM's), or
-    orphaned (the collector's remove or waiting), and which sources were observed."""
+    orphaned (the collector's remove or waiting); the nodes to resume; which sources were observed."""
 
     def __init__(self, inputs):
         self.inputs = inputs
