@@ -8,8 +8,9 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # The DHCP backend and its connection options, shared by dhcp_host and dhcp_host_info
-    # (set them once with module_defaults and the action group hpc.slurm_vm.dhcp).
+    # The DHCP backend, its connection options and the VMs' subnet, shared by dhcp_host and dhcp_host_info:
+    # both accept every option here, so a play sets them once with module_defaults and the action group
+    # hpc.slurm_vm.dhcp (a module gets every key of its group's defaults, and fails on one it does not know).
     DOCUMENTATION = r"""
 options:
   backend:
@@ -99,6 +100,19 @@ options:
   omapi_key:
     description: The OMAPI key's secret, base64 (HMAC-MD5) (V(omapi)).
     type: str
+  subnet:
+    description:
+      - The subnet (CIDR) of the VMs' reservations.
+      - M(hpc.slurm_vm.dhcp_host) refuses an IP outside it (unless O(hpc.slurm_vm.dhcp_host#module:force=true));
+        M(hpc.slurm_vm.dhcp_host_info) lists only the reservations whose IP is in it.
+    type: str
+  subnet_id:
+    description: Kea's subnet id; required for V(kea_pgsql) and V(kea_api) (V(kea_pgsql) lists every subnet without it).
+    type: int
+notes:
+  - Set these options once for both DHCP modules with C(module_defaults) and the action group
+    C(group/hpc.slurm_vm.dhcp); the plays of this collection build them from C(slurm_vm_dhcp) with the filter
+    C(hpc.slurm_vm.dhcp_defaults).
 requirements:
   - psycopg >= 3.1 for O(backend=kea_pgsql)
   - pypureomapi for O(backend=omapi)

@@ -70,12 +70,6 @@ options:
       mark:
         description: Extra mark fields for this host, merged over O(mark).
         type: dict
-  subnet:
-    description: The subnet (CIDR) the IPs must be in. Checked for every backend when given.
-    type: str
-  subnet_id:
-    description: Kea's subnet id (required for V(kea_pgsql) and V(kea_api)).
-    type: int
   force:
     description: Take over an IP or MAC held by another host (its reservation is removed), accept an IP outside
       O(subnet), and change or remove reservations that carry no hpc.slurm_vm mark.

@@ -26,9 +26,6 @@ attributes:
   platform:
     platforms: posix
 options:
-  subnet_id:
-    description: Kea's subnet id; required for V(kea_pgsql) and V(kea_api) (V(kea_pgsql) lists every subnet without it).
-    type: int
   mac:
     description: Look up the reservations of these MACs instead of listing all.
     type: list

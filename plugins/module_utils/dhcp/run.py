@@ -59,8 +59,22 @@ def connection_argument_spec():
     )
 
 
-def dhcp_host_argument_spec():
+def site_argument_spec():
+    """The connection options plus where the VMs' reservations live (subnet, Kea's subnet id).
+
+    Both modules accept every one of them, so a play sets them once for the action group
+    hpc.slurm_vm.dhcp (module_defaults gives every module of a group every key).
+    """
     spec = connection_argument_spec()
+    spec.update(
+        subnet=dict(type="str"),
+        subnet_id=dict(type="int"),
+    )
+    return spec
+
+
+def dhcp_host_argument_spec():
+    spec = site_argument_spec()
     spec.update(
         state=dict(type="str", default="present", choices=["present", "absent"]),
         mac=dict(type="str"),
@@ -73,8 +87,6 @@ def dhcp_host_argument_spec():
             hostname=dict(type="str"),
             mark=dict(type="dict"),
         )),
-        subnet=dict(type="str"),
-        subnet_id=dict(type="int"),
         force=dict(type="bool", default=False),
     )
     return spec
@@ -88,9 +100,8 @@ DHCP_HOST_MODULE_KWARGS = dict(
 
 
 def dhcp_host_info_argument_spec():
-    spec = connection_argument_spec()
+    spec = site_argument_spec()
     spec.update(
-        subnet_id=dict(type="int"),
         mac=dict(type="list", elements="str", default=[]),
         ip=dict(type="list", elements="str", default=[]),
         hostname=dict(type="list", elements="str", default=[]),
@@ -280,6 +291,9 @@ def run_dhcp_host_info(module, backend_factory=None):
         macs = {normalize_mac(m) for m in params["mac"]}
         ips = {normalize_ip(i) for i in params["ip"]}
         names = {normalize_hostname(n) for n in params["hostname"]}
+        subnet = params.get("subnet")
+        if subnet:
+            parse_subnet(subnet)
         backend = (backend_factory or create_backend)(params)
         if backend.info.needs_subnet_id and params.get("subnet_id") is None:
             raise DhcpInvalidInput("the %s backend needs subnet_id" % backend.info.name)
@@ -288,6 +302,8 @@ def run_dhcp_host_info(module, backend_factory=None):
                 found = backend.find(macs, ips, names, params.get("subnet_id"))
             else:
                 found = backend.list(params.get("subnet_id"))
+        if subnet:
+            found = [r for r in found if r.ip and ip_in_subnet(r.ip, subnet)]
     except DhcpMissingLibrary as exc:
         module.fail_json(msg=missing_required_lib(exc.library), exception=exc.exception_text)
     except SlurmVmError as exc:
@@ -300,4 +316,4 @@ def run_dhcp_host_info(module, backend_factory=None):
 
 __all__ = ["BACKENDS", "DhcpError", "Plan", "connection_argument_spec", "create_backend", "dhcp_host_argument_spec",
            "dhcp_host_info_argument_spec", "desired_reservations", "plan_reservations", "run_dhcp_host",
-           "run_dhcp_host_info"]
+           "run_dhcp_host_info", "site_argument_spec"]

@@ -198,3 +198,20 @@ def test_module_server_down(run_module, memory):
 def test_info_module_lists(run_module, memory):
     kind, result = run_module(dhcp_host_info.main, dict(backend="kea_pgsql", subnet_id=1))
     assert kind == "exit" and [r["hostname"] for r in result["reservations"]] == ["b"]
+
+
+def test_info_module_lists_only_the_subnet(run_module, memory):
+    # subnet comes from the group's module_defaults with the connection options, as for dhcp_host
+    outside = Reservation("52:54:00:78:01:0b", "10.79.0.11", "c", 1, {"vm": "c"})
+    memory.records.append(outside)
+    kind, result = run_module(dhcp_host_info.main, dict(ARGS))
+    assert kind == "exit" and [r["hostname"] for r in result["reservations"]] == ["b"]
+    kind, result = run_module(dhcp_host_info.main, dict(ARGS, subnet="10.79.0.0/24"))
+    assert kind == "exit" and [r["hostname"] for r in result["reservations"]] == ["c"]
+    kind, result = run_module(dhcp_host_info.main, dict(backend="kea_pgsql", subnet_id=1))
+    assert kind == "exit" and [r["hostname"] for r in result["reservations"]] == ["b", "c"]
+
+
+def test_info_module_refuses_a_bad_subnet(run_module, memory):
+    kind, result = run_module(dhcp_host_info.main, dict(ARGS, subnet="10.78.0.0/33"))
+    assert kind == "fail" and result["error"] == "DhcpInvalidInput"
