@@ -158,6 +158,10 @@ def test_bad_input_leaves_nothing(guest, tmp_path):
     cases = [
         (dict(mac="52:54:00:77:01"), "invalid MAC address"),
         (dict(mac="01:00:5e:00:00:01"), "multicast"),
+        # common/addresses.py's host_mac, shared with dhcp_host: all zero and mixed separators passed before
+        (dict(mac="00:00:00:00:00:00"), "all-zero"),
+        (dict(mac="ff:ff:ff:ff:ff:ff"), "broadcast address"),
+        (dict(mac="52:54-00:77:01:05"), "invalid MAC address"),
         (dict(kernel="/var/cache/hpcvm-lab/guest/no-such-vmlinux"), "does not exist"),
         (dict(image="/etc/passwd", image_dir=str(tmp_path)), "outside the allowed image directory"),
         (dict(tmp_disk=dict(size="100000T")), "does not fit"),
