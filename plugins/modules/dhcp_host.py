@@ -37,10 +37,13 @@ options:
     choices: [present, absent]
     default: present
   mac:
-    description: MAC address of a single host. Mutually exclusive with O(hosts).
+    description:
+      - MAC address of a single host. Mutually exclusive with O(hosts).
+      - A unicast EUI-48 address that is not all zero, written as six hex octets separated by C(:) or C(-),
+        or as 12 bare hex digits, in any case. It is stored lower case with colons.
     type: str
   ip:
-    description: Reserved IPv4 address of a single host.
+    description: Reserved IPv4 address of a single host, a dotted quad without leading zeros.
     type: str
   hostname:
     description:
@@ -59,10 +62,10 @@ options:
     elements: dict
     suboptions:
       mac:
-        description: MAC address.
+        description: MAC address, as O(mac).
         type: str
       ip:
-        description: Reserved IPv4 address.
+        description: Reserved IPv4 address, as O(ip).
         type: str
       hostname:
         description: Hostname.
@@ -79,6 +82,8 @@ notes:
   - The V(dnsmasq) backend acts on files of the DHCP server's host; run it there with C(delegate_to).
   - The V(omapi) backend cannot look host objects up by IP, so a duplicate IP held by a dhcpd host object named
     otherwise goes unnoticed. ISC dhcpd is end of life; its OMAPI listens on every address.
+requirements:
+  - netaddr >= 1.0 (MAC and IP checks, on the host that runs the module)
 seealso:
   - module: hpc.slurm_vm.dhcp_host_info
 author:

@@ -82,7 +82,10 @@ options:
     type: bool
     default: true
   mac:
-    description: MAC address of the guest's NIC (unicast). Unset lets libvirt pick one, which is then kept.
+    description:
+      - MAC address of the guest's NIC. Unset lets libvirt pick one, which is then kept.
+      - A unicast EUI-48 address that is not all zero, written as six hex octets separated by C(:) or C(-),
+        or as 12 bare hex digits, in any case. It is compared and stored lower case with colons.
     type: str
   bridge:
     description: Host bridge the NIC joins. Mutually exclusive with O(network).
@@ -197,6 +200,8 @@ options:
     description: Seconds O(wait_for) waits.
     type: int
     default: 300
+requirements:
+  - netaddr >= 1.0 (MAC and IP checks, on the host that runs the module)
 seealso:
   - module: hpc.slurm_vm.libvirt_guest_info
 author:
