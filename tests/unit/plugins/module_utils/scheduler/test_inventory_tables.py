@@ -22,3 +22,18 @@ def test_shipped_image_tables_validate(inventory):
         images = image_table.normalize_table(yaml.safe_load(handle)["slurm_vm_images"])
     text = image_table.render_pool_conf(images)
     assert text.count("State=FUTURE") == sum(len(i["hosts"]) for i in images.values())
+
+
+@pytest.mark.parametrize("inventory, host, mac, ip", [
+    # the addresses the inventories' comments promise (vm-deb12-001 -> 10.77.1.1, vm-sl6-001 -> 10.20.16.1)
+    ("lab", "vm-deb12-001", "52:54:00:77:01:01", "10.77.1.1"),
+    ("lab", "vm-deb12-008", "52:54:00:77:01:08", "10.77.1.8"),
+    ("lab", "vm-disk-001", "52:54:00:77:02:01", "10.77.2.1"),
+    ("example", "vm-sl6-001", "52:54:00:20:01:01", "10.20.16.1"),
+])
+def test_shipped_pool_addresses(inventory, host, mac, ip):
+    path = os.path.join(REPO, "inventories", inventory, "group_vars", "all", "images.yml")
+    with open(path) as handle:
+        images = image_table.normalize_table(yaml.safe_load(handle)["slurm_vm_images"])
+    image = image_table.image_of_host(images, host)
+    assert (image_table.vm_mac(image, host), image_table.vm_ip(image, host)) == (mac, ip)
