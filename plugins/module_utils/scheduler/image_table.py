@@ -18,6 +18,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import functools
 import re
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import nodeset
@@ -232,7 +233,13 @@ def _index(image, hostname):
 
 
 def _pool(network):
-    return AddressPool(network["subnet"], network["ip_offset"], network["mac_prefix"])
+    return _address_pool(network["subnet"], network["ip_offset"], network["mac_prefix"])
+
+
+@functools.lru_cache(maxsize=256)
+def _address_pool(subnet, ip_offset, mac_prefix):
+    # One per pool, not per host: vm_mac/vm_ip run for every host of every pool.
+    return AddressPool(subnet, ip_offset, mac_prefix)
 
 
 def vm_mac(image, hostname):
