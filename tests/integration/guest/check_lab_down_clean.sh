@@ -2,15 +2,19 @@
 # tests/integration/guest/check_lab_down_clean.sh [--vmlayer-only]
 #   The "lab-down leaves nothing" smoke test. It takes the lab (or its VM layer) down,
 #   so `make lab-down-check` runs it last, after every other test.
-#   1. boots a guest (vm-deb12-003) so there is a domain, a /tmp disk, a console log,
-#      a boot tarball, a DHCP reservation and a lease to clean up;
+#   1. boots a guest (vm-deb12-003) through hpc.slurm_vm.libvirt_guest and dhcp_host, as
+#      role spawn would (tests/integration/guest/lab_guest.yml), so there is a domain, a /tmp
+#      disk, a console log, a DHCP reservation and a lease to clean up; the guest fetches its
+#      boot bundle from the provisioning server (lab/provision), which is stopped too;
 #   2. runs lab/down (default) or lab/vmlayer down (--vmlayer-only);
 #   3. checks that no domain, qemu, disk, console file, tarball or reservation is left,
 #      that the VM layer's daemons are gone, and (default) that the whole lab is gone:
 #      its daemons, namespaces and host route;
 #   4. --vmlayer-only: runs lab/vmlayer up again and checks the domain stays gone and
 #      the node is back in the pool (FUTURE).
-#   Exit 0 when every check passes; each failed check prints a FAIL line.
+#   Exit 0 when every check passes; each failed check prints a FAIL line. The gate report
+#   the guest posts (a line in the provisioning server's log $LAB_DIR/provision/reports/HOST.log,
+#   which lab/down keeps like every log) is taken out again at the end.
 . "$(dirname "$0")/../../../lab/lib.sh"
 load_env
 mode=full; [ "${1:-}" = --vmlayer-only ] && mode=vmlayer
@@ -23,13 +27,24 @@ gone() { [ -z "$1" ] || ! alive "$1"; }   # zombies count as gone: PID 1 here ma
 dead() { local p; p=$(pid_of "$1"); [ -z "$p" ] || ! alive "$p"; }
 netns_exists "$LAB_NS" || "$LAB_ROOT/lab/up"
 
-# 1. a guest with everything a guest leaves around
-"$LAB_ROOT/lab/guest/vm" start --wait marker --timeout 300 "$HOST" || die "the guest did not boot: cannot check the cleanup"
+# 1. a guest with everything a guest leaves around; it is up once its readiness gate passed
+report="$LAB_DIR/provision/reports/$HOST.log"
+report_size=$(stat -c %s "$report" 2>/dev/null || echo none)
+restore_report() {   # this run's gate report out of the server's log, whatever happened
+  if [ "$report_size" = none ]; then rm -f "$report"; elif [ -e "$report" ]; then truncate -s "$report_size" "$report"; fi
+}
+trap restore_report EXIT
+boot_log=$(mktemp)
+(cd "$LAB_ROOT" && "$VENV/bin/ansible-playbook" tests/integration/guest/lab_guest.yml \
+  -e "{\"lab_guests\": [\"$HOST\"], \"lab_guest_wait\": \"HPCVM-GATE-PASS host=$HOST\", \"lab_guest_timeout\": 300}") \
+  >"$boot_log" 2>&1 || { tail -40 "$boot_log" >&2; rm -f "$boot_log"; die "the guest did not boot: cannot check the cleanup"; }
+rm -f "$boot_log"
 qemu_pid=$(pid_of "/run/libvirt/qemu/$HOST.pid")
 check "guest $HOST runs (qemu pid ${qemu_pid:-?})" alive "$qemu_pid"
 check "its files exist before the check" test -s "$LAB_DIR/guests/$HOST.console.log" -a -e "$LAB_DIR/guests/$HOST.tmp.raw" \
   -a -e "$LAB_DIR/dnsmasq/hosts.d/hpc-slurm-vm-$HOST"
 daemon_pids=("/run/libvirtd.pid" "/run/virtlogd.pid" "$LAB_DIR/run/dnsmasq.pid" "$LAB_DIR/run/http.pid")
+if [ $mode = full ]; then daemon_pids+=("$LAB_DIR/run/nginx.pid"); fi   # the provisioning server; lab/vmlayer keeps it
 saved=(); for f in "${daemon_pids[@]}"; do saved+=("$(pid_of "$f")"); done
 
 # 2. down

@@ -27,6 +27,8 @@ from ..slurm.ansible_runner import run_module, run_playbook
 PLAYBOOK = os.path.join(REPO, "tests", "integration", "guest", "lab_guest.yml")
 GUEST_DIR = os.path.join(LAB_DIR, "guests")   # slurm_vm_vm_dir of the lab inventory: libvirt_guest's state_dir
 HOSTSD = os.path.join(LAB_DIR, "dnsmasq", "hosts.d")
+# the provisioning server logs each VM's gate report here (one file per VM, appended)
+REPORTS = os.path.join(LAB_DIR, "provision", "reports")
 URI = "qemu:///system"
 OUR_HOSTS = ("vm-deb12-001", "vm-deb12-002", "vm-deb12-003", "vm-deb12-004")
 # the lab initramfs, the bundle's start script and its readiness gate say so on the console
@@ -84,6 +86,7 @@ class Guests(object):
         self.lab = lab
         self.started = []
         self.reservations = []
+        self.report_sizes = {}   # host -> its gate report log's size before our boot (None: no log yet)
 
     def reserve(self, host):
         """Keep other tests' vm_* jobs off this node while it is ours."""
@@ -106,6 +109,9 @@ class Guests(object):
             bundle = os.path.join(LAB_DIR, "provision", "vm", host, "bundle.tar.gz")
             if not os.path.exists(bundle):
                 pytest.fail("no boot bundle %s: run lab/provision up" % bundle, pytrace=False)
+        for host in hosts:
+            path = os.path.join(REPORTS, host + ".log")
+            self.report_sizes[host] = os.path.getsize(path) if os.path.exists(path) else None
         self.started.extend(hosts)
         began = time.monotonic()
         proc = lab_guests(hosts)
@@ -138,6 +144,15 @@ class Guests(object):
                           "reason=lab guest %s stopped" % host], check=False)
             self.lab.run(["scontrol", "update", "nodename=" + host, "state=future"], check=False)
 
+    def restore_report(self, host):
+        """Take our boot's gate report out of the server's log again (the guest is gone: nothing more comes)."""
+        path = os.path.join(REPORTS, host + ".log")
+        if self.report_sizes.get(host) is None:
+            if os.path.exists(path):
+                os.unlink(path)
+        elif os.path.exists(path):
+            os.truncate(path, self.report_sizes[host])
+
     def cleanup(self):
         problems = []
         if self.started:
@@ -146,6 +161,7 @@ class Guests(object):
                 problems.append("removing %s failed:\n%s%s" % (self.started, proc.stdout[-3000:], proc.stderr[-1000:]))
             for host in self.started:
                 self.return_to_pool(host)
+                self.restore_report(host)
         for name in self.reservations:
             jobs = self.lab.run(["squeue", "-h", "-R", name, "-o", "%i"], check=False).stdout.split()
             self.lab.scancel("vm", *jobs)
