@@ -451,8 +451,8 @@ def extract_guest_metadata(domain):
     """(user metadata dict, base_image, tmp_disk_size, started) from <metadata>, or None if not ours."""
     guest = domain.find("metadata/%s" % GUEST_TAG)
     if guest is None:
-        # another element of our namespace (lab/guest/vm writes <hpcvm:vm><hpcvm:image>..):
-        # ours all the same; its simple children are the metadata
+        # another element of our namespace (<hpcvm:vm><hpcvm:image>.., as domains defined by an
+        # earlier lab script carry): ours all the same; its simple children are the metadata
         for element in domain.findall("metadata/*"):
             if element.tag.startswith("{%s}" % NAMESPACE):
                 meta = {child.tag.split("}", 1)[-1]: child.text or "" for child in element if len(child) == 0}

@@ -7,7 +7,7 @@
 #      disk, a console log, a DHCP reservation and a lease to clean up; the guest fetches its
 #      boot bundle from the provisioning server (lab/provision), which is stopped too;
 #   2. runs lab/down (default) or lab/vmlayer down (--vmlayer-only);
-#   3. checks that no domain, qemu, disk, console file, tarball or reservation is left,
+#   3. checks that no domain, qemu, disk, console file or reservation is left,
 #      that the VM layer's daemons are gone, and (default) that the whole lab is gone:
 #      its daemons, namespaces and host route;
 #   4. --vmlayer-only: runs lab/vmlayer up again and checks the domain stays gone and
@@ -43,7 +43,7 @@ qemu_pid=$(pid_of "/run/libvirt/qemu/$HOST.pid")
 check "guest $HOST runs (qemu pid ${qemu_pid:-?})" alive "$qemu_pid"
 check "its files exist before the check" test -s "$LAB_DIR/guests/$HOST.console.log" -a -e "$LAB_DIR/guests/$HOST.tmp.raw" \
   -a -e "$LAB_DIR/dnsmasq/hosts.d/hpc-slurm-vm-$HOST"
-daemon_pids=("/run/libvirtd.pid" "/run/virtlogd.pid" "$LAB_DIR/run/dnsmasq.pid" "$LAB_DIR/run/http.pid")
+daemon_pids=("/run/libvirtd.pid" "/run/virtlogd.pid" "$LAB_DIR/run/dnsmasq.pid")
 if [ $mode = full ]; then daemon_pids+=("$LAB_DIR/run/nginx.pid"); fi   # the provisioning server; lab/vmlayer keeps it
 saved=(); for f in "${daemon_pids[@]}"; do saved+=("$(pid_of "$f")"); done
 
@@ -57,7 +57,6 @@ for i in "${!daemon_pids[@]}"; do
   check "$(basename "${daemon_pids[$i]}" .pid) stopped (was pid ${saved[$i]:-?})" gone "${saved[$i]:-}"
 done
 check "no guest disk, console or domain XML" none "find '$LAB_DIR' \\( -name '*.tmp.raw' -o -name '*.console.log' -o -name '*.qcow2' -o -path '$LAB_DIR/guests/*' \\)"
-check "no boot tarball" none "find '$LAB_DIR/www' -name '*.tar.gz'"
 check "no DHCP reservation or lease" none "find '$LAB_DIR/dnsmasq' -type f"
 check "no libvirt run state for $HOST" test ! -e "/run/libvirt/qemu/$HOST.pid" -a ! -e "/run/libvirt/qemu/$HOST.xml"
 check "no tap device of a guest in the host namespace" none "ip -o link show | grep -E ': (vnet|tap)[0-9]+'"
