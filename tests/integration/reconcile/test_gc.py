@@ -35,7 +35,11 @@ import dns.tsigkeyring
 import dns.update
 import pytest
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import DHCP_NAME_PREFIX, MARK_TAG
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import (
+    DHCP_NAME_PREFIX,
+    MARK_TAG,
+    reservation_name,
+)
 
 from ..conftest import REPO
 
@@ -82,8 +86,8 @@ class Lab(object):
         self.update(self.rzone, ("add", self.ptr_name(ip), "PTR", fqdn))
         with open(os.path.join(self.hostsdir, DHCP_NAME_PREFIX + host), "w") as handle:
             handle.write("# %s %s\n%s,%s,%s\n" % (MARK_TAG, json.dumps({"vm": host, "image": image}), mac, ip, host))
-        self.lab.run(["scontrol", "create", "reservation", "ReservationName=hpcvm-" + (res or host), "Nodes=" + host,
-                      "StartTime=now+2hours", "Duration=60", "Users=root"])
+        self.lab.run(["scontrol", "create", "reservation", "ReservationName=" + reservation_name(res or host),
+                      "Nodes=" + host, "StartTime=now+2hours", "Duration=60", "Users=root"])
         with open(os.path.join(self.vm_dir, host + ".tmp"), "w") as handle:
             handle.write("reconcile test\n")
 
@@ -96,7 +100,7 @@ class Lab(object):
             os.unlink(path)
             with open(os.path.join(self.lab.dir, "run", "dnsmasq.pid")) as handle:
                 os.kill(int(handle.read().strip()), signal.SIGHUP)  # dnsmasq forgets removed entries on HUP
-        self.lab.run(["scontrol", "delete", "reservation=hpcvm-" + (res or host)], check=False)
+        self.lab.run(["scontrol", "delete", "reservation=" + reservation_name(res or host)], check=False)
         if os.path.exists(os.path.join(self.vm_dir, host + ".tmp")):
             os.unlink(os.path.join(self.vm_dir, host + ".tmp"))
 
@@ -108,7 +112,7 @@ class Lab(object):
             "TXT": self.rrset(fqdn, "TXT"),
             "PTR": self.rrset(self.ptr_name(ip), "PTR"),
             "dhcp": os.path.exists(os.path.join(self.hostsdir, DHCP_NAME_PREFIX + host)),
-            "reservation": self.lab.run(["scontrol", "show", "reservation", "hpcvm-" + (res or host)],
+            "reservation": self.lab.run(["scontrol", "show", "reservation", reservation_name(res or host)],
                                         check=False).returncode == 0,
             "file": os.path.exists(os.path.join(self.vm_dir, host + ".tmp")),
             "node": (node.get("State") or "").split("+")[0],
@@ -190,7 +194,7 @@ def test_gc_removes_marked_orphans_and_keeps_the_rest(lab, env, tmp_path):
         for kind, host in (("file", ORPHAN), ("reservation", ORPHAN_RES), ("dhcp", ORPHAN), ("dns", ORPHAN)):
             assert "remove %-11s %s" % (kind, host) in out, out
         assert "DNS name %s.%s marked by hpc.slurm_vm (image disk, host job claimed)" % (ORPHAN, env.zone) in out
-        assert "reservation hpcvm-%s, which names no pool host" % ORPHAN_RES in out
+        assert "reservation %s, which names no pool host" % reservation_name(ORPHAN_RES) in out
         assert "removed 4 orphan(s)" in out
         assert env.state_of(ORPHAN, ORPHAN_IP, res=ORPHAN_RES) == {
             "A": [], "TXT": [], "PTR": [], "dhcp": False, "reservation": False, "file": False, "node": "FUTURE"}
