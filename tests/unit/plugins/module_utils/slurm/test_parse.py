@@ -94,13 +94,18 @@ def test_a_down_node_counts_again_once_a_slurmd_starts_after_the_down():
     assert parse.node_from_record(stale)["registered"] is False
 
 
-def test_the_snapshot_now_requires_boot_time_too():
-    """The form issue 15 describes (stale SlurmdStartTime, BootTime=None), derived from the captured line:
-    slurm/snapshot.py's parse_nodes used to count it registered."""
-    line = registration_fixture("registered_idle").strip().replace("BootTime=2026-12-02T00:46:09", "BootTime=None")
-    assert "BootTime=None SlurmdStartTime=2026-" in line
-    assert parse.parse_nodes(line)[NODE]["registered"] is False
-    assert parse.snapshot_nodes(line)[NODE]["registered"] is False
+@pytest.mark.parametrize("name, state", [
+    ("resumed_then_returned_to_pool_future", "FUTURE"),
+    ("resumed_then_returned_to_pool_then_down", "DOWN"),
+])
+def test_a_stale_slurmd_start_time_without_boot_time_is_not_registered(name, state):
+    """The form issue 15 saw after the run: a resume cleared BootTime, SlurmdStartTime stayed.
+    slurm/snapshot.py's parse_nodes used to count the DOWN one registered (it ignored BootTime)."""
+    text = registration_fixture(name)
+    node = parse.parse_nodes(text)[NODE]
+    assert node["state"] == state and node["boot_time"] is None and node["slurmd_start_time"] is not None
+    assert node["registered"] is False
+    assert parse.snapshot_nodes(text)[NODE]["registered"] is False
 
 
 def test_both_views_agree_on_registered_for_every_captured_node():
