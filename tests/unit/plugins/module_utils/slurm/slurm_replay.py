@@ -55,7 +55,8 @@ class SnapshotReplayRunner(object):
     """A runner (common/runner.py's interface) replaying the snapshot's captured outputs.
 
     outputs: {(command, key): (rc, fixture file name or None for empty output)}, where key is
-    scontrol's last argument (node, reservation) and, for squeue, the SLURM_CONF it runs with.
+    scontrol's last argument (node, reservation) and, for squeue, the file name of the SLURM_CONF
+    it runs with. calls: (argv, that file name).
     """
 
     def __init__(self, outputs, stderr=""):
@@ -64,7 +65,7 @@ class SnapshotReplayRunner(object):
         self.calls = []
 
     def run(self, argv, env=None, changes=False, data=None):
-        conf = (env or {}).get("SLURM_CONF")
+        conf = os.path.basename((env or {}).get("SLURM_CONF") or "")
         self.calls.append((list(argv), conf))
         key = (argv[0], argv[-1] if argv[0] == "scontrol" else conf)
         rc, name = self.outputs[key]
