@@ -167,6 +167,19 @@ def test_the_lab_dhcp_settings_become_the_defaults():
         "backend": "dnsmasq", "dnsmasq_hostsdir": "/d", "dnsmasq_pid_file": "/p", "subnet": "10.77.0.0/16"}
 
 
+@pytest.mark.parametrize("inventory", ["lab", "example"])
+def test_the_shipped_site_settings_pass_the_filters(inventory):
+    # the site dicts are templates; their keys are what the filters judge
+    group_vars = os.path.join("inventories", inventory, "group_vars", "all")
+    site = {}
+    for path in sorted(glob.glob(os.path.join(ROOT, group_vars, "*.yml"))):
+        site.update(_load(os.path.relpath(path, ROOT)) or {})
+    assert set(module_defaults.dhcp_defaults(site["slurm_vm_dhcp"])) >= {"backend", "subnet"}
+    assert set(module_defaults.dns_defaults(site["slurm_vm_dns"])) >= {"server", "key_name", "key_secret"}
+    for cluster in ("slurm_vm_host_cluster", "slurm_vm_vm_cluster"):
+        assert module_defaults.slurm_defaults(site[cluster])["slurm_conf"]
+
+
 def test_the_dns_defaults_carry_every_connection_option_and_no_zone():
     options = _fragment("dns")
     key = {"tsig_key_name": "k", "tsig_secret": "c2VjcmV0", "tsig_algorithm": "hmac-sha256"}
