@@ -40,7 +40,7 @@ _JOB_STATES = "PENDING,RUNNING,CONFIGURING,COMPLETING"
 
 
 class SnapshotError(SlurmVmError):
-    """A Slurm command of the snapshot failed or printed something unexpected."""
+    """A Slurm command of the snapshot failed (a line it cannot read raises parse.UnexpectedOutput)."""
 
 
 def compact_jobs(jobs):

@@ -20,7 +20,7 @@ def case(key):
 
 
 class ReplayRunner(object):
-    """A runner (see command_runner) that expects exact argv lists and returns captured results.
+    """A runner (common/runner.py's interface) that expects exact argv lists and returns captured results.
 
     script: list of (argv, case_key) in the order the client must call them; an
     argv of None accepts any command (for calls whose argv a test does not pin).
@@ -31,7 +31,7 @@ class ReplayRunner(object):
         self.calls = []
         self.check_mode = check_mode
 
-    def run(self, argv, env=None, changes=False):
+    def run(self, argv, env=None, changes=False, data=None):
         self.calls.append(dict(argv=list(argv), env=dict(env or {}), changes=changes))
         if changes and self.check_mode:
             return CommandResult(argv, 0, "", "", skipped=True)

@@ -66,7 +66,7 @@ def test_a_failing_command_raises_with_details():
 
 
 def test_node_values_with_spaces():
-    # slurm_cli.parse_record reads the line; Reason is the last field of a node line
+    # slurm/parse.py reads the line; Reason is the last field of a node line
     line = ("NodeName=n1 OS=Linux 6.1 #1 SMP @0  RealMemory=10 State=IDLE+DRAIN SlurmdStartTime=2026-11-25T21:59:00 "
             "BootTime=2026-11-25T21:58:00 Reason=VM gone = done [root@2026-11-25T22:00:00]")
     node = snap.parse_nodes(line)["n1"]
