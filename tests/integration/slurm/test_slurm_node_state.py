@@ -10,6 +10,7 @@ import time
 
 from ..conftest import wait_until
 from .ansible_runner import finish_module, run_module, start_module
+from .conftest import return_to_pool
 
 MOD = "slurm_node_state"
 
@@ -73,6 +74,21 @@ def test_return_to_pool_then_a_new_slurmd_registers(lab, pool, vm_conf):
 
 def test_wait_registered_then_resume(lab, pool, vm_conf):
     node = pool.take("vm-deb12-007")
+    _down_then_wait_registered_then_resume(lab, pool, vm_conf, node)
+
+
+def test_wait_registered_waits_for_a_pool_node_that_registered_in_an_earlier_life(lab, pool, vm_conf):
+    """Issue 15: Slurm keeps SlurmdStartTime and BootTime when a node returns to the pool, and shows it
+    set DOWN from FUTURE without NOT_RESPONDING until its next ping; wait_registered took it as registered."""
+    node = pool.take("vm-deb12-007")
+    pool.register(node)
+    return_to_pool(lab, node)
+    earlier = lab.node("vm", node)
+    assert earlier["State"] == "FUTURE" and earlier["BootTime"] != "None" and earlier["SlurmdStartTime"] != "None"
+    _down_then_wait_registered_then_resume(lab, pool, vm_conf, node)
+
+
+def _down_then_wait_registered_then_resume(lab, pool, vm_conf, node):
     assert run_module(MOD, ns(vm_conf, nodes=[node], state="down", reason="hpc.slurm_vm it: admin down")).changed
     with tempfile.TemporaryDirectory() as tree:
         waiting = start_module(MOD, ns(vm_conf, nodes=[node], state="resume", wait_registered=True, timeout=40),
