@@ -307,23 +307,16 @@ console_tail:
   elements: str
 """
 
-import traceback
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.client import (
-    LIBVIRT_IMPORT_ERROR,
-    GuestFiles,
-    LibvirtClient,
-    libvirt_argument_spec,
-)
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.run import ensure_guest
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.client import libvirt_argument_spec
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.run import run_libvirt_guest
 
 
-def main():
-    argument_spec = libvirt_argument_spec()
-    argument_spec.update(
+def argument_spec():
+    """libvirt_guest's options: the shared connection options plus the guest's own."""
+    spec = libvirt_argument_spec()
+    spec.update(
         name=dict(type="str", required=True),
         state=dict(type="str", default="running", choices=["running", "shutdown", "destroyed", "defined", "absent"]),
         persistent=dict(type="bool", default=True),
@@ -362,31 +355,13 @@ def main():
         )),
         timeout=dict(type="int", default=300),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
                            mutually_exclusive=[("bridge", "network")])
-    if LIBVIRT_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("libvirt-python"), exception=str(LIBVIRT_IMPORT_ERROR))
-
-    def run(argv):
-        return module.run_command(argv, environ_update={"LC_ALL": "C"})
-
-    qemu_img = module.get_bin_path("qemu-img") or "qemu-img"
-    client = LibvirtClient(module.params["uri"])
-    result, failure = None, None
-    try:
-        result = ensure_guest(module.params, client, GuestFiles(run, qemu_img=qemu_img), check_mode=module.check_mode)
-    except SlurmVmError as exc:
-        failure = dict(changed=False)
-        failure.update(exc.to_result())
-    except Exception as exc:  # noqa: BLE001 - last resort: report with the traceback
-        failure = dict(msg="unexpected error: %s" % exc, exception=traceback.format_exc())
-    finally:
-        client.close()
-    if failure is not None:
-        module.fail_json(**failure)
-    for warning in result.pop("warnings"):
-        module.warn(warning)
-    module.exit_json(**result)
+    run_libvirt_guest(module)
 
 
 if __name__ == "__main__":

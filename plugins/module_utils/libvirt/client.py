@@ -1,13 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: hpc.slurm_vm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Talking to libvirtd, and the per-guest files beside it.
+"""Talking to libvirtd.
 
 LibvirtClient wraps libvirt-python: a connection by URI, domain lookup,
-define/start/destroy/undefine, metadata, addresses and waiting.  GuestFiles
-creates and removes the per-guest files (qcow2 overlay through qemu-img, run
-as an argv list by an injected runner; the raw tmp disk; the console log).
-Both raise the typed errors below and never call fail_json.
+define/start/destroy/undefine, metadata, addresses, listing and waiting.  It
+raises the typed errors of errors.py and never calls fail_json.  The files
+beside a guest (overlay, tmp disk, console log) are guest_files.py's.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,8 +14,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import contextlib
-import errno
-import os
 import socket
 import time
 
@@ -24,12 +21,18 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import (
     LIBVIRT_NAMESPACE,
     LIBVIRT_NAMESPACE_PREFIX,
 )
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput, SlurmVmError
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.domain_xml import (
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.domain_read import (
     extract_guest_metadata,
     extract_spec,
     parse_domain,
 )
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.errors import (
+    DomainOperationFailed,
+    LibvirtConnectionError,
+    LibvirtError,
+    WaitTimeout,
+)
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.guest_files import console_tail, read_console
 
 try:
     import libvirt
@@ -41,7 +44,6 @@ else:
 
 DEFAULT_URI = "qemu:///system"
 DEFAULT_STATE_DIR = "/var/lib/hpc-slurm-vm/guests"
-CONSOLE_TAIL_LINES = 20
 
 STATE_NAMES = {
     0: "nostate", 1: "running", 2: "blocked", 3: "paused", 4: "shutdown",
@@ -55,30 +57,6 @@ def libvirt_argument_spec():
         uri=dict(type="str", default=DEFAULT_URI),
         state_dir=dict(type="path", default=DEFAULT_STATE_DIR),
     )
-
-
-class LibvirtError(SlurmVmError):
-    """A libvirt call failed."""
-
-
-class LibvirtConnectionError(LibvirtError):
-    """libvirtd cannot be reached at the URI (down, unknown driver, no permission)."""
-
-
-class DomainOperationFailed(LibvirtError):
-    """libvirt refused or failed an operation on a domain."""
-
-
-class WaitTimeout(LibvirtError):
-    """wait_for did not see its condition in time; carries the last console lines."""
-
-
-class GuestFileError(LibvirtError):
-    """Creating or removing an overlay, tmp disk or console log failed."""
-
-
-class DiskSpaceError(InvalidInput):
-    """The tmp disk would not fit into the free space of its directory."""
 
 
 def _libvirt_message(exc):
@@ -363,7 +341,7 @@ class LibvirtClient(object):
             dom = self.lookup(name)
             current = self.state_of(dom) if dom is not None else "absent"
             if not seen_marker and console_log:
-                chunk, offset = _read_from(console_log, offset)
+                chunk, offset = read_console(console_log, offset)
                 buffer = (buffer + chunk)[-(len(marker) + 65536):]
                 seen_marker = marker in buffer
             if address is not None:
@@ -396,118 +374,3 @@ def _what(marker, address, state):
     if state:
         parts.append("state %s" % state)
     return " and ".join(parts)
-
-
-def _read_from(path, offset):
-    try:
-        with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size < offset:   # truncated by a restart
-                offset = 0
-            handle.seek(offset)
-            data = handle.read()
-    except OSError:
-        return "", offset
-    return data.decode("utf-8", "replace"), offset + len(data)
-
-
-def console_tail(path, lines=CONSOLE_TAIL_LINES):
-    """The last lines of a console log (empty when there is none)."""
-    if not path:
-        return []
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            size = handle.tell()
-            handle.seek(max(0, size - 16384))
-            data = handle.read().decode("utf-8", "replace")
-    except OSError:
-        return []
-    return [line.rstrip("\r") for line in data.splitlines() if line.strip()][-lines:]
-
-
-class GuestFiles(object):
-    """The files beside a guest. runner(argv) -> (rc, stdout, stderr) runs qemu-img."""
-
-    def __init__(self, runner, qemu_img="qemu-img"):
-        self.runner = runner
-        self.qemu_img = qemu_img
-
-    @staticmethod
-    def size(path):
-        try:
-            return os.stat(path).st_size
-        except OSError:
-            return None
-
-    def exists(self, path):
-        return self.size(path) is not None
-
-    @staticmethod
-    def free_bytes(directory):
-        while directory and not os.path.isdir(directory):
-            directory = os.path.dirname(directory)
-        st = os.statvfs(directory or "/")
-        return st.f_bavail * st.f_frsize
-
-    def check_space(self, path, size):
-        free = self.free_bytes(os.path.dirname(path))
-        if size > free:
-            raise DiskSpaceError(
-                "tmp disk %s of %d MiB does not fit: %d MiB free in %s" % (
-                    path, size // 1024 ** 2, free // 1024 ** 2, os.path.dirname(path)),
-                path=path, size=size, free=free)
-
-    @staticmethod
-    def _mkdir(path):
-        directory = os.path.dirname(path)
-        if not os.path.isdir(directory):
-            try:
-                os.makedirs(directory, 0o755)
-            except OSError as exc:
-                if exc.errno != errno.EEXIST:
-                    raise GuestFileError("cannot create %s: %s" % (directory, exc)) from None
-
-    def create_overlay(self, path, base, base_format="qcow2"):
-        """A copy-on-write qcow2 on top of base (qemu-img create -b base -F fmt)."""
-        self._mkdir(path)
-        self.remove(path)
-        argv = [self.qemu_img, "create", "-q", "-f", "qcow2", "-b", base, "-F", base_format, path]
-        rc, out, err = self.runner(argv)
-        if rc != 0:
-            self.remove(path)
-            raise GuestFileError("qemu-img could not create the overlay %s on %s: %s" % (
-                path, base, (err or out).strip()), cmd=argv, rc=rc, stdout=out, stderr=err)
-
-    def create_tmp_disk(self, path, size):
-        """A sparse raw file of size bytes; the guest finds it by its serial and formats it."""
-        self._mkdir(path)
-        self.check_space(path, size)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                os.ftruncate(fd, size)
-            finally:
-                os.close(fd)
-        except OSError as exc:
-            self.remove(path)
-            raise GuestFileError("cannot create tmp disk %s: %s" % (path, exc), path=path) from None
-
-    def reset_console_log(self, path):
-        """Empty the console log before a start, so a wait sees this boot only."""
-        if self.exists(path):
-            try:
-                with open(path, "r+b") as handle:
-                    handle.truncate(0)
-            except OSError as exc:
-                raise GuestFileError("cannot truncate console log %s: %s" % (path, exc), path=path) from None
-
-    @staticmethod
-    def remove(path):
-        try:
-            os.unlink(path)
-        except OSError as exc:
-            if exc.errno == errno.ENOENT:
-                return False
-            raise GuestFileError("cannot remove %s: %s" % (path, exc), path=path) from None
-        return True

@@ -19,7 +19,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.domain_xml import SPEC_KEYS, fill_generated
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.domain_spec import SPEC_KEYS, fill_generated
 
 STATES = ("running", "shutdown", "destroyed", "defined", "absent")
 # Changes that need the guest's files rebuilt: only safe while the guest is off.
@@ -49,7 +49,7 @@ def describe_changes(differences):
 def plan_guest(desired, state, persistent, current, files):
     """Decide the actions.
 
-    desired:    spec from libvirt_xml.desired_spec (ignored for state=absent)
+    desired:    spec from domain_spec.desired_spec (ignored for state=absent)
     state:      one of STATES
     persistent: bool, a defined domain (True) or a transient one
     current:    None, or {"spec": spec, "active": bool, "paused": bool, "persistent": bool}
@@ -61,20 +61,36 @@ def plan_guest(desired, state, persistent, current, files):
     """
     if state not in STATES:
         raise InvalidInput("state must be one of %s" % ", ".join(STATES))
-    actions = []
-    warnings = []
-    active = bool(current and current["active"])
-
     if state == "absent":
-        if active:
-            actions.append("destroy")
-        if current and current["persistent"]:
-            actions.append("undefine")
-        for name in ("overlay", "tmp_disk", "console_log"):
-            if files.get(name):
-                actions.append("remove_" + name)
-        return _result(actions, [], False, warnings, None, "absent")
+        return _result(_removal_actions(current, files), [], False, [], None, "absent")
+    _check_persistence(desired, state, persistent, current)
 
+    desired = fill_generated(desired, current["spec"] if current else None)
+    differences = diff_specs(current["spec"], desired) if current else []
+    warnings = []
+    if current is None:
+        actions, restart_needed = _fresh_guest_actions(desired, persistent, files), False
+    else:
+        actions, restart_needed = _existing_guest_actions(desired, persistent, current, files, differences, warnings)
+    after_state = _after_state(state, current, actions)
+    actions.extend(_power_actions(state, persistent, current))
+    return _result(actions, differences, restart_needed, warnings, desired, after_state)
+
+
+def _removal_actions(current, files):
+    """state=absent: power off, undefine, and remove every file the guest left."""
+    actions = []
+    if current and current["active"]:
+        actions.append("destroy")
+    if current and current["persistent"]:
+        actions.append("undefine")
+    for name in ("overlay", "tmp_disk", "console_log"):
+        if files.get(name):
+            actions.append("remove_" + name)
+    return actions
+
+
+def _check_persistence(desired, state, persistent, current):
     if not persistent and state != "running":
         raise InvalidInput("a transient guest (persistent: false) exists only while it runs; "
                            "use state running or absent, not %s" % state)
@@ -82,74 +98,90 @@ def plan_guest(desired, state, persistent, current, files):
         raise InvalidInput("%s is a persistent domain; remove it (state: absent) before running it as transient"
                            % desired["name"])
 
-    desired = fill_generated(desired, current["spec"] if current else None)
-    differences = diff_specs(current["spec"], desired) if current else []
-    changed_fields = {key for key, _before, _after in differences}
-    restart_needed = False
 
-    if current is None:
-        # A fresh guest always gets fresh files: an overlay or tmp disk left behind by
-        # an earlier life of this name (a crash, a killed run) is stale.
+def _fresh_guest_actions(desired, persistent, files):
+    """No domain yet: fresh files, and a definition unless the guest is transient."""
+    actions = []
+    # A fresh guest always gets fresh files: an overlay or tmp disk left behind by
+    # an earlier life of this name (a crash, a killed run) is stale.
+    if files.get("overlay"):
+        actions.append("remove_overlay")
+    if files.get("tmp_disk") is not None:
+        actions.append("remove_tmp_disk")
+    if desired["base_image"]:
+        actions.append("create_overlay")
+    if desired["tmp_disk_size"]:
+        actions.append("create_tmp_disk")
+    if persistent:
+        actions.append("define")
+    return actions
+
+
+def _existing_guest_actions(desired, persistent, current, files, differences, warnings):
+    """A domain exists: (actions, restart_needed) to bring its files and definition in line."""
+    active = bool(current["active"])
+    changed_fields = {key for key, _before, _after in differences}
+    file_changes = changed_fields.intersection(FILE_FIELDS)
+    if active and file_changes:
+        # The files are in use: leave the whole definition alone, so a later run with
+        # the guest shut off still sees the difference and rebuilds them.
+        warnings.append("%s is running: %s can change only while it is shut off; nothing was changed"
+                        % (desired["name"], ", ".join(sorted(file_changes))))
+        return [], True
+    actions = [] if active else _file_rebuild_actions(desired, files, changed_fields)
+    restart_needed = _definition_actions(desired, persistent, active, changed_fields, actions, warnings)
+    if not current["persistent"] and persistent:
+        actions.append("define")
+    return actions, restart_needed
+
+
+def _file_rebuild_actions(desired, files, changed_fields):
+    """A shut-off guest: rebuild the overlay or tmp disk that is missing or no longer matches."""
+    actions = []
+    if desired["base_image"] and (not files.get("overlay") or "base_image" in changed_fields):
         if files.get("overlay"):
             actions.append("remove_overlay")
-        if files.get("tmp_disk") is not None:
+        actions.append("create_overlay")
+    elif not desired["base_image"] and files.get("overlay"):
+        actions.append("remove_overlay")
+    size = files.get("tmp_disk")
+    if desired["tmp_disk_size"] and size != desired["tmp_disk_size"]:
+        if size is not None:
             actions.append("remove_tmp_disk")
-        if desired["base_image"]:
-            actions.append("create_overlay")
-        if desired["tmp_disk_size"]:
-            actions.append("create_tmp_disk")
-        if persistent:
-            actions.append("define")
-    else:
-        file_changes = changed_fields.intersection(FILE_FIELDS)
-        if active and file_changes:
-            # The files are in use: leave the whole definition alone, so a later run with
-            # the guest shut off still sees the difference and rebuilds them.
-            restart_needed = True
-            warnings.append("%s is running: %s can change only while it is shut off; nothing was changed"
-                            % (desired["name"], ", ".join(sorted(file_changes))))
-        else:
-            if not active:
-                if desired["base_image"] and (not files.get("overlay") or "base_image" in changed_fields):
-                    if files.get("overlay"):
-                        actions.append("remove_overlay")
-                    actions.append("create_overlay")
-                elif not desired["base_image"] and files.get("overlay"):
-                    actions.append("remove_overlay")
-                size = files.get("tmp_disk")
-                if desired["tmp_disk_size"] and size != desired["tmp_disk_size"]:
-                    if size is not None:
-                        actions.append("remove_tmp_disk")
-                    actions.append("create_tmp_disk")
-                elif not desired["tmp_disk_size"] and size is not None:
-                    actions.append("remove_tmp_disk")
-            if changed_fields:
-                if changed_fields <= set(LIVE_FIELDS):
-                    actions.append("set_metadata")
-                elif persistent:
-                    actions.append("define")
-                    if active:
-                        restart_needed = True
-                        if "metadata" in changed_fields:
-                            actions.append("set_metadata")   # the live copy too, for the _info module
-                else:
-                    restart_needed = True
-                    warnings.append("%s is transient and running: the changes apply only when it is "
-                                    "recreated" % desired["name"])
-            if not current["persistent"] and persistent:
-                actions.append("define")
+        actions.append("create_tmp_disk")
+    elif not desired["tmp_disk_size"] and size is not None:
+        actions.append("remove_tmp_disk")
+    return actions
 
-    after_state = _after_state(state, current, actions)
+
+def _definition_actions(desired, persistent, active, changed_fields, actions, warnings):
+    """Apply changed fields: live metadata, or a new definition. Appends to actions; returns restart_needed."""
+    if not changed_fields:
+        return False
+    if changed_fields <= set(LIVE_FIELDS):
+        actions.append("set_metadata")
+        return False
+    if persistent:
+        actions.append("define")
+        if active and "metadata" in changed_fields:
+            actions.append("set_metadata")   # the live copy too, for the _info module
+        return active
+    warnings.append("%s is transient and running: the changes apply only when it is "
+                    "recreated" % desired["name"])
+    return True
+
+
+def _power_actions(state, persistent, current):
+    """The last action: bring the guest to the wanted power state."""
+    active = bool(current and current["active"])
     if state == "running":
         if not active:
-            actions.append("start" if persistent else "create_transient")
-        elif current.get("paused"):
-            actions.append("resume")
-    elif state == "shutdown" and active:
-        actions.append("shutdown")
-    elif state == "destroyed" and active:
-        actions.append("destroy")
-    return _result(actions, differences, restart_needed, warnings, desired, after_state)
+            return ["start" if persistent else "create_transient"]
+        if current.get("paused"):
+            return ["resume"]
+    elif state in ("shutdown", "destroyed") and active:
+        return ["shutdown" if state == "shutdown" else "destroy"]
+    return []
 
 
 def _after_state(state, current, actions):

@@ -1,11 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: hpc.slurm_vm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""ensure_guest: read the current guest, plan, and (unless in check mode) apply.
+"""libvirt_guest's work: read the current guest, plan, and (unless in check mode) apply.
 
-The module hands in a LibvirtClient and GuestFiles; this file holds the order of
-operations and the rollback: a guest this run created is removed again, files
-and all, when a later step of the same run fails, so nothing is left half-done.
+The module hands its AnsibleModule to run_libvirt_guest(), which makes the
+LibvirtClient and GuestFiles, calls ensure_guest() and turns typed errors into
+one fail_json.  ensure_guest() holds the order of operations and the rollback:
+a guest this run created is removed again, files and all, when a later step of
+the same run fails, so nothing is left half-done.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,20 +16,53 @@ __metaclass__ = type
 
 import contextlib
 import time
+import traceback
+
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput, SlurmVmError
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.plan import plan_guest
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.domain_xml import (
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.client import LIBVIRT_IMPORT_ERROR, LibvirtClient
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.domain_build import (
     build_domain_xml,
     canonical_xml,
+    guest_metadata_xml,
+)
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.domain_spec import (
     check_name,
     check_path,
     desired_spec,
-    guest_files,
-    guest_metadata_xml,
 )
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.guest_files import GuestFiles, guest_files
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.plan import plan_guest
 
 WAIT_STATES = ("running", "shutoff")
+
+
+def run_libvirt_guest(module):
+    """Run libvirt_guest for an AnsibleModule: exit_json with the result, or fail_json."""
+    if LIBVIRT_IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib("libvirt-python"), exception=str(LIBVIRT_IMPORT_ERROR))
+
+    def run(argv):
+        return module.run_command(argv, environ_update={"LC_ALL": "C"})
+
+    qemu_img = module.get_bin_path("qemu-img") or "qemu-img"
+    client = LibvirtClient(module.params["uri"])
+    result, failure = None, None
+    try:
+        result = ensure_guest(module.params, client, GuestFiles(run, qemu_img=qemu_img), check_mode=module.check_mode)
+    except SlurmVmError as exc:
+        failure = dict(changed=False)
+        failure.update(exc.to_result())
+    except Exception as exc:  # noqa: BLE001 - last resort: report with the traceback
+        failure = dict(msg="unexpected error: %s" % exc, exception=traceback.format_exc())
+    finally:
+        client.close()
+    if failure is not None:
+        module.fail_json(**failure)
+    for warning in result.pop("warnings"):
+        module.warn(warning)
+    module.exit_json(**result)
 
 
 def _file_facts(files, paths):
@@ -60,6 +95,30 @@ def ensure_guest(params, client, files, check_mode=False, clock=time.time, monot
     """Bring one guest to params['state']; returns the module result (without 'diff' when unchanged)."""
     began = monotonic()
     state = params.get("state") or "running"
+    name, paths, spec, wait = _validate(params, state, files, check_mode)
+    current = client.current(name)
+    plan = plan_guest(spec, state, params.get("persistent", True), current, _file_facts(files, paths))
+    desired = plan["desired"]
+    result = _planned_result(name, plan, current, paths)
+    if check_mode:
+        result["timings"]["total"] = round(monotonic() - began, 3)
+        return result
+
+    try:
+        _apply(plan, desired, current, client, files, paths, params, result, monotonic, clock)
+    except SlurmVmError:
+        if current is None and state != "absent":
+            _rollback(client, files, paths, name)
+        raise
+    _read_back_state(client, name, state, result)
+    if wait:
+        _wait(client, name, desired, wait, params, result)
+    result["timings"]["total"] = round(monotonic() - began, 3)
+    return result
+
+
+def _validate(params, state, files, check_mode):
+    """(name, paths, desired spec or None for absent, wait or None); raises InvalidInput before any change."""
     name = check_name(params["name"])
     state_dir = check_path(params["state_dir"], "state_dir")
     paths = guest_files(name, state_dir)
@@ -69,10 +128,11 @@ def ensure_guest(params, client, files, check_mode=False, clock=time.time, monot
     wait = _check_wait_for(params.get("wait_for"), spec, state, check_mode)
     if spec and spec["tmp_disk_size"]:
         files.check_space(paths["tmp_disk"], spec["tmp_disk_size"] - (files.size(paths["tmp_disk"]) or 0))
+    return name, paths, spec, wait
 
-    current = client.current(name)
-    persistent = params.get("persistent", True)
-    plan = plan_guest(spec, state, persistent, current, _file_facts(files, paths))
+
+def _planned_result(name, plan, current, paths):
+    """The module result as planned (what check mode reports), with the diff when anything differs."""
     desired = plan["desired"]
     result = {
         "changed": bool(plan["actions"]),
@@ -96,39 +156,33 @@ def ensure_guest(params, client, files, check_mode=False, clock=time.time, monot
                           "after_header": "%s (%s)" % (name, plan["after_state"])}
     if current:
         result["uuid"] = current["uuid"]
-    if check_mode:
-        result["timings"]["total"] = round(monotonic() - began, 3)
-        return result
-
-    created = current is None
-    try:
-        _apply(plan, desired, current, client, files, paths, params, result, monotonic, clock)
-    except SlurmVmError:
-        if created and state != "absent":
-            _rollback(client, files, paths, name)
-        raise
-    if state != "absent":
-        fresh = client.current(name)
-        if fresh:
-            result["uuid"] = fresh["uuid"]
-            result["state"] = fresh["state"]
-    else:
-        result["state"] = "absent"
-    if wait:
-        try:
-            waited = client.wait_for(name, console_log=desired["console_log"] if desired else None,
-                                     marker=wait.get("console"), address=wait.get("address"),
-                                     state=wait.get("state"), timeout=params.get("timeout") or 300,
-                                     mac=desired["interfaces"][0]["mac"] if desired and desired["interfaces"] else None)
-        except SlurmVmError as exc:
-            # the guest was changed all the same: say so in the failure
-            exc.details.update(changed=result["changed"], actions=result["actions"], timings=result["timings"])
-            raise
-        result["timings"]["wait"] = waited["elapsed"]
-        result["addresses"] = waited["addresses"]
-        result["state"] = waited["state"]
-    result["timings"]["total"] = round(monotonic() - began, 3)
     return result
+
+
+def _read_back_state(client, name, state, result):
+    """After the changes: the uuid and state libvirt now reports."""
+    if state == "absent":
+        result["state"] = "absent"
+        return
+    fresh = client.current(name)
+    if fresh:
+        result["uuid"] = fresh["uuid"]
+        result["state"] = fresh["state"]
+
+
+def _wait(client, name, desired, wait, params, result):
+    try:
+        waited = client.wait_for(name, console_log=desired["console_log"] if desired else None,
+                                 marker=wait.get("console"), address=wait.get("address"),
+                                 state=wait.get("state"), timeout=params.get("timeout") or 300,
+                                 mac=desired["interfaces"][0]["mac"] if desired and desired["interfaces"] else None)
+    except SlurmVmError as exc:
+        # the guest was changed all the same: say so in the failure
+        exc.details.update(changed=result["changed"], actions=result["actions"], timings=result["timings"])
+        raise
+    result["timings"]["wait"] = waited["elapsed"]
+    result["addresses"] = waited["addresses"]
+    result["state"] = waited["state"]
 
 
 def _timed(result, key, monotonic, func, *args):

@@ -13,6 +13,8 @@ import pytest
 libvirt = pytest.importorskip("libvirt")
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt import client as lc  # noqa: E402
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt import errors as le  # noqa: E402
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt import guest_files as gf  # noqa: E402
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput  # noqa: E402
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.run import ensure_guest  # noqa: E402
 from ansible_collections.hpc.slurm_vm.plugins.modules import libvirt_guest, libvirt_guest_info  # noqa: E402
@@ -77,7 +79,7 @@ def params(env, **extra):
 
 def test_matrix_check_real_repeat_modify_absent(client, env):
     runner = Runner()
-    files = lc.GuestFiles(runner)
+    files = gf.GuestFiles(runner)
     overlay = env["state_dir"] / "t7-unit.qcow2"
     tmp = env["state_dir"] / "t7-unit.tmp.raw"
 
@@ -120,13 +122,13 @@ def test_absent_removes_files_of_a_guest_already_gone(client, env):
     env["state_dir"].mkdir()
     for suffix in (".qcow2", ".tmp.raw", ".console.log"):
         (env["state_dir"] / ("t7-unit" + suffix)).write_bytes(b"x")
-    result = ensure_guest(params(env, state="absent"), client, lc.GuestFiles(Runner()))
+    result = ensure_guest(params(env, state="absent"), client, gf.GuestFiles(Runner()))
     assert result["actions"] == ["remove_overlay", "remove_tmp_disk", "remove_console_log"]
     assert os.listdir(str(env["state_dir"])) == []
 
 
 def test_states(client, env):
-    files = lc.GuestFiles(Runner())
+    files = gf.GuestFiles(Runner())
     assert ensure_guest(params(env, state="defined"), client, files)["state"] == "shutoff"
     assert ensure_guest(params(env), client, files)["state"] == "running"
     destroyed = ensure_guest(params(env, state="destroyed"), client, files)
@@ -141,7 +143,7 @@ def test_states(client, env):
 
 
 def test_transient(client, env):
-    files = lc.GuestFiles(Runner())
+    files = gf.GuestFiles(Runner())
     result = ensure_guest(params(env, persistent=False), client, files)
     assert result["actions"][-1] == "create_transient"
     assert client.current("t7-unit")["persistent"] is False
@@ -153,32 +155,32 @@ def test_transient(client, env):
 
 def test_failed_start_rolls_back_a_new_guest(client, env, monkeypatch):
     def broken(name):
-        raise lc.DomainOperationFailed("starting %s failed: qemu said no" % name)
+        raise le.DomainOperationFailed("starting %s failed: qemu said no" % name)
     monkeypatch.setattr(client, "start", broken)
-    with pytest.raises(lc.DomainOperationFailed, match="qemu said no"):
-        ensure_guest(params(env), client, lc.GuestFiles(Runner()))
+    with pytest.raises(le.DomainOperationFailed, match="qemu said no"):
+        ensure_guest(params(env), client, gf.GuestFiles(Runner()))
     assert client.lookup("t7-unit") is None
     assert os.listdir(str(env["state_dir"])) == []
 
 
 def test_failed_overlay_leaves_nothing(client, env):
-    with pytest.raises(lc.GuestFileError, match="backing file"):
-        ensure_guest(params(env), client, lc.GuestFiles(Runner(rc=1, err="Could not open backing file")))
+    with pytest.raises(le.GuestFileError, match="backing file"):
+        ensure_guest(params(env), client, gf.GuestFiles(Runner(rc=1, err="Could not open backing file")))
     assert client.lookup("t7-unit") is None and os.listdir(str(env["state_dir"])) == []
 
 
 def test_tmp_disk_larger_than_free_space(client, env):
-    with pytest.raises(lc.DiskSpaceError, match="does not fit"):
-        ensure_guest(params(env, tmp_disk=dict(size="1000000T")), client, lc.GuestFiles(Runner()))
+    with pytest.raises(le.DiskSpaceError, match="does not fit"):
+        ensure_guest(params(env, tmp_disk=dict(size="1000000T")), client, gf.GuestFiles(Runner()))
     assert client.lookup("t7-unit") is None
 
 
 def test_wait_for_timeout_fails_with_console_lines(client, env):
-    files = lc.GuestFiles(Runner())
+    files = gf.GuestFiles(Runner())
     ensure_guest(params(env), client, files)
     console = env["state_dir"] / "t7-unit.console.log"
     console.write_text("".join("boot line %d\n" % i for i in range(40)))
-    with pytest.raises(lc.WaitTimeout) as caught:
+    with pytest.raises(le.WaitTimeout) as caught:
         ensure_guest(params(env, wait_for=dict(console="NEVER"), timeout=0.3), client, files)
     details = caught.value.to_result()
     assert "timed out after 0.3s waiting for console marker 'NEVER'" in details["msg"]
@@ -190,16 +192,16 @@ def test_wait_for_timeout_fails_with_console_lines(client, env):
 
 
 def test_wait_stops_early_when_the_guest_dies(client, env):
-    files = lc.GuestFiles(Runner())
+    files = gf.GuestFiles(Runner())
     ensure_guest(params(env), client, files)
     client.destroy("t7-unit")
-    with pytest.raises(lc.WaitTimeout, match="stopped"):
+    with pytest.raises(le.WaitTimeout, match="stopped"):
         client.wait_for("t7-unit", console_log=str(env["state_dir"] / "t7-unit.console.log"), marker="X", timeout=5)
     ensure_guest(params(env, state="absent"), client, files)
 
 
 def test_unknown_uri():
-    with pytest.raises(lc.LibvirtConnectionError, match="cannot connect to libvirt at bogus:///x"):
+    with pytest.raises(le.LibvirtConnectionError, match="cannot connect to libvirt at bogus:///x"):
         lc.LibvirtClient("bogus:///x").current("a")
 
 
@@ -210,10 +212,6 @@ def test_probe_address_checks_the_neighbor_mac(tmp_path):
     # loopback port 9 (discard) is closed here: refused means "up"
     assert lc.LibvirtClient.probe_address("127.0.0.1", "52:54:00:77:01:05", port=9, arp_table=str(table))
     assert not lc.LibvirtClient.probe_address("127.0.0.1", "52:54:00:77:01:06", port=9, arp_table=str(table))
-
-
-def test_console_tail_of_missing_file():
-    assert lc.console_tail("/nonexistent/console.log") == [] and lc.console_tail(None) == []
 
 
 # --------------------------------------------------------------------- modules

@@ -1,0 +1,34 @@
+# -*- coding: utf-8 -*-
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The typed errors of the libvirt subpackage (the modules turn them into fail_json)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput, SlurmVmError
+
+
+class LibvirtError(SlurmVmError):
+    """A libvirt call failed."""
+
+
+class LibvirtConnectionError(LibvirtError):
+    """libvirtd cannot be reached at the URI (down, unknown driver, no permission)."""
+
+
+class DomainOperationFailed(LibvirtError):
+    """libvirt refused or failed an operation on a domain."""
+
+
+class WaitTimeout(LibvirtError):
+    """wait_for did not see its condition in time; carries the last console lines."""
+
+
+class GuestFileError(LibvirtError):
+    """Creating or removing an overlay, tmp disk or console log failed."""
+
+
+class DiskSpaceError(InvalidInput):
+    """The tmp disk would not fit into the free space of its directory."""
