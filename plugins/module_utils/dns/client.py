@@ -1,45 +1,60 @@
 # -*- coding: utf-8 -*-
 # Copyright: hpc.slurm_vm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""RFC 2136 client over dnspython: queries, zone transfers and TSIG-signed updates.
+"""RFC 2136 client over dnspython: zone discovery, queries, zone transfers and TSIG-signed updates.
 
 DnsClient never calls fail_json: every server answer other than NOERROR and
-every transport failure becomes a typed DnsError whose message names the cause
-(a wrong secret, an unknown key, a key without rights, a zone not served, ...).
-The transport (one TCP connection, reused) is injected so that the error
-mapping can be tested without a server.
+every transport failure becomes a typed DnsError (dns/errors.py). The transport
+(dns/transport.py: one TCP connection, reused) is injected so that the error
+mapping can be tested without a server. UPDATE messages are built and batched
+by dns/update_message.py.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import errno
-import socket
 import traceback
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.plan import (
-    PREREQ_NAME_ABSENT,
-    NameState,
-    absolute_name,
-    in_zone,
-    parent_name,
-    zone_of,
-)
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput, SlurmVmError
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.errors import (
+    DnsNotAuthoritative,
+    DnsTransferRefused,
+    ZoneNotFound,
+    error_for_exception,
+    error_for_rcode,
+)
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.model import NameState
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.names import in_zone, parent_name, zone_of
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.rdata import canonical_rdata_text
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.transport import TcpTransport
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.update_message import (
+    MAX_UPDATE_BYTES,
+    split_in_halves,
+    update_batches,
+    update_message,
+)
+
+# Names that lived here before dns/ was split; run.py, the modules and the tests still import them from here.
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.errors import (  # noqa: F401
+    DnsAuthError,
+    DnsConnectionError,
+    DnsError,
+    DnsNotZone,
+    DnsPrerequisiteFailed,
+    DnsRefused,
+    DnsServerError,
+    DnsTimeout,
+    UpdateNotApplied,
+)
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.names import normalize_zone  # noqa: F401
 
 try:
-    import dns.exception
     import dns.message
     import dns.name
-    import dns.query
     import dns.rcode
-    import dns.rdataclass
     import dns.rdatatype
-    import dns.tsig
     import dns.tsigkeyring
-    import dns.update
-    import dns.xfr
 except ImportError:
     HAS_DNSPYTHON = False
     DNSPYTHON_IMPORT_ERROR = traceback.format_exc()
@@ -50,8 +65,6 @@ else:
 TSIG_ALGORITHMS = ("hmac-sha256", "hmac-sha512", "hmac-sha384", "hmac-sha224", "hmac-sha1", "hmac-md5")
 # Read a zone by transfer when more names than this are wanted from it; fewer are queried.
 AXFR_THRESHOLD = 16
-# Stay under the 65535-byte DNS message limit; estimated without name compression.
-MAX_UPDATE_BYTES = 60000
 QUERY_TYPES_OF_NAME = ("A", "AAAA", "CNAME", "TXT", "PTR")
 
 # Shared argument spec of the DNS modules (doc fragment hpc.slurm_vm.dns).
@@ -64,184 +77,6 @@ DNS_CONNECTION_ARGSPEC = dict(
     timeout=dict(type="float", default=10.0),
 )
 
-
-# ---------------------------------------------------------------- typed errors
-
-class DnsError(SlurmVmError):
-    """Base class of the DNS errors; details carry server, rcode and cause."""
-
-
-class DnsAuthError(DnsError):
-    """TSIG failed: wrong secret (BADSIG), unknown key or algorithm (BADKEY), clock skew (BADTIME)."""
-
-
-class DnsRefused(DnsError):
-    """REFUSED: the update is unsigned, the key is not granted, or the zone takes no updates."""
-
-
-class DnsNotAuthoritative(DnsError):
-    """NOTAUTH without a TSIG error: the server does not serve the zone."""
-
-
-class DnsNotZone(DnsError):
-    """NOTZONE: a name in the update is outside the zone."""
-
-
-class DnsPrerequisiteFailed(DnsError):
-    """YXDOMAIN / NXDOMAIN / YXRRSET / NXRRSET: the data changed since it was read."""
-
-
-class DnsServerError(DnsError):
-    """SERVFAIL, FORMERR, NOTIMP or another unexpected rcode."""
-
-
-class DnsTimeout(DnsError):
-    """No answer within the timeout."""
-
-
-class DnsConnectionError(DnsError):
-    """The connection was refused, the host unreachable, or it broke."""
-
-
-class DnsTransferRefused(DnsError):
-    """A zone transfer (AXFR) was refused."""
-
-
-class ZoneNotFound(DnsError):
-    """No zone on the server holds the name."""
-
-
-class UpdateNotApplied(DnsError):
-    """The server said NOERROR but a query afterwards does not show the records."""
-
-
-_RCODE_CAUSES = {
-    "REFUSED": (DnsRefused, "the server refused the update: it is unsigned, the key is not granted on this "
-                            "zone (update-policy), or the zone takes no dynamic updates"),
-    "NOTAUTH": (DnsNotAuthoritative, "the server is not authoritative for the zone (zone not served)"),
-    "NOTZONE": (DnsNotZone, "a name in the update is outside the zone"),
-    "YXDOMAIN": (DnsPrerequisiteFailed, "prerequisite failed: a name that must not exist exists"),
-    "NXDOMAIN": (DnsPrerequisiteFailed, "prerequisite failed: a name that must exist does not"),
-    "YXRRSET": (DnsPrerequisiteFailed, "prerequisite failed: an RRset that must not exist exists"),
-    "NXRRSET": (DnsPrerequisiteFailed, "prerequisite failed: an RRset is not as read (changed concurrently)"),
-    "SERVFAIL": (DnsServerError, "the server failed to process the request (SERVFAIL)"),
-    "FORMERR": (DnsServerError, "the server could not parse the request (FORMERR)"),
-    "NOTIMP": (DnsServerError, "the server does not implement this operation (NOTIMP)"),
-}
-
-
-def error_for_rcode(rcode_text, what, server):
-    """The typed error for a non-NOERROR answer."""
-    cls, cause = _RCODE_CAUSES.get(rcode_text, (DnsServerError, "unexpected answer %s" % rcode_text))
-    return cls("%s: %s (%s from %s)" % (what, cause, rcode_text, server), rcode=rcode_text, cause=cause,
-               server=server)
-
-
-def error_for_exception(exc, what, server, timeout):
-    """The typed error for an exception raised while talking to the server."""
-    if HAS_DNSPYTHON:
-        if isinstance(exc, dns.tsig.PeerBadSignature):
-            cause = "the TSIG signature was rejected: wrong key secret"
-            return DnsAuthError("%s: %s (NOTAUTH/BADSIG from %s)" % (what, cause, server), rcode="NOTAUTH",
-                                tsig_error="BADSIG", cause=cause, server=server)
-        if isinstance(exc, dns.tsig.PeerBadKey):
-            cause = "the server does not know this TSIG key name, or not with this algorithm"
-            return DnsAuthError("%s: %s (NOTAUTH/BADKEY from %s)" % (what, cause, server), rcode="NOTAUTH",
-                                tsig_error="BADKEY", cause=cause, server=server)
-        if isinstance(exc, (dns.tsig.PeerBadTime, dns.tsig.PeerBadTruncation)):
-            cause = "the server rejected the TSIG time (clock skew between here and the server)"
-            return DnsAuthError("%s: %s (NOTAUTH/BADTIME from %s)" % (what, cause, server), rcode="NOTAUTH",
-                                tsig_error="BADTIME", cause=cause, server=server)
-        if isinstance(exc, (dns.tsig.BadSignature, dns.tsig.BadTime)):
-            cause = "the answer's TSIG signature does not verify (wrong secret or tampering)"
-            return DnsAuthError("%s: %s (%s)" % (what, cause, server), cause=cause, server=server)
-        if isinstance(exc, dns.xfr.TransferError):
-            rcode = dns.rcode.to_text(exc.rcode)
-            cause = "the server refused the zone transfer (allow-transfer)"
-            return DnsTransferRefused("%s: %s (%s from %s)" % (what, cause, rcode, server), rcode=rcode,
-                                      cause=cause, server=server)
-        if isinstance(exc, dns.exception.Timeout):
-            return _timeout(what, server, timeout)
-    if isinstance(exc, socket.timeout):
-        return _timeout(what, server, timeout)
-    if isinstance(exc, ConnectionRefusedError):
-        cause = "connection refused: nothing listens on that address and port (server down?)"
-        return DnsConnectionError("%s: %s (%s)" % (what, cause, server), cause=cause, server=server,
-                                  errno="ECONNREFUSED")
-    if isinstance(exc, EOFError):
-        cause = "the server closed the connection without an answer"
-        return DnsConnectionError("%s: %s (%s)" % (what, cause, server), cause=cause, server=server)
-    if isinstance(exc, OSError):
-        name = errno.errorcode.get(exc.errno, str(exc.errno))
-        cause = "network error %s: %s" % (name, exc.strerror or exc)
-        if exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
-            cause = "host unreachable (%s): no server at that address" % name
-        return DnsConnectionError("%s: %s (%s)" % (what, cause, server), cause=cause, server=server, errno=name)
-    if HAS_DNSPYTHON and isinstance(exc, dns.exception.DNSException):
-        cause = "malformed or unexpected answer: %s" % exc
-        return DnsServerError("%s: %s (%s)" % (what, cause, server), cause=cause, server=server)
-    return None
-
-
-def _timeout(what, server, timeout):
-    cause = "no answer within %ss (server down, filtered, or unreachable)" % timeout
-    return DnsTimeout("%s: %s (%s)" % (what, cause, server), cause=cause, server=server)
-
-
-# ---------------------------------------------------------------- transport
-
-class TcpTransport(object):
-    """Sends DNS messages over one reused TCP connection; AXFR on its own connection."""
-
-    def __init__(self, server, port=53, timeout=10.0):
-        self.server = server
-        self.port = port
-        self.timeout = timeout
-        self._sock = None
-
-    def _connect(self):
-        sock = socket.create_connection((self.server, self.port), timeout=self.timeout)
-        sock.setblocking(False)
-        return sock
-
-    def send(self, message):
-        """Send one message and return the answer (TSIG is verified by dnspython)."""
-        fresh = self._sock is None
-        if fresh:
-            self._sock = self._connect()
-        try:
-            return dns.query.tcp(message, self.server, timeout=self.timeout, port=self.port, sock=self._sock)
-        except (EOFError, ConnectionResetError, BrokenPipeError):
-            self.close()
-            if fresh:
-                raise
-            # the server dropped an idle connection: one retry on a new one is safe,
-            # as every update carries prerequisites
-            self._sock = self._connect()
-            return dns.query.tcp(message, self.server, timeout=self.timeout, port=self.port, sock=self._sock)
-        except Exception:
-            self.close()
-            raise
-
-    def transfer(self, zone, keyring=None, keyname=None, keyalgorithm=None):
-        """All RRsets of a zone as a list of dns.rrset.RRset (absolute names)."""
-        kwargs = dict(port=self.port, timeout=self.timeout, lifetime=max(self.timeout * 6, 30), relativize=False)
-        if keyring:
-            kwargs.update(keyring=keyring, keyname=keyname, keyalgorithm=keyalgorithm)
-        rrsets = []
-        for message in dns.query.xfr(self.server, zone, **kwargs):
-            rrsets.extend(message.answer)
-        return rrsets
-
-    def close(self):
-        if self._sock is not None:
-            try:
-                self._sock.close()
-            finally:
-                self._sock = None
-
-
-# ---------------------------------------------------------------- client
 
 class DnsClient(object):
     """Zone discovery, reading names, and batched RFC 2136 updates against one server."""
@@ -274,15 +109,18 @@ class DnsClient(object):
         self.transport.close()
 
     # -- low level, with error mapping
-    def _send(self, message, what):
+    def _call_transport(self, what, call, *args):
+        """call(*args) on the transport; what it raises becomes a typed error, or is re-raised if unknown."""
         try:
-            reply = self.transport.send(message)
+            return call(*args)
         except Exception as exc:  # noqa: BLE001 - mapped to a typed error, re-raised if unknown
             mapped = error_for_exception(exc, what, self.server, self.timeout)
             if mapped is None:
                 raise
             raise mapped from None
-        return reply
+
+    def _send(self, message, what):
+        return self._call_transport(what, self.transport.send, message)
 
     def query(self, name, rtype):
         """(rcode text, answer rrsets, authority rrsets) of one query."""
@@ -293,22 +131,9 @@ class DnsClient(object):
     def transfer(self, zone):
         """{name: NameState} of every name in a zone, by AXFR."""
         self.stats["transfers"] += 1
-        what = "zone transfer of %s" % zone
-        try:
-            rrsets = self.transport.transfer(zone, self.keyring, self.keyname, self.keyalgorithm)
-        except Exception as exc:  # noqa: BLE001 - mapped to a typed error, re-raised if unknown
-            mapped = error_for_exception(exc, what, self.server, self.timeout)
-            if mapped is None:
-                raise
-            raise mapped from None
-        states = {}
-        for rrset in rrsets:
-            name = rrset.name.to_text().lower()
-            rtype = dns.rdatatype.to_text(rrset.rdtype)
-            state = states.setdefault(name, NameState(exists=True))
-            ttl, values = state.rrsets.get(rtype, (rrset.ttl, frozenset()))
-            state.rrsets[rtype] = (ttl, values | frozenset(_rdata_text(rtype, rd) for rd in rrset))
-        return states
+        rrsets = self._call_transport("zone transfer of %s" % zone, self.transport.transfer,
+                                      zone, self.keyring, self.keyname, self.keyalgorithm)
+        return name_states_of_zone(rrsets)
 
     # -- zones
     def find_zone(self, fqdn):
@@ -371,19 +196,19 @@ class DnsClient(object):
             state.exists = True
             for rrset in own:  # other owners are the targets of a CNAME, chased by the server
                 got = dns.rdatatype.to_text(rrset.rdtype)
-                state.rrsets[got] = (rrset.ttl, frozenset(_rdata_text(got, rd) for rd in rrset))
+                state.rrsets[got] = (rrset.ttl, frozenset(canonical_rdata_text(got, rd) for rd in rrset))
         return state
 
     # -- updating
     def update(self, zone, changes):
         """Apply changes (all in `zone`) as few UPDATE messages as fit; returns how many were sent."""
         sent = 0
-        pending = _batches(changes)
+        pending = update_batches(changes)
         while pending:
             batch = pending.pop(0)
-            message = self._update_message(zone, batch)
+            message = update_message(zone, batch, self.keyring, self.keyname, self.keyalgorithm)
             if len(batch) > 1 and len(message.to_wire()) > MAX_UPDATE_BYTES:
-                pending[:0] = _halves(batch)  # the estimate was short: split and retry
+                pending[:0] = split_in_halves(batch)  # the estimate was short: split and retry
                 continue
             self.stats["updates"] += 1
             what = "update of zone %s (%d change(s))" % (zone, len(batch))
@@ -394,79 +219,17 @@ class DnsClient(object):
             sent += 1
         return sent
 
-    def _update_message(self, zone, batch):
-        """One UPDATE: the prerequisites of every change, then the changes."""
-        message = dns.update.UpdateMessage(zone, keyring=self.keyring, keyname=self.keyname,
-                                           keyalgorithm=self.keyalgorithm)
-        absent_names = set()
-        for change in batch:
-            if change.prereq == PREREQ_NAME_ABSENT:
-                if change.name not in absent_names:
-                    absent_names.add(change.name)
-                    message.absent(change.name)
-            elif change.before:
-                message.present(change.name, change.rtype, *sorted(change.before))
-            else:
-                message.absent(change.name, change.rtype)
-        for change in batch:
-            if change.after and not change.before:
-                # the prerequisite guarantees the RRset is empty: a plain add is enough
-                message.add(change.name, change.ttl, change.rtype, *sorted(change.after))
-            elif change.after:
-                message.replace(change.name, change.ttl, change.rtype, *sorted(change.after))
-            else:
-                message.delete(change.name, change.rtype)
-        return message
 
-
-def _rdata_text(rtype, rdata):
-    text = rdata.to_text()
-    return text.lower() if rtype in ("CNAME", "PTR", "NS", "SOA") else text
-
-
-def _estimate(change):
-    """Wire bytes of one change, counting names as compressed (a label plus a pointer).
-
-    Only a guide: update() checks the real size and splits a message that is too big.
-    """
-    owner = len(change.name.split(".", 1)[0]) + 3
-    header = owner + 10
-
-    def rdata(value):
-        if change.rtype in ("PTR", "CNAME"):
-            return len(value.split(".", 1)[0]) + 3
-        return len(value) + 1 if change.rtype == "TXT" else (4 if change.rtype == "A" else 16)
-
-    size = header if not change.before else sum(header + rdata(v) for v in change.before)  # prerequisite
-    size += header if change.before else 0  # the delete of a replace
-    return size + sum(header + rdata(v) for v in change.after)
-
-
-def _halves(batch):
-    """Split a batch in two at a name boundary near its middle."""
-    cut = len(batch) // 2
-    while 0 < cut < len(batch) and batch[cut].name == batch[cut - 1].name:
-        cut += 1
-    if cut >= len(batch):
-        cut = len(batch) // 2
-    return [batch[:cut], batch[cut:]]
-
-
-def _batches(changes):
-    """Split changes so each UPDATE stays under MAX_UPDATE_BYTES; one name never spans two."""
-    batches, current, size = [], [], 0
-    last_name = None
-    for change in changes:
-        cost = _estimate(change)
-        if current and size + cost > MAX_UPDATE_BYTES and change.name != last_name:
-            batches.append(current)
-            current, size = [], 0
-        current.append(change)
-        size += cost
-        last_name = change.name
-    if current:
-        batches.append(current)
-    return batches
+def name_states_of_zone(rrsets):
+    """{name: NameState} from the RRsets of a zone transfer."""
+    states = {}
+    for rrset in rrsets:
+        name = rrset.name.to_text().lower()
+        rtype = dns.rdatatype.to_text(rrset.rdtype)
+        state = states.setdefault(name, NameState(exists=True))
+        ttl, values = state.rrsets.get(rtype, (rrset.ttl, frozenset()))
+        state.rrsets[rtype] = (ttl, values | frozenset(canonical_rdata_text(rtype, rd) for rd in rrset))
+    return states
 
 
 def client_from_params(params, transport=None):
@@ -477,7 +240,3 @@ def client_from_params(params, transport=None):
     return DnsClient(server, params.get("port") or 53, params.get("key_name"), params.get("key_secret"),
                      params.get("key_algorithm") or "hmac-sha256", params.get("timeout") or 10.0,
                      transport=transport)
-
-
-def normalize_zone(zone):
-    return absolute_name(zone) if zone else None

@@ -1,6 +1,7 @@
 # Copyright: hpc.slurm_vm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""DnsClient without a server: error mapping, UPDATE building, batching, zone discovery.
+"""DnsClient without a server: error mapping (dns/errors.py), UPDATE building and batching (dns/update_message.py),
+zone discovery, reading names.
 
 The rcodes and exceptions below are the ones the lab's BIND 9.18 produced for
 each case (see tests/integration/dns/test_dns_errors.py, which checks them live).
@@ -18,8 +19,9 @@ import dns.rrset
 import dns.tsig
 import dns.xfr
 import pytest
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns import client as dc
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns import plan
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns import errors, model
 
 FWD = "vms.lab.test."
 SECRET = "dW5pdC10ZXN0LW9ubHktbm90LWEtcmVhbC1rZXk="  # noqa: S105 - a made-up test key
@@ -60,28 +62,28 @@ def _client(transport, **kw):
     return dc.DnsClient("10.77.0.1", 53, transport=transport, **kw)
 
 
-def _change(name, rtype, before, after, prereq=plan.PREREQ_RRSET, ttl=300):
-    return plan.Change(FWD, name, rtype, frozenset(before), 300 if before else None, frozenset(after),
+def _change(name, rtype, before, after, prereq=model.PREREQ_RRSET, ttl=300):
+    return model.Change(FWD, name, rtype, frozenset(before), 300 if before else None, frozenset(after),
                        ttl if after else None, prereq)
 
 
 ERROR_CASES = [
     # what the server answered -> error class, rcode, words the message must hold
-    ("REFUSED", dc.DnsRefused, "REFUSED", "not granted"),
-    ("NOTAUTH", dc.DnsNotAuthoritative, "NOTAUTH", "zone not served"),
-    ("NOTZONE", dc.DnsNotZone, "NOTZONE", "outside the zone"),
-    ("YXDOMAIN", dc.DnsPrerequisiteFailed, "YXDOMAIN", "must not exist exists"),
-    ("NXRRSET", dc.DnsPrerequisiteFailed, "NXRRSET", "changed concurrently"),
-    ("YXRRSET", dc.DnsPrerequisiteFailed, "YXRRSET", "must not exist exists"),
-    ("SERVFAIL", dc.DnsServerError, "SERVFAIL", "SERVFAIL"),
-    (dns.tsig.PeerBadSignature(), dc.DnsAuthError, "NOTAUTH", "wrong key secret"),
-    (dns.tsig.PeerBadKey(), dc.DnsAuthError, "NOTAUTH", "does not know this TSIG key"),
-    (dns.tsig.PeerBadTime(), dc.DnsAuthError, "NOTAUTH", "clock skew"),
-    (dns.exception.Timeout(), dc.DnsTimeout, None, "no answer within 10.0s"),
-    (socket.timeout("timed out"), dc.DnsTimeout, None, "no answer within"),
-    (ConnectionRefusedError(111, "Connection refused"), dc.DnsConnectionError, None, "connection refused"),
-    (OSError(113, "No route to host"), dc.DnsConnectionError, None, "host unreachable (EHOSTUNREACH)"),
-    (EOFError(), dc.DnsConnectionError, None, "closed the connection"),
+    ("REFUSED", errors.DnsRefused, "REFUSED", "not granted"),
+    ("NOTAUTH", errors.DnsNotAuthoritative, "NOTAUTH", "zone not served"),
+    ("NOTZONE", errors.DnsNotZone, "NOTZONE", "outside the zone"),
+    ("YXDOMAIN", errors.DnsPrerequisiteFailed, "YXDOMAIN", "must not exist exists"),
+    ("NXRRSET", errors.DnsPrerequisiteFailed, "NXRRSET", "changed concurrently"),
+    ("YXRRSET", errors.DnsPrerequisiteFailed, "YXRRSET", "must not exist exists"),
+    ("SERVFAIL", errors.DnsServerError, "SERVFAIL", "SERVFAIL"),
+    (dns.tsig.PeerBadSignature(), errors.DnsAuthError, "NOTAUTH", "wrong key secret"),
+    (dns.tsig.PeerBadKey(), errors.DnsAuthError, "NOTAUTH", "does not know this TSIG key"),
+    (dns.tsig.PeerBadTime(), errors.DnsAuthError, "NOTAUTH", "clock skew"),
+    (dns.exception.Timeout(), errors.DnsTimeout, None, "no answer within 10.0s"),
+    (socket.timeout("timed out"), errors.DnsTimeout, None, "no answer within"),
+    (ConnectionRefusedError(111, "Connection refused"), errors.DnsConnectionError, None, "connection refused"),
+    (OSError(113, "No route to host"), errors.DnsConnectionError, None, "host unreachable (EHOSTUNREACH)"),
+    (EOFError(), errors.DnsConnectionError, None, "closed the connection"),
 ]
 
 
@@ -109,7 +111,7 @@ def test_unknown_exceptions_are_not_swallowed():
 
 def test_transfer_refused_is_typed():
     client = _client(FakeTransport(zone_rrsets=dns.xfr.TransferError(dns.rcode.REFUSED)))
-    with pytest.raises(dc.DnsTransferRefused, match="allow-transfer"):
+    with pytest.raises(errors.DnsTransferRefused, match="allow-transfer"):
         client.transfer(FWD)
 
 
@@ -120,8 +122,8 @@ def test_update_message_has_prerequisites_then_updates():
         _change("t5-a.vms.lab.test.", "A", [], ["10.77.50.1"]),                       # new RRset
         _change("t5-b.vms.lab.test.", "A", ["10.77.50.2"], ["10.77.50.3"]),           # replace
         _change("t5-c.vms.lab.test.", "A", ["10.77.50.4"], []),                       # delete
-        _change("t5-d.vms.lab.test.", "A", [], ["10.77.50.5"], plan.PREREQ_NAME_ABSENT),
-        _change("t5-d.vms.lab.test.", "TXT", [], ['"hpc.slurm_vm vm=t5-d image=x job=1"'], plan.PREREQ_NAME_ABSENT),
+        _change("t5-d.vms.lab.test.", "A", [], ["10.77.50.5"], model.PREREQ_NAME_ABSENT),
+        _change("t5-d.vms.lab.test.", "TXT", [], ['"hpc.slurm_vm vm=t5-d image=x job=1"'], model.PREREQ_NAME_ABSENT),
     ]
     assert client.update(FWD, changes) == 1
     message = transport.sent[0]
@@ -146,9 +148,9 @@ def test_large_batches_split_under_the_message_limit_without_splitting_a_name():
     changes = []
     for i in range(3000):
         name = "t5-bench-%04d.vms.lab.test." % i
-        changes.append(_change(name, "A", [], ["10.77.60.%d" % (i % 250)], plan.PREREQ_NAME_ABSENT))
+        changes.append(_change(name, "A", [], ["10.77.60.%d" % (i % 250)], model.PREREQ_NAME_ABSENT))
         changes.append(_change(name, "TXT", [], ['"hpc.slurm_vm vm=t5-bench-%04d image=deb12 job=%d"' % (i, i)],
-                               plan.PREREQ_NAME_ABSENT))
+                               model.PREREQ_NAME_ABSENT))
     sent = client.update(FWD, changes)
     assert sent == len(transport.sent) > 1
     for message in transport.sent:
@@ -181,7 +183,7 @@ def test_find_zone_from_soa_and_cache():
 
 def test_find_zone_not_served():
     client = _client(FakeTransport(["REFUSED"]))
-    with pytest.raises(dc.ZoneNotFound, match="no zone on 10.77.0.1:53 holds t5-a.example.invalid."):
+    with pytest.raises(errors.ZoneNotFound, match="no zone on 10.77.0.1:53 holds t5-a.example.invalid."):
         client.find_zone("t5-a.example.invalid.")
 
 
@@ -195,7 +197,7 @@ def test_read_names_by_transfer_when_many():
             _rrset("T5-01.vms.lab.test.", "PTR", "X.vms.lab.test.")]
     client = _client(FakeTransport(zone_rrsets=zone))
     states = client.read_names(FWD, names)
-    assert states["t5-00.vms.lab.test."] == plan.NameState(True, {"A": (300, frozenset(["10.77.50.1"]))})
+    assert states["t5-00.vms.lab.test."] == model.NameState(True, {"A": (300, frozenset(["10.77.50.1"]))})
     assert states["t5-01.vms.lab.test."].rrset("PTR")[1] == frozenset(["x.vms.lab.test."])  # lower-cased
     assert states["t5-05.vms.lab.test."].exists is False
     assert client.stats == dict(queries=0, transfers=1, updates=0)
@@ -239,7 +241,7 @@ def test_read_name_by_query_sees_a_cname():
     (dict(key_algorithm="hmac-sha999"), "key_algorithm"),
 ])
 def test_client_rejects_bad_key_options(kwargs, message):
-    with pytest.raises(dc.InvalidInput, match=message):
+    with pytest.raises(InvalidInput, match=message):
         _client(FakeTransport(), **kwargs)
 
 
@@ -253,6 +255,6 @@ def test_unsigned_client_sends_unsigned_updates():
 @pytest.mark.parametrize("rcode", ["REFUSED", "NOTAUTH"])
 def test_a_refused_query_means_the_zone_is_not_served(rcode):
     client = _client(FakeTransport([rcode]))
-    with pytest.raises(dc.DnsNotAuthoritative, match="zone not served") as caught:
+    with pytest.raises(errors.DnsNotAuthoritative, match="zone not served") as caught:
         client.read_names("example.invalid.", {"t5-x.example.invalid.": {"A"}})
     assert caught.value.details["rcode"] == rcode
