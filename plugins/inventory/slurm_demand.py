@@ -70,6 +70,12 @@ options:
     description: Prefix of the per-image groups.
     type: str
     default: slurm_vm_image_
+  reason_prefix:
+    description:
+      - The prefix of the node reasons the collection's teardown sets (the site's
+        C(slurm_vm_teardown_reason_prefix)); C(slurm_vm_state) tells a teardown's tail from a stray slurmd by it.
+    type: str
+    default: "hpc.slurm_vm:"
 """
 
 EXAMPLES = r"""
@@ -94,17 +100,18 @@ from ansible.errors import AnsibleParserError
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import hidden_nodes
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import nodeset
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import DEFAULT_REASON_PREFIX
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.runner import SubprocessRunner
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.snapshot import (
     SlurmSnapshotReader,
     snapshot_for_file,
 )
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.demand import demand_by_image, demand_summary
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.planner import DEFAULT_GLOBAL_RULES, classify_vm
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.planner import DEFAULT_GLOBAL_RULES
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.vm_state import classify_vm, hosts_with_jobs
 
 try:
     import yaml
@@ -193,21 +200,31 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _populate(self, snapshot, images):
         now = snapshot["time"]
-        prefix = self.get_option("group_prefix")
-        strict = self.get_option("strict")
-        running = {}
-        for job in snapshot["vm_jobs"]:
-            if job["state"] in ("RUNNING", "COMPLETING") and job["nodelist"]:
-                try:
-                    names = nodeset.expand(job["nodelist"])
-                except SlurmVmError:
-                    names = []
-                for name in names:
-                    running.setdefault(name, []).append({"id": job["id"], "end": job["end"], "user": job["user"]})
+        snapshot_host = self._add_snapshot_host()
+        self.inventory.set_variable(snapshot_host, "slurm_vm_snapshot_file", self._write_snapshot(snapshot))
         self.inventory.add_group("slurm_vm_hypervisors")
-        # The snapshot goes to a file named by one host's variable: as an inventory variable,
-        # ansible-core 2.19 would tag every one of its values (over 1 s for 10,000 jobs), and
-        # `ansible-inventory --list` would repeat it per host.
+        demand = demand_by_image(snapshot["vm_jobs"], images, now)
+        context = {"snapshot": snapshot, "running": running_jobs_by_node(snapshot["vm_jobs"]),
+                   "busy_hosts": hosts_with_jobs(snapshot["vm_jobs"])}
+        for name in sorted(images):
+            image = images[name]
+            group = self.inventory.add_group(self.get_option("group_prefix") + name)
+            # At most 1,000 job ids per group: the whole list is in the snapshot file, and
+            # ansible-core tags every value of an inventory variable one by one.
+            summary = demand_summary(demand[name], image, now, max_ids=1000)
+            self.inventory.set_variable(group, "slurm_vm_demand", summary)
+            for host in image["hosts"]:
+                self.inventory.add_host(host, group=group)
+                self._set_host_vars(host, self._vm_host_vars(host, image, context), summary)
+        for hypervisor, guests in sorted(guests_by_hypervisor(snapshot["host_jobs"]).items()):
+            self.inventory.add_host(hypervisor, group="slurm_vm_hypervisors")
+            self.inventory.set_variable(hypervisor, "slurm_vm_guests", guests)
+        self.inventory.set_variable(snapshot_host, "slurm_vm_snapshot_age", int(time.time()) - now)
+
+    def _add_snapshot_host(self):
+        """The host that gets the snapshot file's name: as an inventory variable, ansible-core 2.19
+        would tag every one of the snapshot's values (over 1 s for 10,000 jobs), and
+        `ansible-inventory --list` would repeat it per host."""
         snapshot_host = self.get_option("snapshot_host")
         if snapshot_host not in self.inventory.hosts:
             self.inventory.add_host(snapshot_host)
@@ -216,52 +233,63 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 for key, value in (("ansible_connection", "local"),
                                    ("ansible_python_interpreter", "{{ ansible_playbook_python }}")):
                     self.inventory.set_variable(snapshot_host, key, value)
-        snapshot_file = self._write_snapshot(snapshot)
-        self.inventory.set_variable(snapshot_host, "slurm_vm_snapshot_file", snapshot_file)
-        demand = demand_by_image(snapshot["vm_jobs"], images, snapshot["time"])
-        busy_hosts = hidden_nodes.hosts_with_jobs(snapshot["vm_jobs"])
-        for name in sorted(images):
-            image = images[name]
-            group = self.inventory.add_group(prefix + name)
-            # At most 1,000 job ids per group: the whole list is in the snapshot file, and
-            # ansible-core tags every value of an inventory variable one by one.
-            summary = demand_summary(demand[name], image, now, max_ids=1000)
-            self.inventory.set_variable(group, "slurm_vm_demand", summary)
-            for host in image["hosts"]:
-                vm = classify_vm(host, image, snapshot, (), DEFAULT_GLOBAL_RULES, busy_hosts)
-                node = vm["node"] or {}
-                host_job = vm["host_job"] or {}
-                self.inventory.add_host(host, group=group)
-                hostvars = {
-                    "slurm_vm_image": name,
-                    "slurm_vm_state": vm["state"],
-                    "slurm_vm_mac": image_table.vm_mac(image, host),
-                    "slurm_vm_ip": image_table.vm_ip(image, host),
-                    "slurm_node_state": node.get("state"),
-                    "slurm_node_flags": node.get("flags", []),
-                    "slurm_node_reason": node.get("reason", ""),
-                    "slurm_node_registered": node.get("registered", False),
-                    "slurm_node_boot_time": node.get("boot_time"),
-                    "slurm_vm_idle_since": vm.get("idle_since"),
-                    "slurm_vm_idle_seconds": now - vm["idle_since"] if vm.get("idle_since") else None,
-                    "slurm_vm_running_jobs": running.get(host, []),
-                    "slurm_vm_host_job": host_job.get("id"),
-                    "slurm_vm_host_job_state": host_job.get("state"),
-                    "slurm_vm_hypervisor": host_job.get("hypervisor"),
-                    "slurm_vm_time_left": (host_job["end"] - now) if host_job.get("end") else None,
-                    "slurm_vm_reservation": vm["reservation"],
-                }
-                for key, value in hostvars.items():
-                    self.inventory.set_variable(host, key, value)
-                variables = dict(hostvars, inventory_hostname=host, slurm_vm_demand=summary)
-                self._set_composite_vars(self.get_option("compose"), variables, host, strict=strict)
-                self._add_host_to_composed_groups(self.get_option("groups"), variables, host, strict=strict)
-                self._add_host_to_keyed_groups(self.get_option("keyed_groups"), variables, host, strict=strict)
-        hypervisors = {}
-        for vm_name, job in snapshot["host_jobs"].items():
-            if job["state"] == "RUNNING" and job.get("hypervisor"):
-                hypervisors.setdefault(job["hypervisor"], []).append(vm_name)
-        for hypervisor in sorted(hypervisors):
-            self.inventory.add_host(hypervisor, group="slurm_vm_hypervisors")
-            self.inventory.set_variable(hypervisor, "slurm_vm_guests", sorted(hypervisors[hypervisor]))
-        self.inventory.set_variable(snapshot_host, "slurm_vm_snapshot_age", int(time.time()) - now)
+        return snapshot_host
+
+    def _vm_host_vars(self, host, image, context):
+        snapshot = context["snapshot"]
+        now = snapshot["time"]
+        vm = classify_vm(host, image, snapshot, (), DEFAULT_GLOBAL_RULES, context["busy_hosts"],
+                         reason_prefix=self.get_option("reason_prefix") or DEFAULT_REASON_PREFIX)
+        node = vm["node"] or {}
+        host_job = vm["host_job"] or {}
+        return {
+            "slurm_vm_image": image["name"],
+            "slurm_vm_state": vm["state"],
+            "slurm_vm_mac": image_table.vm_mac(image, host),
+            "slurm_vm_ip": image_table.vm_ip(image, host),
+            "slurm_node_state": node.get("state"),
+            "slurm_node_flags": node.get("flags", []),
+            "slurm_node_reason": node.get("reason", ""),
+            "slurm_node_registered": node.get("registered", False),
+            "slurm_node_boot_time": node.get("boot_time"),
+            "slurm_vm_idle_since": vm.get("idle_since"),
+            "slurm_vm_idle_seconds": now - vm["idle_since"] if vm.get("idle_since") else None,
+            "slurm_vm_running_jobs": context["running"].get(host, []),
+            "slurm_vm_host_job": host_job.get("id"),
+            "slurm_vm_host_job_state": host_job.get("state"),
+            "slurm_vm_hypervisor": host_job.get("hypervisor"),
+            "slurm_vm_time_left": (host_job["end"] - now) if host_job.get("end") else None,
+            "slurm_vm_reservation": vm["reservation"],
+        }
+
+    def _set_host_vars(self, host, hostvars, summary):
+        strict = self.get_option("strict")
+        for key, value in hostvars.items():
+            self.inventory.set_variable(host, key, value)
+        variables = dict(hostvars, inventory_hostname=host, slurm_vm_demand=summary)
+        self._set_composite_vars(self.get_option("compose"), variables, host, strict=strict)
+        self._add_host_to_composed_groups(self.get_option("groups"), variables, host, strict=strict)
+        self._add_host_to_keyed_groups(self.get_option("keyed_groups"), variables, host, strict=strict)
+
+
+def running_jobs_by_node(vm_jobs):
+    """{node: [{id, end, user}]} of the VM-cluster jobs running (or completing) on each node."""
+    running = {}
+    for job in vm_jobs:
+        if job["state"] in ("RUNNING", "COMPLETING") and job["nodelist"]:
+            try:
+                names = nodeset.expand(job["nodelist"])
+            except SlurmVmError:
+                names = []
+            for name in names:
+                running.setdefault(name, []).append({"id": job["id"], "end": job["end"], "user": job["user"]})
+    return running
+
+
+def guests_by_hypervisor(host_jobs):
+    """{hypervisor: [VM hostnames, sorted]} of the running host jobs."""
+    guests = {}
+    for vm_name, job in host_jobs.items():
+        if job["state"] == "RUNNING" and job.get("hypervisor"):
+            guests.setdefault(job["hypervisor"], []).append(vm_name)
+    return {hypervisor: sorted(names) for hypervisor, names in guests.items()}

@@ -181,3 +181,22 @@ def test_a_missing_slurm_conf_is_a_parser_error(plugin_class, tmp_path):
     with pytest.raises(AnsibleParserError) as caught:
         parse(plugin_class, site, CAPTURED)
     assert "host.conf does not exist" in str(caught.value)
+
+
+# vm-deb12-008 as captured right after our teardown drained it and its slurmd died
+# (scheduler/fixtures/teardown_tail/drain_at_once.txt): it still reads registered until the next ping.
+TEARDOWN_TAIL = dict(CAPTURED)
+TEARDOWN_TAIL[("scontrol", "node")] = (0, "scontrol_show_node_teardown_tail.txt")
+
+
+@pytest.mark.parametrize("extra,state", [
+    ("", "leftover"),                                  # the default prefix is the one in the reason
+    ('reason_prefix: "hpc.slurm_vm:"\n', "leftover"),
+    ('reason_prefix: "site-vm:"\n', "stray"),          # another site's prefix: not our teardown's reason
+])
+def test_the_reason_prefix_tells_a_teardown_tail_from_a_stray(plugin_class, tmp_path, extra, state):
+    site = Site(tmp_path, extra=extra)
+    inventory, _runner = parse(plugin_class, site, TEARDOWN_TAIL)
+    tail = hostvars(inventory, "vm-deb12-008")
+    assert tail["slurm_node_registered"] is True and tail["slurm_node_state"] == "IDLE"
+    assert tail["slurm_vm_state"] == state

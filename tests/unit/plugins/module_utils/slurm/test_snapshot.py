@@ -9,7 +9,6 @@ import time
 
 import pytest
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import demand
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import snapshot as snap
 from ansible_collections.hpc.slurm_vm.tests.unit.plugins.module_utils.slurm.slurm_replay import (
     SnapshotReplayRunner,
@@ -37,7 +36,6 @@ def test_read_takes_four_calls_and_parses_everything():
     assert jobs["10"]["reason"] == "ReqNodeNotAvail, May be reserved for other job"
     assert jobs["10"]["gres"] == {"vm_deb12": 1}
     assert jobs["10"]["time_limit"] == 1800
-    assert demand.is_demand(jobs["10"]) and not demand.is_demand(jobs["12"])
     assert len(result["nodes"]) == 12
     assert result["nodes"]["vm-deb12-001"]["state"] == "FUTURE"
     assert result["nodes"]["vm-deb12-001"]["registered"] is False
@@ -99,24 +97,3 @@ def test_array_tasks_parse_once_and_round_trip_through_the_file_form():
     assert len(on_file["vm_job_groups"]) == 2 and "vm_jobs" not in on_file
     assert snap.snapshot_from_file(on_file) == snapshot
     assert snap.snapshot_from_file(snapshot) == snapshot
-
-
-# squeue lines in the snapshot's format with the state, reason, submit (%V) and start (%S) that the lab's
-# host cluster showed for a job requeued after its node failed (hv04's slurmd SIGKILLed): Reason=None and
-# a start 121 s after the requeue until the next scheduling pass, then BeginTime; and a plain new job.
-TAIL = "|N/A|1||5:00|2026-11-26T04:31:48|2026-11-26T04:33:49|N/A|root|hosts|(null)|rq"
-REQUEUED_BEFORE_PASS = "100336|PENDING|None" + TAIL
-REQUEUED_AFTER_PASS = "100336|PENDING|BeginTime" + TAIL
-NEW_JOB = "100337|PENDING|None|N/A|1||5:00|2026-11-26T04:31:50|N/A|N/A|root|hosts|(null)|new"
-
-
-@pytest.mark.parametrize("line,seconds_after_requeue,is_demand", [
-    (REQUEUED_BEFORE_PASS, 2, False),     # deferred: a VM spawned now would idle for two minutes
-    (REQUEUED_BEFORE_PASS, 125, True),    # its begin time has come
-    (REQUEUED_AFTER_PASS, 17, False),
-    (NEW_JOB, 2, True),
-])
-def test_a_requeued_job_is_not_demand_before_its_begin_time(line, seconds_after_requeue, is_demand):
-    job = snap.parse_squeue(line)[0]
-    now = snap.parse_time("2026-11-26T04:31:48") + seconds_after_requeue
-    assert demand.is_demand(job, now) is is_demand
