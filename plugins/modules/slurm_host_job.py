@@ -163,54 +163,9 @@ commands:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import host_job
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.runner import CommandRunner
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.client import SLURM_ARGUMENT_SPEC, SlurmClient
-
-
-def run(module):
-    params = module.params
-    wanted = host_job.validate(params["jobs"], params["state"])
-    client = host_job.HostJobClient(SlurmClient(CommandRunner(module), params["slurm_conf"], params["cluster"]))
-    planned = host_job.plan(client.list(list(wanted)), wanted, params["state"])
-    jobs, failed, commands = [], [], []
-    if params["state"] == "absent":
-        ids = [job_id for _host, job_id in planned["cancel"]]
-        if ids:
-            commands.append(["scancel"] + ids)
-            client.cancel(ids)
-        cancelled = dict(planned["cancel"])
-        for host in wanted:
-            jobs.append({"hostname": host, "job_id": cancelled.get(host),
-                         "action": "cancelled" if host in cancelled else "absent"})
-        return dict(changed=bool(ids), jobs=jobs, failed_jobs=failed, commands=commands)
-    for host, job in wanted.items():
-        if host in planned["keep"]:
-            jobs.append({"hostname": host, "job_id": planned["keep"][host]["job_id"], "action": "kept"})
-            continue
-        commands.append(host_job.sbatch_argv(job, params))
-        try:
-            job_id = client.submit(job, params)
-        except host_job.HostJobSubmitFailed as exc:
-            failed.append({"hostname": host, "msg": exc.message})
-            jobs.append({"hostname": host, "job_id": None, "action": "failed"})
-            continue
-        jobs.append({"hostname": host, "job_id": job_id, "action": "submitted"})
-    live = [j["hostname"] for j in jobs if j["job_id"]]
-    if live and not module.check_mode:
-        found = client.wait_started(live, params["wait"]) if params["wait"] > 0 else client.list(live)
-        for entry in jobs:
-            current = [j for j in found.get(entry["hostname"], []) if j["job_id"] == entry["job_id"]]
-            if current:
-                entry.update(state=current[0]["state"], node=current[0]["node"], start=current[0]["start"],
-                             end=current[0]["end"])
-    result = dict(changed=any(j["action"] == "submitted" for j in jobs), jobs=jobs, failed_jobs=failed,
-                  commands=commands)
-    if failed and params["fail_on_error"]:
-        module.fail_json(msg="sbatch refused %d host job(s): %s" % (len(failed), "; ".join(f["msg"] for f in failed)),
-                         **result)
-    return result
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.module_exit import exit_with_result
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.client import SLURM_ARGUMENT_SPEC
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.run import run_slurm_host_job
 
 
 def main():
@@ -229,14 +184,10 @@ def main():
         output_dir=dict(type="str"),
         fail_on_error=dict(type="bool", default=False),
         wait=dict(type="int", default=0),
+        **SLURM_ARGUMENT_SPEC
     )
-    argument_spec.update(SLURM_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    try:
-        result = run(module)
-    except SlurmVmError as exc:
-        module.fail_json(**exc.to_result())
-    module.exit_json(**result)
+    exit_with_result(module, run_slurm_host_job, module)
 
 
 if __name__ == "__main__":

@@ -152,72 +152,25 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import nodeset
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import node_state as plan
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.runner import CommandRunner
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput, SlurmVmError
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.client import SLURM_ARGUMENT_SPEC, SlurmClient
-
-
-def run(module):
-    params = module.params
-    names = list(dict.fromkeys(nodeset.expand(params["nodes"])))
-    if not names:
-        raise InvalidInput("nodes is empty")
-    client = SlurmClient(CommandRunner(module), params["slurm_conf"], params["cluster"])
-    expression = nodeset.fold(names)  # once: folding 1,000 names is not free
-    if params["wait_registered"]:
-        before = plan.wait_registered(client, names, params["timeout"], expression=expression)
-    else:
-        before = client.show_nodes(names, expression)
-    planned = plan.plan(before, names, params["state"], params["reason"], params["only_if_registered"],
-                        expression)
-    commands = [["update", "nodename=%s" % group_expression, "state=%s" % request]
-                + (["reason=%s" % request_reason] if request_reason else [])
-                for request, request_reason, _group, group_expression in planned["groups"]]
-    after = planned["after"] if module.check_mode else plan.apply(client, names, before, planned, expression)
-    changed_nodes = [n for n in names if n in planned["changes"]]
-    if len(changed_nodes) == len(names):
-        changed_expression = expression
-    elif len(planned["groups"]) == 1:
-        changed_expression = planned["groups"][0][3]
-    else:
-        changed_expression = nodeset.fold(changed_nodes) if changed_nodes else ""
-    result = dict(
-        changed=bool(changed_nodes),
-        changed_nodes=changed_nodes,
-        changed_expression=changed_expression,
-        commands=commands,
-        nodes={n: dict(changed=n in planned["changes"], request=planned["changes"].get(n),
-                       before=_view(before[n]), after=_view(after[n])) for n in names},
-    )
-    if module._diff:
-        result["diff"] = dict(before={n: plan.diff_view(before[n]) for n in changed_nodes},
-                              after={n: plan.diff_view(after[n]) for n in changed_nodes})
-    return result
-
-
-def _view(node):
-    return dict(state=node["state"], reason=node["reason"], registered=node["registered"])
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.module_exit import exit_with_result
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.client import SLURM_ARGUMENT_SPEC
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.node_state import REASON_STATES, STATES
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.run import run_slurm_node_state
 
 
 def main():
     argument_spec = dict(
         nodes=dict(type="list", elements="str", required=True),
-        state=dict(type="str", required=True, choices=list(plan.STATES)),
+        state=dict(type="str", required=True, choices=list(STATES)),
         reason=dict(type="str"),
         only_if_registered=dict(type="bool"),
         wait_registered=dict(type="bool", default=False),
         timeout=dict(type="int", default=120),
+        **SLURM_ARGUMENT_SPEC
     )
-    argument_spec.update(SLURM_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_if=[("state", s, ("reason",)) for s in plan.REASON_STATES])
-    try:
-        result = run(module)
-    except SlurmVmError as exc:
-        module.fail_json(**exc.to_result())
-    module.exit_json(**result)
+                           required_if=[("state", s, ("reason",)) for s in REASON_STATES])
+    exit_with_result(module, run_slurm_node_state, module)
 
 
 if __name__ == "__main__":

@@ -148,53 +148,11 @@ diff:
   type: dict
 """
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import reservation as resv
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.runner import CommandRunner
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.client import SLURM_ARGUMENT_SPEC, SlurmClient
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse import reservation_from_record
-
-
-def run(module):
-    params = module.params
-    name = resv.validate_name(params["name"])
-    client = SlurmClient(CommandRunner(module), params["slurm_conf"], params["cluster"])
-    now = int(time.time())
-    desired = resv.desired_from_params(params, now) if params["state"] == "present" else None
-    record = client.reservation(name)
-    before = reservation_from_record(record) if record else None
-
-    command, after = [], before
-    if params["state"] == "absent":
-        if before is not None:
-            command, after = ["delete", "ReservationName=%s" % name], None
-            if not module.check_mode:
-                client.delete_reservation(name)
-    elif before is None:
-        args = resv.create_args(desired)
-        command, after = ["create", "reservation"] + args, resv.predict_created(desired, now)
-        if not module.check_mode:
-            client.create_reservation(args)
-    else:
-        args, after = resv.update_args(before, desired, now, params["time_tolerance"])
-        if args:
-            command = ["update", "ReservationName=%s" % name] + args
-            if not module.check_mode:
-                client.update_reservation(name, args)
-    if command and not module.check_mode and params["state"] == "present":
-        record = client.reservation(name)
-        after = reservation_from_record(record) if record else None
-
-    result = dict(changed=bool(command), command=command,
-                  reservation=resv.public_view(after) if after else {})
-    if module._diff:
-        result["diff"] = dict(before=resv.public_view(before) if before else {},
-                              after=resv.public_view(after) if after else {})
-    return result
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.module_exit import exit_with_result
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.client import SLURM_ARGUMENT_SPEC
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.run import run_slurm_reservation
 
 
 def main():
@@ -210,15 +168,11 @@ def main():
         flags=dict(type="list", elements="str"),
         partition=dict(type="str"),
         time_tolerance=dict(type="int", default=300),
+        **SLURM_ARGUMENT_SPEC
     )
-    argument_spec.update(SLURM_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            mutually_exclusive=[("end_time", "duration")])
-    try:
-        result = run(module)
-    except SlurmVmError as exc:
-        module.fail_json(**exc.to_result())
-    module.exit_json(**result)
+    exit_with_result(module, run_slurm_reservation, module)
 
 
 if __name__ == "__main__":

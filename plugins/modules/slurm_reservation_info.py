@@ -66,29 +66,15 @@ reservations:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import reservation as resv
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.runner import CommandRunner
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.client import SLURM_ARGUMENT_SPEC, SlurmClient
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse import reservation_from_record
-
-
-def run(module):
-    client = SlurmClient(CommandRunner(module), module.params["slurm_conf"], module.params["cluster"])
-    found = [reservation_from_record(r) for r in client.reservations()]
-    found = resv.filter_by_prefix(found, module.params["name_prefix"])
-    return dict(changed=False, reservations=[resv.public_view(r) for r in sorted(found, key=lambda r: r["name"])])
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.module_exit import exit_with_result
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.client import SLURM_ARGUMENT_SPEC
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.run import run_slurm_reservation_info
 
 
 def main():
-    argument_spec = dict(name_prefix=dict(type="str", default=""))
-    argument_spec.update(SLURM_ARGUMENT_SPEC)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    try:
-        result = run(module)
-    except SlurmVmError as exc:
-        module.fail_json(**exc.to_result())
-    module.exit_json(**result)
+    module = AnsibleModule(argument_spec=dict(name_prefix=dict(type="str", default=""), **SLURM_ARGUMENT_SPEC),
+                           supports_check_mode=True)
+    exit_with_result(module, run_slurm_reservation_info, module)
 
 
 if __name__ == "__main__":
