@@ -15,7 +15,7 @@ from ansible_collections.hpc.slurm_vm.plugins.plugin_utils.controller_action imp
 
 
 class ActionModule(ControllerAction):
-    ARGUMENT_SPEC = run_report.ARGUMENT_SPEC
+    TASK = run_report
 
     def run_task(self, args, check_mode):
         return run_report.write_report(args, time.time(), check_mode=check_mode)

@@ -14,9 +14,7 @@ from ansible_collections.hpc.slurm_vm.plugins.plugin_utils.controller_action imp
 
 
 class ActionModule(ControllerAction):
-    ARGUMENT_SPEC = vm_plan_task.ARGUMENT_SPEC
-    REQUIRED_ONE_OF = vm_plan_task.REQUIRED_ONE_OF
-    MUTUALLY_EXCLUSIVE = vm_plan_task.MUTUALLY_EXCLUSIVE
+    TASK = vm_plan_task
 
     def run_task(self, args, check_mode):
         result = vm_plan_task.run(args)

@@ -13,9 +13,7 @@ from ansible_collections.hpc.slurm_vm.plugins.plugin_utils.controller_action imp
 
 
 class ActionModule(ControllerAction):
-    ARGUMENT_SPEC = reconcile_task.ARGUMENT_SPEC
-    REQUIRED_ONE_OF = reconcile_task.REQUIRED_ONE_OF
-    MUTUALLY_EXCLUSIVE = reconcile_task.MUTUALLY_EXCLUSIVE
+    TASK = reconcile_task
 
     def run_task(self, args, check_mode):
         return reconcile_task.run(args, check_mode=check_mode)

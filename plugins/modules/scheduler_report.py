@@ -22,11 +22,9 @@ description:
     the VMs by state and any backoff.
   - The same numbers as a Prometheus textfile (metric names start with C(hpc_slurm_vm_)), for node_exporter's
     textfile collector. Point O(textfile) into its C(--collector.textfile.directory).
-  - It runs on the controller, whatever the task's host.
+extends_documentation_fragment:
+  - hpc.slurm_vm.scheduler.controller
 attributes:
-  action:
-    support: full
-    description: An action plugin writes the files in the controller's process.
   check_mode:
     support: full
     description: Reports which files would change and writes nothing.
@@ -93,17 +91,13 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.module_exit import exit_with_result
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import run_report
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
 
 
 def main():
     module = AnsibleModule(argument_spec=run_report.ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        result = run_report.write_report(module.params, time.time(), check_mode=module.check_mode)
-    except SlurmVmError as exc:
-        module.fail_json(**exc.to_result())
-    module.exit_json(**result)
+    exit_with_result(module, run_report.write_report, module.params, time.time(), check_mode=module.check_mode)
 
 
 if __name__ == "__main__":

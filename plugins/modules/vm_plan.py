@@ -26,11 +26,10 @@ description:
     O(rules).
   - Deterministic (the same inputs give the same plan) and explainable (each decision has a reason).
     RV(preview) is the plan as a table, for check mode.
-  - It runs on the controller, whatever the task's host.
+extends_documentation_fragment:
+  - hpc.slurm_vm.scheduler
+  - hpc.slurm_vm.scheduler.controller
 attributes:
-  action:
-    support: full
-    description: An action plugin runs the planner in the controller's process (the snapshot is the controller's).
   check_mode:
     support: full
     description: The module never changes anything; check mode returns the same plan.
@@ -38,16 +37,6 @@ attributes:
     support: none
     description: There is nothing to diff; the plan is the result.
 options:
-  snapshot:
-    description: The snapshot, as the inventory plugin writes it. Give this or O(snapshot_file).
-    type: dict
-  snapshot_file:
-    description: The JSON file the inventory plugin wrote (its C(slurm_vm_snapshot_file) variable).
-    type: path
-  images:
-    description: The image table (C(slurm_vm_images)).
-    type: dict
-    required: true
   rules:
     description: Global rules.
     type: dict
@@ -180,8 +169,8 @@ preview:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.module_exit import exit_with_result
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import plan_run as vm_plan_task
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
 
 
 def main():
@@ -191,11 +180,11 @@ def main():
         mutually_exclusive=vm_plan_task.MUTUALLY_EXCLUSIVE,
         supports_check_mode=True,
     )
-    try:
-        result = vm_plan_task.run(module.params)
-    except SlurmVmError as exc:
-        module.fail_json(**exc.to_result())
-    module.exit_json(changed=False, **result)
+    exit_with_result(module, _plan, module.params)
+
+
+def _plan(params):
+    return dict(vm_plan_task.run(params), changed=False)  # a plan changes nothing
 
 
 if __name__ == "__main__":

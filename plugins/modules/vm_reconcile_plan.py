@@ -32,11 +32,10 @@ description:
   - The first-seen memory (C(reconcile-first-seen.json) in O(state_dir)) records when each orphan was first seen.
     A record that disappears or turns live is forgotten. Records of a hypervisor not read in this run keep their
     date. The file is written atomically, only when it changes, and never in check mode.
-  - It runs on the controller, whatever the task's host.
+extends_documentation_fragment:
+  - hpc.slurm_vm.scheduler
+  - hpc.slurm_vm.scheduler.controller
 attributes:
-  action:
-    support: full
-    description: An action plugin runs the planner in the controller's process (its inputs are the controller's).
   check_mode:
     support: full
     description: Returns the same plan and leaves the memory file as it is.
@@ -44,16 +43,6 @@ attributes:
     support: none
     description: The plan is the result; RV(remove) carries a reason per item.
 options:
-  snapshot:
-    description: The snapshot of both clusters, as the P(hpc.slurm_vm.slurm_demand#inventory) inventory plugin makes it.
-    type: dict
-  snapshot_file:
-    description: The JSON file the inventory plugin wrote (its C(slurm_vm_snapshot_file) variable).
-    type: path
-  images:
-    description: The image table (C(slurm_vm_images)).
-    type: dict
-    required: true
   state_dir:
     description: The scheduler's state folder, where the first-seen memory lives; created if missing.
     type: path
@@ -208,8 +197,8 @@ now:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.module_exit import exit_with_result
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import reconcile_run as reconcile_task
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
 
 
 def main():
@@ -219,11 +208,7 @@ def main():
         mutually_exclusive=reconcile_task.MUTUALLY_EXCLUSIVE,
         supports_check_mode=True,
     )
-    try:
-        result = reconcile_task.run(module.params, check_mode=module.check_mode)
-    except SlurmVmError as exc:
-        module.fail_json(**exc.to_result())
-    module.exit_json(**result)
+    exit_with_result(module, reconcile_task.run, module.params, check_mode=module.check_mode)
 
 
 if __name__ == "__main__":

@@ -15,11 +15,12 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import 
 
 
 class ControllerAction(ActionBase):
+    """Subclasses set TASK to the module_utils module holding the module's ARGUMENT_SPEC (and, where the module
+    has them, REQUIRED_ONE_OF and MUTUALLY_EXCLUSIVE), so the action and the module validate alike."""
+
     TRANSFERS_FILES = False
     _requires_connection = False
-    ARGUMENT_SPEC = {}
-    REQUIRED_ONE_OF = None
-    MUTUALLY_EXCLUSIVE = None
+    TASK = None
 
     def run_task(self, args, check_mode):
         """The module's work on validated args; returns the result dict."""
@@ -28,9 +29,10 @@ class ControllerAction(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ControllerAction, self).run(tmp, task_vars)
         del tmp
-        _validation, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC,
-                                                        required_one_of=self.REQUIRED_ONE_OF,
-                                                        mutually_exclusive=self.MUTUALLY_EXCLUSIVE)
+        _validation, args = self.validate_argument_spec(
+            argument_spec=self.TASK.ARGUMENT_SPEC,
+            required_one_of=getattr(self.TASK, "REQUIRED_ONE_OF", None),
+            mutually_exclusive=getattr(self.TASK, "MUTUALLY_EXCLUSIVE", None))
         try:
             result.update(self.run_task(args, self._task.check_mode))
         except SlurmVmError as exc:
