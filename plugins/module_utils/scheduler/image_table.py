@@ -23,6 +23,7 @@ import re
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import nodeset
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.addresses import AddressPool, Subnet
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.hostnames import is_vm_hostname
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import (
     ImageTableError,
     InvalidInput,
@@ -35,8 +36,6 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.durations impor
 )
 
 IMAGE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,30}$")
-# Lowercase only: DNS and dnsmasq lower-case names while Slurm is case-sensitive.
-HOSTNAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 GRES_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
 FEATURE_RE = re.compile(r"^[A-Za-z0-9_.]{1,64}$")
 TRAILING_INDEX_RE = re.compile(r"(\d+)$")
@@ -132,7 +131,7 @@ def normalize_image(name, raw):
         raise ImageTableError("image %s: pool: %s" % (name, exc.message)) from exc
     indices = {}
     for host in hosts:
-        if not HOSTNAME_RE.match(host):
+        if not is_vm_hostname(host):
             raise ImageTableError(
                 "image %s: pool hostname %r must be a lowercase DNS label (a-z, 0-9, '-')" % (name, host))
         match = TRAILING_INDEX_RE.search(host)

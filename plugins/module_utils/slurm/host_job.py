@@ -14,7 +14,9 @@ import time
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import host_job_name
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.hostnames import is_vm_hostname
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.client import SlurmCommandError
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.durations import parse_duration
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse import (
     HOST_JOB_FIELDS,
     HOST_JOB_LIVE_STATES,
@@ -22,8 +24,6 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse import (
     squeue_format,
 )
 
-_HOST_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-_TIME_RE = re.compile(r"^(\d+-)?\d+(:\d{1,2}){0,2}$")
 # sbatch option values reach sbatch as separate argv words; still refuse what Slurm would misread.
 _COMMENT_RE = re.compile(r"^[^\n\r\0]*$")
 
@@ -37,19 +37,31 @@ def validate(jobs, state):
     wanted = {}
     for job in jobs:
         host = job.get("hostname") or ""
-        if not _HOST_RE.match(host):
+        if not is_vm_hostname(host):
             raise InvalidInput("invalid hostname %r (a lowercase DNS label)" % host)
         if host in wanted:
             raise InvalidInput("hostname %s is listed twice" % host)
         if state == "present":
             if not job.get("script"):
                 raise InvalidInput("job of %s has no script" % host)
-            if job.get("time_limit") and not _TIME_RE.match(str(job["time_limit"])):
-                raise InvalidInput("invalid time_limit %r for %s (Slurm [D-]HH:MM:SS)" % (job["time_limit"], host))
+            if job.get("time_limit"):
+                _check_time_limit(job["time_limit"], host)
             if not _COMMENT_RE.match(job.get("comment") or ""):
                 raise InvalidInput("the comment of %s spans lines" % host)
         wanted[host] = job
     return wanted
+
+
+def _check_time_limit(value, host):
+    """sbatch's --time forms (slurm/durations.py owns them), given as sbatch will read them; never UNLIMITED:
+    a host job must end, the VM's life is planned to end before it."""
+    text = str(value)
+    try:
+        seconds = parse_duration(text) if text == text.strip() else None
+    except InvalidInput:
+        seconds = None
+    if seconds is None:
+        raise InvalidInput("invalid time_limit %r for %s (Slurm [D-]HH:MM:SS)" % (value, host))
 
 
 SQUEUE_FORMAT = squeue_format(HOST_JOB_FIELDS)

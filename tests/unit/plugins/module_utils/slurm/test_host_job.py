@@ -56,11 +56,20 @@ def test_sbatch_argv_is_an_argv_with_the_ownership_name():
     ([{"hostname": "vm-a-001", "script": "x"}, {"hostname": "vm-a-001", "script": "x"}], "listed twice"),
     ([{"hostname": "vm-a-001"}], "has no script"),
     ([{"hostname": "vm-a-001", "script": "x", "time_limit": "4h"}], "invalid time_limit"),
+    ([{"hostname": "vm-a-001", "script": "x", "time_limit": "UNLIMITED"}], "invalid time_limit"),
+    ([{"hostname": "vm-a-001", "script": "x", "time_limit": " 90"}], "invalid time_limit"),
+    ([{"hostname": "vm-a-001", "script": "x", "time_limit": "1:2:3:4"}], "invalid time_limit"),
     ([{"hostname": "vm-a-001", "script": "x", "comment": "a\nb"}], "spans lines"),
 ])
 def test_bad_input_is_refused(jobs, message):
     with pytest.raises(InvalidInput, match=message):
         host_job.validate(jobs, "present")
+
+
+@pytest.mark.parametrize("time_limit", ["90", "5:30", "4:00:00", "1-12", "1-12:00", "1-12:00:00"])
+def test_every_form_sbatch_takes_for_time_is_a_time_limit(time_limit):
+    job = {"hostname": "vm-a-001", "script": "x", "time_limit": time_limit}
+    assert host_job.validate([job], "present") == {"vm-a-001": job}
 
 
 class FakeClient(host_job.HostJobClient):
