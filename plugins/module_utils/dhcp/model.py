@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import fcntl
 import re
 from contextlib import contextmanager
 
@@ -234,4 +235,24 @@ class NullSession(object):
         return self
 
     def __exit__(self, *exc):
+        return False
+
+
+class LockFileSession(object):
+    """A backend session that can hold an exclusive lock on a local lock file (flock) until it ends, for
+    servers with no lock of their own for a read-check-write sequence (dnsmasq's hostsdir, Kea's config-set)."""
+
+    def __init__(self, backend, write):
+        self.backend = backend
+        self.write = write
+        self.handle = None
+
+    def lock(self, path):
+        """Wait for the exclusive lock on path (created if missing); held until the session ends."""
+        self.handle = open(path, "a")  # noqa: SIM115 - open until __exit__: closing it releases the lock
+        fcntl.flock(self.handle, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc):
+        if self.handle is not None:
+            self.handle.close()  # releases the lock
         return False

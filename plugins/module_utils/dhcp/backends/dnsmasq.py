@@ -16,7 +16,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
-import fcntl
 import json
 import os
 import re
@@ -29,6 +28,7 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.dhcp.model import (
     DhcpBackend,
     DhcpBackendError,
     DhcpServerDown,
+    LockFileSession,
     Reservation,
 )
 
@@ -78,25 +78,14 @@ def render_host_file(res):
     return "# %s %s\n%s,%s,%s\n" % (MARK_TAG, json.dumps(res.mark, sort_keys=True), res.mac, res.ip, res.hostname)
 
 
-class _Session(object):
-    def __init__(self, backend, write):
-        self.backend = backend
-        self.write = write
-        self.handle = None
-
+class _Session(LockFileSession):
     def __enter__(self):
         if not os.path.isdir(self.backend.hostsdir):
             raise DhcpBackendError("dnsmasq hostsdir %s does not exist" % self.backend.hostsdir)
         if self.write:
             self.backend.pid()  # raises DhcpServerDown before anything is written
-            self.handle = open(os.path.join(self.backend.hostsdir, LOCK_NAME), "a")
-            fcntl.flock(self.handle, fcntl.LOCK_EX)
+            self.lock(os.path.join(self.backend.hostsdir, LOCK_NAME))
         return self
-
-    def __exit__(self, *exc):
-        if self.handle is not None:
-            self.handle.close()  # releases the lock
-        return False
 
 
 class DnsmasqBackend(DhcpBackend):

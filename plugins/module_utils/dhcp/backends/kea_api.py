@@ -17,7 +17,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import fcntl
 import hashlib
 import json
 import os
@@ -37,6 +36,7 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.dhcp.model import (
     DhcpInvalidInput,
     DhcpServerDown,
     DhcpUnsupported,
+    LockFileSession,
     Reservation,
 )
 
@@ -96,25 +96,14 @@ def _entry_of(res):
             "user-context": {MARK_TAG: res.mark}}
 
 
-class _Session(object):
-    def __init__(self, backend, write):
-        self.backend = backend
-        self.write = write
-        self.handle = None
-
+class _Session(LockFileSession):
     def __enter__(self):
         backend = self.backend
         backend.commands = set(backend.command("list-commands") or [])
         backend.config = None
         if self.write and not backend.host_cmds:
-            self.handle = open(backend.lock_file, "a")
-            fcntl.flock(self.handle, fcntl.LOCK_EX)
+            self.lock(backend.lock_file)  # config-get ... config-write has no lock in Kea
         return self
-
-    def __exit__(self, *exc):
-        if self.handle is not None:
-            self.handle.close()
-        return False
 
 
 class KeaApiBackend(DhcpBackend):

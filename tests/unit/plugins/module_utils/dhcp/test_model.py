@@ -5,6 +5,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import fcntl
+
 import pytest
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import addresses
@@ -86,3 +88,25 @@ def test_missing_netaddr_is_a_missing_library(monkeypatch):
     with pytest.raises(DhcpMissingLibrary) as caught:
         model.normalize_mac("52:54:00:78:03:01")
     assert caught.value.library == "netaddr" and "No module named" in caught.value.exception_text
+
+
+def test_a_lock_file_session_holds_an_exclusive_lock_until_it_ends(tmp_path):
+    class Session(model.LockFileSession):
+        def __enter__(self):
+            if self.write:
+                self.lock(str(tmp_path / "lock"))
+            return self
+
+    def try_lock():
+        with open(str(tmp_path / "lock"), "a") as other:
+            try:
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            return True
+
+    with Session(None, write=False):
+        assert not (tmp_path / "lock").exists()
+    with Session(None, write=True) as session:
+        assert session.handle is not None and not try_lock()
+    assert try_lock()
