@@ -34,15 +34,13 @@ __metaclass__ = type
 import re
 import traceback
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput, require_library
 
 try:
     from netaddr import EUI, INET_PTON, IPAddress, mac_unix_expanded
     from netaddr.core import AddrFormatError
-    HAS_NETADDR = True
     NETADDR_IMPORT_ERROR = None
-except ImportError:  # pragma: no cover - reported by the caller
-    HAS_NETADDR = False
+except ImportError:  # pragma: no cover - reported by _require()
     NETADDR_IMPORT_ERROR = traceback.format_exc()
 
 MAC_SPELLINGS = ("an EUI-48 MAC address: six hex octets separated by ':' or '-' (52:54:00:77:01:05) "
@@ -57,9 +55,7 @@ LONGEST_POOL_PREFIX = 30
 
 
 def _require():
-    if not HAS_NETADDR:
-        raise InvalidInput("the Python library netaddr is required for MAC and IP addresses",
-                           exception=NETADDR_IMPORT_ERROR, library="netaddr")
+    require_library(NETADDR_IMPORT_ERROR, "netaddr", "MAC and IP addresses")
 
 
 def _text(value):

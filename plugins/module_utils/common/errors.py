@@ -41,3 +41,14 @@ class UnknownImage(InvalidInput):
 
 class NotInPool(InvalidInput):
     """A hostname that belongs to no image's pool."""
+
+
+def require_library(import_error, library, purpose):
+    """Raise InvalidInput when an optional Python library could not be imported.
+
+    import_error: the traceback text its guarded import kept (None when it worked). The error's details name
+    the library, so a module can report it with missing_required_lib.
+    """
+    if import_error is not None:
+        raise InvalidInput("the Python library %s is required for %s" % (library, purpose),
+                           exception=import_error, library=library)

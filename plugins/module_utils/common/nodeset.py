@@ -9,23 +9,17 @@ __metaclass__ = type
 
 import traceback
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput, require_library
 
 try:
     from ClusterShell.NodeSet import NodeSet, NodeSetParseError
-    HAS_CLUSTERSHELL = True
     CLUSTERSHELL_IMPORT_ERROR = None
-except ImportError:  # pragma: no cover - reported by the caller
-    HAS_CLUSTERSHELL = False
+except ImportError:  # pragma: no cover - reported by _require()
     CLUSTERSHELL_IMPORT_ERROR = traceback.format_exc()
 
 
 def _require():
-    if not HAS_CLUSTERSHELL:
-        raise InvalidInput(
-            "the Python library ClusterShell is required for hostlist expressions",
-            exception=CLUSTERSHELL_IMPORT_ERROR,
-        )
+    require_library(CLUSTERSHELL_IMPORT_ERROR, "ClusterShell", "hostlist expressions")
 
 
 def expand(expression):

@@ -234,7 +234,6 @@ def test_pool_refuses_bad_network(subnet, prefix, message):
 
 
 def test_missing_netaddr_names_the_library(monkeypatch):
-    monkeypatch.setattr(addresses, "HAS_NETADDR", False)
     monkeypatch.setattr(addresses, "NETADDR_IMPORT_ERROR", "ImportError: No module named 'netaddr'")
     with pytest.raises(InvalidInput) as caught:
         addresses.host_mac("52:54:00:77:01:05")

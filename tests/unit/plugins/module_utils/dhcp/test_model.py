@@ -83,7 +83,6 @@ def test_plan_refuses_the_network_address_even_with_force():
 
 
 def test_missing_netaddr_is_a_missing_library(monkeypatch):
-    monkeypatch.setattr(addresses, "HAS_NETADDR", False)
     monkeypatch.setattr(addresses, "NETADDR_IMPORT_ERROR", "ImportError: No module named 'netaddr'")
     with pytest.raises(DhcpMissingLibrary) as caught:
         model.normalize_mac("52:54:00:78:03:01")
