@@ -33,11 +33,17 @@ def host_job_name(host):
     return HOST_JOB_PREFIX + host
 
 
+def _host_after(prefix, name):
+    """What follows prefix in name: the VM hostname a mark names; None when name is not marked (or is the bare
+    prefix)."""
+    if name and name.startswith(prefix) and len(name) > len(prefix):
+        return name[len(prefix):]
+    return None
+
+
 def host_of_job(job_name):
     """The VM hostname a host job's name marks, or None for a job that is not ours."""
-    if job_name and job_name.startswith(HOST_JOB_PREFIX) and len(job_name) > len(HOST_JOB_PREFIX):
-        return job_name[len(HOST_JOB_PREFIX):]
-    return None
+    return _host_after(HOST_JOB_PREFIX, job_name)
 
 
 def reservation_name(host):
@@ -47,9 +53,7 @@ def reservation_name(host):
 
 def host_of_reservation(name):
     """The VM hostname a reservation's name marks, or None for a reservation that is not ours."""
-    if name and name.startswith(RESERVATION_PREFIX) and len(name) > len(RESERVATION_PREFIX):
-        return name[len(RESERVATION_PREFIX):]
-    return None
+    return _host_after(RESERVATION_PREFIX, name)
 
 
 def dhcp_object_name(host):
