@@ -1,6 +1,6 @@
 # Copyright: hpc.slurm_vm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The three Slurm modules' main(), with run_command replaying real scontrol output."""
+"""The four Slurm modules' main(), with run_command replaying real scontrol, squeue and sbatch output."""
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
@@ -8,8 +8,14 @@ __metaclass__ = type
 import pytest
 from ansible.module_utils import basic
 
-from ansible_collections.hpc.slurm_vm.plugins.modules import slurm_node_state, slurm_reservation, slurm_reservation_info
+from ansible_collections.hpc.slurm_vm.plugins.modules import (
+    slurm_host_job,
+    slurm_node_state,
+    slurm_reservation,
+    slurm_reservation_info,
+)
 from ansible_collections.hpc.slurm_vm.tests.unit.plugins.module_utils.slurm.slurm_replay import CASES
+from ansible_collections.hpc.slurm_vm.tests.unit.plugins.module_utils.slurm.test_host_job import SQUEUE
 
 
 @pytest.fixture
@@ -147,3 +153,39 @@ def test_reservation_info_filters_by_prefix(run_module, scontrol, conf):
     kind, result = run_module(slurm_reservation_info.main, dict(slurm_conf=conf, name_prefix="hpcvm-"))
     assert kind == "exit" and [r["name"] for r in result["reservations"]] == ["hpcvm-fx-b"]
     assert result["reservations"][0]["flags"] == ["MAINT"]
+
+
+SQUEUE_ARGS = ["-h", "--name=hpcvm:vm-deb12-001,hpcvm:vm-deb12-004", "-o", "%i|%j|%T|%N|%S|%e"]
+SQUEUE_OUT = dict(rc=0, stdout=SQUEUE, stderr="")
+
+
+def test_host_job_check_mode_keeps_live_jobs_and_lists_the_sbatch_it_would_run(run_module, scontrol, conf):
+    script, calls = scontrol
+    script.append((SQUEUE_ARGS, SQUEUE_OUT))
+    kind, result = run_module(slurm_host_job.main, dict(
+        slurm_conf=conf, partition="hosts", jobs=[dict(hostname="vm-deb12-001", script="#!/bin/sh\n"),
+                                                  dict(hostname="vm-deb12-004", script="#!/bin/sh\n")],
+        _ansible_check_mode=True))
+    assert kind == "exit" and result["changed"] is True and result["failed_jobs"] == []
+    assert result["jobs"] == [{"hostname": "vm-deb12-001", "job_id": "100081", "action": "kept"},
+                              {"hostname": "vm-deb12-004", "job_id": None, "action": "submitted"}]
+    assert result["commands"] == [["sbatch", "--parsable", "--job-name=hpcvm:vm-deb12-004", "--chdir=/",
+                                   "--no-requeue", "--exclusive", "--partition=hosts", "--signal=B:TERM@60"]]
+    assert len(calls) == 1 and calls[0]["env"]["SLURM_CONF"] == conf
+
+
+def test_host_job_absent_cancels_the_live_jobs_in_one_scancel(run_module, scontrol, conf):
+    script, calls = scontrol
+    script.extend([(["-h", "--name=hpcvm:vm-deb12-003,hpcvm:vm-deb12-009", "-o", "%i|%j|%T|%N|%S|%e"], SQUEUE_OUT),
+                   (["100090"], dict(rc=0, stdout="", stderr=""))])
+    kind, result = run_module(slurm_host_job.main, dict(
+        slurm_conf=conf, state="absent", jobs=[dict(hostname="vm-deb12-003"), dict(hostname="vm-deb12-009")]))
+    assert kind == "exit" and result["changed"] is True and not script
+    assert result["jobs"] == [{"hostname": "vm-deb12-003", "job_id": "100090", "action": "cancelled"},
+                              {"hostname": "vm-deb12-009", "job_id": None, "action": "absent"}]
+    assert result["commands"] == [["scancel", "100090"]] and calls[1]["argv"][0] == "/usr/bin/scancel"
+
+
+def test_host_job_bad_hostname_fails_before_any_command(run_module, scontrol, conf):
+    kind, result = run_module(slurm_host_job.main, dict(slurm_conf=conf, jobs=[dict(hostname="VM-1", script="x")]))
+    assert kind == "fail" and result["error"] == "InvalidInput" and not scontrol[1]
