@@ -216,6 +216,14 @@ def test_no_role_or_play_spells_an_ownership_prefix():
             assert prefix not in text, "%s spells %r" % (path, prefix)
 
 
+def test_the_lab_demand_inventory_reads_reasons_with_the_site_prefix():
+    # the inventory source cannot read group_vars: its reason_prefix (or the default) must match the site's
+    site = _load("inventories/lab/group_vars/all/scheduler.yml")
+    source = _load("inventories/lab_demand/lab.slurm_demand.yml")
+    expected = site.get("slurm_vm_teardown_reason_prefix") or marks.DEFAULT_REASON_PREFIX
+    assert (source.get("reason_prefix") or marks.DEFAULT_REASON_PREFIX) == expected
+
+
 def test_node_reasons_and_host_job_refs():
     assert marks_filter.vm_node_reason("VM gone", "site:") == "site: VM gone"
     assert marks_filter.vm_node_reason("VM gone", "") == marks.DEFAULT_REASON_PREFIX + " VM gone"
