@@ -189,3 +189,30 @@ def test_host_job_absent_cancels_the_live_jobs_in_one_scancel(run_module, scontr
 def test_host_job_bad_hostname_fails_before_any_command(run_module, scontrol, conf):
     kind, result = run_module(slurm_host_job.main, dict(slurm_conf=conf, jobs=[dict(hostname="VM-1", script="x")]))
     assert kind == "fail" and result["error"] == "InvalidInput" and not scontrol[1]
+
+
+# sbatch --parsable --partition=nope on the lab's host cluster (Slurm 22.05), rc 1
+SBATCH_REFUSED = dict(rc=1, stdout="", stderr=("sbatch: error: invalid partition specified: nope\n"
+                                              "sbatch: error: Batch job submission failed: Invalid partition name"
+                                              " specified\n"))
+
+
+@pytest.mark.parametrize("fail_on_error", [False, True])
+def test_host_job_refused_by_sbatch_is_listed_or_fails_the_task(run_module, scontrol, conf, fail_on_error):
+    script, calls = scontrol
+    script.extend([(SQUEUE_ARGS, SQUEUE_OUT), (None, SBATCH_REFUSED),
+                   (["-h", "--name=hpcvm:vm-deb12-001", "-o", "%i|%j|%T|%N|%S|%e"], SQUEUE_OUT)])
+    kind, result = run_module(slurm_host_job.main, dict(
+        slurm_conf=conf, partition="nope", fail_on_error=fail_on_error,
+        jobs=[dict(hostname="vm-deb12-001", script="#!/bin/sh\n"),
+              dict(hostname="vm-deb12-004", script="#!/bin/sh\n")]))
+    assert kind == ("fail" if fail_on_error else "exit") and not script
+    assert calls[1]["argv"][0] == "/usr/bin/sbatch" and "--partition=nope" in calls[1]["argv"]
+    message = ("sbatch failed for vm-deb12-004: sbatch: error: invalid partition specified: nope\n"
+               "sbatch: error: Batch job submission failed: Invalid partition name specified")
+    assert result["failed_jobs"] == [{"hostname": "vm-deb12-004", "msg": message}]
+    assert result["jobs"][0]["action"] == "kept" and result["jobs"][0]["node"] == "hv01"
+    assert result["jobs"][1] == {"hostname": "vm-deb12-004", "job_id": None, "action": "failed"}
+    assert result["changed"] is False
+    if fail_on_error:
+        assert result["msg"] == "sbatch refused 1 host job(s): " + message
