@@ -22,6 +22,7 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.dhcp.model import (
     DhcpInvalidInput,
     DhcpNotOwned,
     Reservation,
+    check_host_ip,
     ip_in_subnet,
     make_mark,
     normalize_hostname,
@@ -167,7 +168,10 @@ def _describe(res):
 
 
 class Plan(object):
+    """What plan_reservations decided: reservations to remove and to add, and the hosts by outcome."""
+
     def __init__(self):
+        self._removed_ids = set()
         self.removals = []
         self.additions = []
         self.before = []   # affected reservations as they are
@@ -181,66 +185,74 @@ class Plan(object):
     def changed(self):
         return bool(self.removals or self.additions)
 
+    def remove(self, res):
+        """Remove res once, however many wanted hosts it conflicts with."""
+        if id(res) not in self._removed_ids:
+            self._removed_ids.add(id(res))
+            self.removals.append(res)
+            self.before.append(res)
+
 
 def plan_reservations(desired, current, state, force=False, subnet=None, stores_mark=True):
     """Pure: decide removals and additions that turn current into desired.
 
     Conflicts (an IP or MAC held by another host, an IP outside the subnet) and records
-    without our mark raise unless force=True; with force the other holder is removed.
+    without our mark raise unless force=True; with force the other holder is removed. The
+    subnet's network and broadcast address are refused even with force: no client can use them.
     """
     plan = Plan()
-    removed_ids = set()
-
-    def remove(res):
-        if id(res) not in removed_ids:
-            removed_ids.add(id(res))
-            plan.removals.append(res)
-            plan.before.append(res)
-
     for want in desired:
         if state == "absent":
-            if want.hostname:
-                matches = [c for c in current if c.hostname == want.hostname]
-            else:
-                matches = [c for c in current if c.mac == want.mac]
-            if not matches:
-                plan.unchanged.append(want.hostname or want.mac)
-                continue
-            for res in matches:
-                if not res.owned and not force:
-                    raise DhcpNotOwned("refusing to remove %s: it is not ours (force=true removes it)" % _describe(res),
-                                       holder=res.to_dict())
-                remove(res)
-            plan.removed.append(want.hostname or want.mac)
-            continue
+            _plan_removal(plan, want, current, force)
+        else:
+            if not stores_mark:
+                want = Reservation(want.mac, want.ip, want.hostname, want.subnet_id, make_mark(want.hostname))
+            _plan_reservation(plan, want, current, force, subnet)
+    return plan
 
-        if not stores_mark:
-            want = Reservation(want.mac, want.ip, want.hostname, want.subnet_id, make_mark(want.hostname))
-        if subnet and not ip_in_subnet(want.ip, subnet) and not force:
+
+def _plan_removal(plan, want, current, force):
+    if want.hostname:
+        matches = [c for c in current if c.hostname == want.hostname]
+    else:
+        matches = [c for c in current if c.mac == want.mac]
+    if not matches:
+        plan.unchanged.append(want.hostname or want.mac)
+        return
+    for res in matches:
+        if not res.owned and not force:
+            raise DhcpNotOwned("refusing to remove %s: it is not ours (force=true removes it)" % _describe(res),
+                               holder=res.to_dict())
+        plan.remove(res)
+    plan.removed.append(want.hostname or want.mac)
+
+
+def _plan_reservation(plan, want, current, force, subnet):
+    if subnet:
+        check_host_ip(want.ip, subnet)
+        if not ip_in_subnet(want.ip, subnet) and not force:
             raise DhcpConflict("IP %s of host %s is outside the subnet %s"
                                % (want.ip, want.hostname, parse_subnet(subnet)[2]),
                                hostname=want.hostname, ip=want.ip, subnet=subnet)
-        holders = [c for c in current if c.hostname != want.hostname and (c.mac == want.mac or c.ip == want.ip)]
-        for res in holders:
-            if not force:
-                what = "MAC %s" % want.mac if res.mac == want.mac else "IP %s" % want.ip
-                raise DhcpConflict("%s wanted for host %s is already reserved for %s (force=true takes it over)"
-                                   % (what, want.hostname, _describe(res)),
-                                   hostname=want.hostname, holder=res.to_dict())
-            remove(res)
-        same_name = [c for c in current if c.hostname == want.hostname]
-        if len(same_name) == 1 and same_name[0] == want:
-            plan.unchanged.append(want.hostname)
-            continue
-        for res in same_name:
-            if not res.owned and not force:
-                raise DhcpNotOwned("%s exists and is not ours (force=true replaces it)" % _describe(res),
-                                   holder=res.to_dict())
-            remove(res)
-        plan.additions.append(want)
-        plan.after.append(want)
-        (plan.modified if same_name else plan.added).append(want.hostname)
-    return plan
+    for res in [c for c in current if c.hostname != want.hostname and (c.mac == want.mac or c.ip == want.ip)]:
+        if not force:
+            what = "MAC %s" % want.mac if res.mac == want.mac else "IP %s" % want.ip
+            raise DhcpConflict("%s wanted for host %s is already reserved for %s (force=true takes it over)"
+                               % (what, want.hostname, _describe(res)),
+                               hostname=want.hostname, holder=res.to_dict())
+        plan.remove(res)
+    same_name = [c for c in current if c.hostname == want.hostname]
+    if len(same_name) == 1 and same_name[0] == want:
+        plan.unchanged.append(want.hostname)
+        return
+    for res in same_name:
+        if not res.owned and not force:
+            raise DhcpNotOwned("%s exists and is not ours (force=true replaces it)" % _describe(res),
+                               holder=res.to_dict())
+        plan.remove(res)
+    plan.additions.append(want)
+    plan.after.append(want)
+    (plan.modified if same_name else plan.added).append(want.hostname)
 
 
 def _dicts(reservations):

@@ -195,8 +195,6 @@ def test_mac_that_names_no_nic_is_refused_and_nothing_written(backend, mac):
     assert lookup(backend, hostname=h["hostname"]) == []
 
 
-@pytest.mark.xfail(strict=True, reason="dhcp/run.py must call dhcp.model.check_host_ip for each wanted reservation "
-                                       "(reported with issue 15 item 3); until then the address is written")
 @pytest.mark.parametrize("backend", ["dnsmasq"], indirect=True)
 @pytest.mark.parametrize("ip", ["10.78.0.64", "10.78.0.127"])  # network and broadcast of 10.78.0.64/26
 def test_network_and_broadcast_address_are_refused_and_nothing_written(backend, ip):

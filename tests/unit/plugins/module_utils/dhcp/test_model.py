@@ -73,8 +73,6 @@ def test_check_host_ip_leaves_hosts_and_outside_to_the_planner(ip):
     assert model.check_host_ip(ip, "10.78.0.64/26") is None
 
 
-@pytest.mark.xfail(strict=True, reason="dhcp/run.py (not this change's file) must call model.check_host_ip; "
-                                       "see the report of issue 15 item 3")
 def test_plan_refuses_the_network_address_even_with_force():
     want = Reservation("52:54:00:78:03:04", "10.78.0.64", "a", None, {"vm": "a"})
     for force in (False, True):
