@@ -121,8 +121,8 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.client import (
     DNSPYTHON_IMPORT_ERROR,
     HAS_DNSPYTHON,
     client_from_params,
-    normalize_zone,
 )
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.names import normalize_zone
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.run import list_records
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
 

@@ -35,20 +35,6 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.update_message im
     update_message,
 )
 
-# Names that lived here before dns/ was split; run.py, the modules and the tests still import them from here.
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.errors import (  # noqa: F401
-    DnsAuthError,
-    DnsConnectionError,
-    DnsError,
-    DnsNotZone,
-    DnsPrerequisiteFailed,
-    DnsRefused,
-    DnsServerError,
-    DnsTimeout,
-    UpdateNotApplied,
-)
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.names import normalize_zone  # noqa: F401
-
 try:
     import dns.message
     import dns.name

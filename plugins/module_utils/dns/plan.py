@@ -22,39 +22,6 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.model import (
 )
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.names import is_reverse_zone
 
-# Names that lived here before dns/ was split; run.py (as plan.<name>) and the tests still use them from here.
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput  # noqa: F401
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.errors import NameTaken, RecordConflict  # noqa: F401
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.model import Item, RecordSpec  # noqa: F401
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.names import (  # noqa: F401
-    absolute_name,
-    in_zone,
-    parent_name,
-    parse_ip,
-    relative_label,
-    reverse_name,
-    zone_of,
-)
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.ownership_mark import (  # noqa: F401
-    MARK_FIELDS,
-    MARK_RDATA_PREFIX,
-    format_mark,
-    parse_mark,
-)
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.rdata import (  # noqa: F401
-    SUPPORTED_TYPES,
-    canonical_value,
-    txt_rdata,
-    txt_text,
-)
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.records import (  # noqa: F401
-    ADDRESS_TYPES,
-    DEFAULT_TTL,
-    forward_items,
-    merge_items,
-    ptr_item,
-    record_spec,
-)
 
 def _ours(values, item):
     return frozenset(v for v in values if v.startswith(item.partial)) if item.partial else values

@@ -17,12 +17,29 @@ __metaclass__ = type
 import collections
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns import plan
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.client import (
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.client import QUERY_TYPES_OF_NAME
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.errors import (
     DnsError,
-    QUERY_TYPES_OF_NAME,
     DnsPrerequisiteFailed,
+    NameTaken,
+    RecordConflict,
     UpdateNotApplied,
+)
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.model import Item, NameState
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.names import (
+    absolute_name,
+    in_zone,
     normalize_zone,
+    relative_label,
+    reverse_name,
+)
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.ownership_mark import MARK_RDATA_PREFIX, parse_mark
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.records import (
+    forward_items,
+    merge_items,
+    ptr_item,
+    record_spec,
 )
 
 RecordsRequest = collections.namedtuple("RecordsRequest", "specs state claim replace reverse_zone")
@@ -34,12 +51,12 @@ def build_request(params):
     defaults = {k: params.get(k) for k in ("ttl", "ptr", "zone", "mark")}
     records = params.get("records")
     if records and params.get("name"):
-        raise plan.InvalidInput("give either name (one record) or records (a list), not both")
+        raise InvalidInput("give either name (one record) or records (a list), not both")
     if not records:
         if not params.get("name"):
-            raise plan.InvalidInput("give name (one record) or records (a list)")
+            raise InvalidInput("give name (one record) or records (a list)")
         records = [{k: params.get(k) for k in record_keys}]
-    specs = [plan.record_spec(record, defaults) for record in records]
+    specs = [record_spec(record, defaults) for record in records]
     return RecordsRequest(specs=specs, state=params.get("state") or "present", claim=bool(params.get("claim")),
                           replace=bool(params.get("replace")), reverse_zone=normalize_zone(params.get("reverse_zone")))
 
@@ -57,8 +74,8 @@ def _read(client, items):
 
 def _zone_for(client, fqdn, given):
     if given:
-        if not plan.in_zone(fqdn, given):
-            raise plan.InvalidInput("%s is not inside zone %s" % (fqdn, given))
+        if not in_zone(fqdn, given):
+            raise InvalidInput("%s is not inside zone %s" % (fqdn, given))
         return given
     return client.find_zone(fqdn)
 
@@ -67,12 +84,12 @@ def _desired_items(client, request):
     """(forward items, ptr specs) with zones resolved."""
     forward, ptr_wanted = [], []
     for spec in request.specs:
-        fqdn = plan.absolute_name(spec.name, spec.zone)
+        fqdn = absolute_name(spec.name, spec.zone)
         zone = _zone_for(client, fqdn, spec.zone)
-        forward.extend(plan.forward_items(spec, fqdn, zone, request.state))
+        forward.extend(forward_items(spec, fqdn, zone, request.state))
         if spec.ptr:
             ptr_wanted.append((spec, fqdn))
-    return plan.merge_items(forward), ptr_wanted
+    return merge_items(forward), ptr_wanted
 
 
 def _ptr_items(client, request, ptr_wanted, current):
@@ -81,18 +98,18 @@ def _ptr_items(client, request, ptr_wanted, current):
         if spec.values is not None:
             ips = spec.values
         else:  # absent by name only: the PTRs of the addresses the name holds now
-            ips = sorted(current.get(fqdn, plan.NameState()).rrset(spec.rtype)[1])
+            ips = sorted(current.get(fqdn, NameState()).rrset(spec.rtype)[1])
         for ip in ips:
-            rname = plan.reverse_name(ip)
+            rname = reverse_name(ip)
             zone = _zone_for(client, rname, request.reverse_zone)
-            items.append(plan.ptr_item(ip, fqdn, spec.ttl, zone))
-    return plan.merge_items(items)
+            items.append(ptr_item(ip, fqdn, spec.ttl, zone))
+    return merge_items(items)
 
 
 def _taken_details(taken, current):
     details = []
     for name in taken:
-        rrsets = current.get(name, plan.NameState()).rrsets
+        rrsets = current.get(name, NameState()).rrsets
         details.append(dict(name=name, records={t: sorted(v) for t, (_ttl, v) in rrsets.items() if v}))
     return details
 
@@ -121,7 +138,7 @@ def _apply(client, groups, request, items):
                 # lost a race: find out which names the other claimant took
                 current = _read(client, items)
                 _changes, taken = plan.plan_claim(items, current)
-                raise plan.NameTaken(
+                raise NameTaken(
                     "claim failed: name(s) taken by a concurrent update: %s" % ", ".join(taken or ["(unknown)"]),
                     claim_failed=True, taken=taken, taken_records=_taken_details(taken, current),
                     rolled_back=[z for z, _c in applied], rollback_errors=problems) from None
@@ -132,7 +149,7 @@ def _apply(client, groups, request, items):
 
 def _verify(client, changes, applied):
     """Query every changed RRset; roll everything back if one did not land."""
-    touched = [plan.Item(c.name, c.rtype, c.after, c.ttl, None, c.zone) for c in changes]
+    touched = [Item(c.name, c.rtype, c.after, c.ttl, None, c.zone) for c in changes]
     current = _read(client, touched)
     missing = plan.unapplied(changes, current)
     if not missing:
@@ -142,9 +159,9 @@ def _verify(client, changes, applied):
     problems = _rollback(client, [(zone, group) for zone, group in landed if group])
     hints = []
     for change in missing:
-        now = current.get(change.name, plan.NameState()).rrset(change.rtype)[1]
+        now = current.get(change.name, NameState()).rrset(change.rtype)[1]
         hint = "%s %s is %s, expected %s" % (change.name, change.rtype, sorted(now), sorted(change.after))
-        cname = current.get(change.name, plan.NameState()).rrset("CNAME")[1]
+        cname = current.get(change.name, NameState()).rrset("CNAME")[1]
         if cname and change.rtype != "CNAME":
             hint += " (the name holds a CNAME to %s; the server ignores other data next to a CNAME)" % sorted(cname)[0]
         elif change.rtype == "CNAME" and change.after:
@@ -167,12 +184,12 @@ def manage_records(client, request, check_mode=False):
     elif request.claim:
         changes, taken = plan.plan_claim(items, current)
         if taken:
-            raise plan.NameTaken("claim failed: name(s) already in use: %s" % ", ".join(taken), claim_failed=True,
+            raise NameTaken("claim failed: name(s) already in use: %s" % ", ".join(taken), claim_failed=True,
                                  taken=taken, taken_records=_taken_details(taken, current))
     else:
         changes, conflicts = plan.plan_present(items, current, request.replace)
         if conflicts:
-            raise plan.RecordConflict(
+            raise RecordConflict(
                 "name(s) hold other data; set replace=true to overwrite: %s" % "; ".join(
                     "%s %s has %s, wanted %s" % (c["name"], c["type"], c["current"], c["wanted"]) for c in conflicts),
                 conflicts=conflicts)
@@ -195,7 +212,7 @@ def list_records(client, zone=None, prefix=None, names=None, types=None, owned_o
     if names:
         by_zone = collections.OrderedDict()
         for name in names:
-            fqdn = plan.absolute_name(name, zone)
+            fqdn = absolute_name(name, zone)
             by_zone.setdefault(_zone_for(client, fqdn, zone), collections.OrderedDict())[fqdn] = set(
                 wanted_types or QUERY_TYPES_OF_NAME)
         for name_zone, name_types in by_zone.items():
@@ -203,18 +220,18 @@ def list_records(client, zone=None, prefix=None, names=None, types=None, owned_o
             states.update((n, (name_zone, s)) for n, s in client.read_names(name_zone, name_types).items())
     else:
         if not zone:
-            raise plan.InvalidInput("give zone (to list it) or names")
+            raise InvalidInput("give zone (to list it) or names")
         zones.append(zone)
         states.update((n, (zone, s)) for n, s in client.transfer(zone).items())
     records, owners = [], []
     for fqdn in sorted(states):
         name_zone, state = states[fqdn]
-        label = plan.relative_label(fqdn, name_zone)
+        label = relative_label(fqdn, name_zone)
         if prefix and not (label.startswith(prefix.lower()) or fqdn.startswith(prefix.lower())):
             continue
         if not state.exists:
             continue
-        marks = [plan.parse_mark(v) for v in state.rrset("TXT")[1] if v.startswith(plan.MARK_RDATA_PREFIX)]
+        marks = [parse_mark(v) for v in state.rrset("TXT")[1] if v.startswith(MARK_RDATA_PREFIX)]
         mark = marks[0] if marks else None
         if owned_only and mark is None:
             continue

@@ -13,7 +13,8 @@ import concurrent.futures
 
 import pytest
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns import client as dns_client
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns import plan as dns_plan
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns import errors as dns_errors
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns import model as dns_model
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns import run as dns_service
 
 from .conftest import FWD, KEY
@@ -208,7 +209,7 @@ class StaleReads(object):
     def read_names(self, zone, names_types):
         if not getattr(self, "stale_done", False) and zone.endswith(".arpa."):
             self.stale_done = True
-        return {n: dns_plan.NameState() for n in names_types}
+        return {n: dns_model.NameState() for n in names_types}
 
 
 def _client(dnslab):
@@ -225,8 +226,8 @@ def test_a_claim_that_loses_on_the_server_names_the_taken_names(dnslab):
     client = _client(dnslab)
     stale = StaleReads(client)
     stale.read_names = lambda zone, names: (  # first read stale, later reads (after YXDOMAIN) real
-        {n: dns_plan.NameState() for n in names} if client.stats["updates"] == 0 else client.read_names(zone, names))
-    with pytest.raises(dns_plan.NameTaken) as caught:
+        {n: dns_model.NameState() for n in names} if client.stats["updates"] == 0 else client.read_names(zone, names))
+    with pytest.raises(dns_errors.NameTaken) as caught:
         dns_service.manage_records(stale, late)
     details = caught.value.to_result()
     assert details["claim_failed"] is True and details["taken"] == ["t5-late.vms.lab.test."]
@@ -245,8 +246,8 @@ def test_a_claim_whose_reverse_name_is_taken_rolls_back_its_forward_records(dnsl
     real_read = client.read_names
     stale = StaleReads(client)
     stale.read_names = lambda zone, names: (
-        {n: dns_plan.NameState() for n in names} if client.stats["updates"] == 0 else real_read(zone, names))
-    with pytest.raises(dns_plan.NameTaken) as caught:
+        {n: dns_model.NameState() for n in names} if client.stats["updates"] == 0 else real_read(zone, names))
+    with pytest.raises(dns_errors.NameTaken) as caught:
         dns_service.manage_records(stale, request)
     details = caught.value.to_result()
     assert details["taken"] == ["71.50.77.10.in-addr.arpa."]
