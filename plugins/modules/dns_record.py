@@ -273,17 +273,9 @@ cause:
   type: str
 """
 
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.client import (
-    DNS_CONNECTION_ARGSPEC,
-    DNSPYTHON_IMPORT_ERROR,
-    HAS_DNSPYTHON,
-    client_from_params,
-)
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.run import build_request, manage_records
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.client import DNS_CONNECTION_ARGSPEC
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.run import run_dns_record
 
 MARK_SPEC = dict(vm=dict(type="str"), image=dict(type="str", required=True), job=dict(type="str", required=True))
 RECORD_SPEC = dict(
@@ -318,25 +310,7 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            mutually_exclusive=[("name", "records"), ("ip", "value")],
                            required_one_of=[("name", "records")])
-    if not HAS_DNSPYTHON:
-        module.fail_json(msg=missing_required_lib("dnspython"), exception=DNSPYTHON_IMPORT_ERROR)
-    client, result, failure = None, None, None
-    try:
-        request = build_request(module.params)
-        client = client_from_params(module.params)
-        result = manage_records(client, request, check_mode=module.check_mode)
-    except SlurmVmError as exc:
-        failure = dict(claim_failed=False, taken=[], changed=False)
-        failure.update(exc.to_result())
-    except Exception as exc:  # noqa: BLE001 - last resort: report with the traceback
-        failure = dict(msg="unexpected error: %s" % exc, exception=traceback.format_exc())
-    finally:
-        if client is not None:
-            client.close()
-    # outside the except blocks: a typed error is an answer, not a crash with a traceback
-    if failure is not None:
-        module.fail_json(**failure)
-    module.exit_json(**result)
+    run_dns_record(module)
 
 
 if __name__ == "__main__":

@@ -113,18 +113,9 @@ zones:
   elements: str
 """
 
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.client import (
-    DNS_CONNECTION_ARGSPEC,
-    DNSPYTHON_IMPORT_ERROR,
-    HAS_DNSPYTHON,
-    client_from_params,
-)
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.names import normalize_zone
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.run import list_records
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.client import DNS_CONNECTION_ARGSPEC
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.run import run_dns_record_info
 
 
 def main():
@@ -138,25 +129,7 @@ def main():
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_one_of=[("zone", "names")])
-    if not HAS_DNSPYTHON:
-        module.fail_json(msg=missing_required_lib("dnspython"), exception=DNSPYTHON_IMPORT_ERROR)
-    params = module.params
-    client, result, failure = None, None, None
-    try:
-        client = client_from_params(params)
-        result = list_records(client, zone=normalize_zone(params["zone"]), prefix=params["prefix"],
-                              names=params["names"], types=params["types"], owned_only=params["owned_only"])
-    except SlurmVmError as exc:
-        failure = exc.to_result()
-    except Exception as exc:  # noqa: BLE001 - last resort: report with the traceback
-        failure = dict(msg="unexpected error: %s" % exc, exception=traceback.format_exc())
-    finally:
-        if client is not None:
-            client.close()
-    # outside the except blocks: a typed error is an answer, not a crash with a traceback
-    if failure is not None:
-        module.fail_json(**failure)
-    module.exit_json(**result)
+    run_dns_record_info(module)
 
 
 if __name__ == "__main__":

@@ -107,16 +107,10 @@ guests:
       sample: 93.4
 """
 
-import traceback
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.client import (
-    LIBVIRT_IMPORT_ERROR,
-    LibvirtClient,
-    libvirt_argument_spec,
-)
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.client import libvirt_argument_spec
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.run import run_libvirt_guest_info
 
 
 def main():
@@ -126,21 +120,7 @@ def main():
         all=dict(type="bool", default=False),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if LIBVIRT_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("libvirt-python"), exception=str(LIBVIRT_IMPORT_ERROR))
-    client = LibvirtClient(module.params["uri"])
-    guests, failure = None, None
-    try:
-        guests = client.list_guests(only_ours=not module.params["all"], names=module.params["name"])
-    except SlurmVmError as exc:
-        failure = exc.to_result()
-    except Exception as exc:  # noqa: BLE001 - last resort: report with the traceback
-        failure = dict(msg="unexpected error: %s" % exc, exception=traceback.format_exc())
-    finally:
-        client.close()
-    if failure is not None:
-        module.fail_json(**failure)
-    module.exit_json(changed=False, guests=guests)
+    run_libvirt_guest_info(module)
 
 
 if __name__ == "__main__":

@@ -6,14 +6,13 @@
 The modules are thin: they pass their AnsibleModule to run_dhcp_host() or
 run_dhcp_host_info(), which create the backend, read the current reservations under
 the backend's lock, plan with plan_reservations() (pure), write only outside check
-mode, and return diff before/after. Typed errors become one fail_json here.
+mode, and return diff before/after. Typed errors become one fail_json through
+common/module_exit.finish_module.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
-
-from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.dhcp.model import (
     DhcpConflict,
@@ -30,7 +29,10 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.dhcp.model import (
     normalize_mac,
     parse_subnet,
 )
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.module_exit import (
+    finish_module,
+    missing_library_failure,
+)
 
 BACKENDS = ("kea_pgsql", "kea_api", "dnsmasq", "omapi")
 
@@ -211,6 +213,13 @@ def plan_reservations(desired, current, state, force=False, subnet=None, stores_
     return plan
 
 
+def _remove_if_ours(plan, res, force, refusal):
+    """Plan the removal of res; refusal (with %s for res) is raised instead when res is not ours and force is off."""
+    if not res.owned and not force:
+        raise DhcpNotOwned(refusal % _describe(res), holder=res.to_dict())
+    plan.remove(res)
+
+
 def _plan_removal(plan, want, current, force):
     if want.hostname:
         matches = [c for c in current if c.hostname == want.hostname]
@@ -220,10 +229,7 @@ def _plan_removal(plan, want, current, force):
         plan.unchanged.append(want.hostname or want.mac)
         return
     for res in matches:
-        if not res.owned and not force:
-            raise DhcpNotOwned("refusing to remove %s: it is not ours (force=true removes it)" % _describe(res),
-                               holder=res.to_dict())
-        plan.remove(res)
+        _remove_if_ours(plan, res, force, "refusing to remove %s: it is not ours (force=true removes it)")
     plan.removed.append(want.hostname or want.mac)
 
 
@@ -246,10 +252,7 @@ def _plan_reservation(plan, want, current, force, subnet):
         plan.unchanged.append(want.hostname)
         return
     for res in same_name:
-        if not res.owned and not force:
-            raise DhcpNotOwned("%s exists and is not ours (force=true replaces it)" % _describe(res),
-                               holder=res.to_dict())
-        plan.remove(res)
+        _remove_if_ours(plan, res, force, "%s exists and is not ours (force=true replaces it)")
     plan.additions.append(want)
     plan.after.append(want)
     (plan.modified if same_name else plan.added).append(want.hostname)
@@ -259,34 +262,48 @@ def _dicts(reservations):
     return sorted((r.to_dict() for r in reservations), key=lambda d: (d["hostname"] or "", d["mac"] or ""))
 
 
-def run_dhcp_host(module, backend_factory=None):
-    """The whole of dhcp_host's work; exits the module."""
-    params = module.params
+def _open_backend(params, backend_factory=None):
+    """The backend of params, after the checks both modules make: a well-formed subnet, and subnet_id where the
+    backend needs one."""
+    if params.get("subnet"):
+        parse_subnet(params["subnet"])
+    backend = (backend_factory or create_backend)(params)
+    if backend.info.needs_subnet_id and params.get("subnet_id") is None:
+        raise DhcpInvalidInput("the %s backend needs subnet_id" % backend.info.name)
+    return backend
+
+
+def _finish_dhcp_module(module, work):
+    """End a DHCP module: a missing backend library as missing_required_lib, other typed errors with the backend."""
+    backend_name = module.params["backend"]
+
+    def failure_of(exc):
+        if isinstance(exc, DhcpMissingLibrary):
+            return missing_library_failure(exc.library, exc.exception_text)
+        failure = dict(backend=backend_name)
+        failure.update(exc.to_result())
+        return failure
+
+    finish_module(module, work, failure_of=failure_of)
+
+
+def dhcp_host_result(params, check_mode, backend_factory=None):
+    """dhcp_host's result: read the current reservations under the backend's lock, plan, write outside check mode."""
     state = params["state"]
-    try:
-        desired = desired_reservations(params, state)
-        if params.get("subnet"):
-            parse_subnet(params["subnet"])
-        backend = (backend_factory or create_backend)(params)
-        info = backend.info
-        if info.needs_subnet_id and params.get("subnet_id") is None:
-            raise DhcpInvalidInput("the %s backend needs subnet_id" % info.name)
-        macs = {r.mac for r in desired if r.mac}
-        ips = {r.ip for r in desired if r.ip}
-        names = {r.hostname for r in desired if r.hostname}
-        with backend.session(write=not module.check_mode):
-            current = backend.find(macs, ips, names, params.get("subnet_id"))
-            plan = plan_reservations(desired, current, state, params["force"], params.get("subnet"), info.stores_mark)
-            if plan.changed and not module.check_mode:
-                backend.apply(plan.removals, plan.additions)
-    except DhcpMissingLibrary as exc:
-        module.fail_json(msg=missing_required_lib(exc.library), exception=exc.exception_text)
-    except SlurmVmError as exc:
-        module.fail_json(backend=params["backend"], **exc.to_result())
-    diff = dict(before=dict(hosts=_dicts(plan.before)), after=dict(hosts=_dicts(plan.after)))
-    module.exit_json(
+    desired = desired_reservations(params, state)
+    backend = _open_backend(params, backend_factory)
+    info = backend.info
+    macs = {r.mac for r in desired if r.mac}
+    ips = {r.ip for r in desired if r.ip}
+    names = {r.hostname for r in desired if r.hostname}
+    with backend.session(write=not check_mode):
+        current = backend.find(macs, ips, names, params.get("subnet_id"))
+        plan = plan_reservations(desired, current, state, params["force"], params.get("subnet"), info.stores_mark)
+        if plan.changed and not check_mode:
+            backend.apply(plan.removals, plan.additions)
+    return dict(
         changed=plan.changed,
-        diff=diff,
+        diff=dict(before=dict(hosts=_dicts(plan.before)), after=dict(hosts=_dicts(plan.after))),
         added=sorted(plan.added),
         modified=sorted(plan.modified),
         removed=sorted(plan.removed),
@@ -296,36 +313,36 @@ def run_dhcp_host(module, backend_factory=None):
     )
 
 
-def run_dhcp_host_info(module, backend_factory=None):
-    """dhcp_host_info: list reservations (or look some up) with their ownership marks."""
-    params = module.params
-    try:
-        macs = {normalize_mac(m) for m in params["mac"]}
-        ips = {normalize_ip(i) for i in params["ip"]}
-        names = {normalize_hostname(n) for n in params["hostname"]}
-        subnet = params.get("subnet")
-        if subnet:
-            parse_subnet(subnet)
-        backend = (backend_factory or create_backend)(params)
-        if backend.info.needs_subnet_id and params.get("subnet_id") is None:
-            raise DhcpInvalidInput("the %s backend needs subnet_id" % backend.info.name)
-        with backend.session(write=False):
-            if macs or ips or names:
-                found = backend.find(macs, ips, names, params.get("subnet_id"))
-            else:
-                found = backend.list(params.get("subnet_id"))
-        if subnet:
-            found = [r for r in found if r.ip and ip_in_subnet(r.ip, subnet)]
-    except DhcpMissingLibrary as exc:
-        module.fail_json(msg=missing_required_lib(exc.library), exception=exc.exception_text)
-    except SlurmVmError as exc:
-        module.fail_json(backend=params["backend"], **exc.to_result())
+def dhcp_host_info_result(params, backend_factory=None):
+    """dhcp_host_info's result: the reservations (all, or those matching mac/ip/hostname) with their marks."""
+    macs = {normalize_mac(m) for m in params["mac"]}
+    ips = {normalize_ip(i) for i in params["ip"]}
+    names = {normalize_hostname(n) for n in params["hostname"]}
+    subnet = params.get("subnet")
+    backend = _open_backend(params, backend_factory)
+    with backend.session(write=False):
+        if macs or ips or names:
+            found = backend.find(macs, ips, names, params.get("subnet_id"))
+        else:
+            found = backend.list(params.get("subnet_id"))
+    if subnet:
+        found = [r for r in found if r.ip and ip_in_subnet(r.ip, subnet)]
     if params["owned_only"]:
         found = [r for r in found if r.owned]
-    module.exit_json(changed=False, reservations=_dicts(found), backend=params["backend"],
-                     capabilities=backend.info.to_dict())
+    return dict(changed=False, reservations=_dicts(found), backend=params["backend"],
+                capabilities=backend.info.to_dict())
+
+
+def run_dhcp_host(module, backend_factory=None):
+    """The whole of dhcp_host's work; exits the module."""
+    _finish_dhcp_module(module, lambda: dhcp_host_result(module.params, module.check_mode, backend_factory))
+
+
+def run_dhcp_host_info(module, backend_factory=None):
+    """dhcp_host_info: list reservations (or look some up) with their ownership marks; exits the module."""
+    _finish_dhcp_module(module, lambda: dhcp_host_info_result(module.params, backend_factory))
 
 
 __all__ = ["BACKENDS", "DhcpError", "Plan", "connection_argument_spec", "create_backend", "dhcp_host_argument_spec",
            "dhcp_host_info_argument_spec", "desired_reservations", "plan_reservations", "run_dhcp_host",
-           "run_dhcp_host_info", "site_argument_spec"]
+           "run_dhcp_host_info", "site_argument_spec", "dhcp_host_result", "dhcp_host_info_result"]

@@ -16,7 +16,10 @@ __metaclass__ = type
 
 import traceback
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput, SlurmVmError
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import (
+    InvalidInput,
+    require_library,
+)
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.errors import (
     DnsNotAuthoritative,
     DnsTransferRefused,
@@ -41,11 +44,9 @@ try:
     import dns.rcode
     import dns.rdatatype
     import dns.tsigkeyring
-except ImportError:
-    HAS_DNSPYTHON = False
+except ImportError:  # reported by the modules through missing_required_lib, by DnsClient through require_library
     DNSPYTHON_IMPORT_ERROR = traceback.format_exc()
 else:
-    HAS_DNSPYTHON = True
     DNSPYTHON_IMPORT_ERROR = None
 
 TSIG_ALGORITHMS = ("hmac-sha256", "hmac-sha512", "hmac-sha384", "hmac-sha224", "hmac-sha1", "hmac-md5")
@@ -69,8 +70,7 @@ class DnsClient(object):
 
     def __init__(self, server, port=53, key_name=None, key_secret=None, key_algorithm="hmac-sha256",
                  timeout=10.0, transport=None):
-        if not HAS_DNSPYTHON:
-            raise SlurmVmError("dnspython is required")
+        require_library(DNSPYTHON_IMPORT_ERROR, "dnspython", "DNS updates")
         if bool(key_name) != bool(key_secret):
             raise InvalidInput("give key_name and key_secret together (or neither, for an unsigned update)")
         if key_algorithm not in TSIG_ALGORITHMS:

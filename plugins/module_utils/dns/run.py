@@ -15,10 +15,16 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import collections
+import contextlib
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns import plan
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.client import QUERY_TYPES_OF_NAME
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.module_exit import finish_module
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.client import (
+    DNSPYTHON_IMPORT_ERROR,
+    QUERY_TYPES_OF_NAME,
+    client_from_params,
+)
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.errors import (
     DnsError,
     DnsPrerequisiteFailed,
@@ -249,3 +255,26 @@ def list_records(client, zone=None, prefix=None, names=None, types=None, owned_o
             owners.append(entry)
     return dict(changed=False, zones=zones, records=records, names=owners,
                 owned=[e["name"] for e in owners if e["owned"]])
+
+
+def run_dns_record(module):
+    """The whole of dns_record's work; exits the module."""
+    def work():
+        request = build_request(module.params)
+        with contextlib.closing(client_from_params(module.params)) as client:
+            return manage_records(client, request, check_mode=module.check_mode)
+
+    finish_module(module, work, required_library=("dnspython", DNSPYTHON_IMPORT_ERROR),
+                  failure_keys=dict(claim_failed=False, taken=[], changed=False), catch_all=True)
+
+
+def run_dns_record_info(module):
+    """The whole of dns_record_info's work; exits the module."""
+    params = module.params
+
+    def work():
+        with contextlib.closing(client_from_params(params)) as client:
+            return list_records(client, zone=normalize_zone(params["zone"]), prefix=params["prefix"],
+                                names=params["names"], types=params["types"], owned_only=params["owned_only"])
+
+    finish_module(module, work, required_library=("dnspython", DNSPYTHON_IMPORT_ERROR), catch_all=True)

@@ -5,9 +5,10 @@
 
 The module hands its AnsibleModule to run_libvirt_guest(), which makes the
 LibvirtClient and GuestFiles, calls ensure_guest() and turns typed errors into
-one fail_json.  ensure_guest() holds the order of operations and the rollback:
-a guest this run created is removed again, files and all, when a later step of
-the same run fails, so nothing is left half-done.
+one fail_json (common/module_exit.finish_module); run_libvirt_guest_info() lists
+the guests the same way. ensure_guest() holds the order of operations and the
+rollback: a guest this run created is removed again, files and all, when a later
+step of the same run fails, so nothing is left half-done.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,11 +17,9 @@ __metaclass__ = type
 
 import contextlib
 import time
-import traceback
-
-from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput, SlurmVmError
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.module_exit import finish_module
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.client import LIBVIRT_IMPORT_ERROR, LibvirtClient
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.domain_build import (
     build_domain_xml,
@@ -40,29 +39,30 @@ WAIT_STATES = ("running", "shutoff")
 
 def run_libvirt_guest(module):
     """Run libvirt_guest for an AnsibleModule: exit_json with the result, or fail_json."""
-    if LIBVIRT_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("libvirt-python"), exception=str(LIBVIRT_IMPORT_ERROR))
-
     def run(argv):
         return module.run_command(argv, environ_update={"LC_ALL": "C"})
 
-    qemu_img = module.get_bin_path("qemu-img") or "qemu-img"
-    client = LibvirtClient(module.params["uri"])
-    result, failure = None, None
-    try:
-        result = ensure_guest(module.params, client, GuestFiles(run, qemu_img=qemu_img), check_mode=module.check_mode)
-    except SlurmVmError as exc:
-        failure = dict(changed=False)
-        failure.update(exc.to_result())
-    except Exception as exc:  # noqa: BLE001 - last resort: report with the traceback
-        failure = dict(msg="unexpected error: %s" % exc, exception=traceback.format_exc())
-    finally:
-        client.close()
-    if failure is not None:
-        module.fail_json(**failure)
-    for warning in result.pop("warnings"):
-        module.warn(warning)
-    module.exit_json(**result)
+    def work():
+        qemu_img = module.get_bin_path("qemu-img") or "qemu-img"
+        with contextlib.closing(LibvirtClient(module.params["uri"])) as client:
+            result = ensure_guest(module.params, client, GuestFiles(run, qemu_img=qemu_img),
+                                  check_mode=module.check_mode)
+        for warning in result.pop("warnings"):
+            module.warn(warning)
+        return result
+
+    finish_module(module, work, required_library=("libvirt-python", LIBVIRT_IMPORT_ERROR),
+                  failure_keys=dict(changed=False), catch_all=True)
+
+
+def run_libvirt_guest_info(module):
+    """Run libvirt_guest_info: the guests that carry our mark (or all of them), sorted by name."""
+    def work():
+        with contextlib.closing(LibvirtClient(module.params["uri"])) as client:
+            guests = client.list_guests(only_ours=not module.params["all"], names=module.params["name"])
+        return dict(changed=False, guests=guests)
+
+    finish_module(module, work, required_library=("libvirt-python", LIBVIRT_IMPORT_ERROR), catch_all=True)
 
 
 def _file_facts(files, paths):

@@ -8,7 +8,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.module_exit import exit_with_result
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.module_exit import exit_with_result, finish_module
 
 
 class Ended(Exception):
@@ -55,3 +55,53 @@ def test_any_other_exception_is_not_swallowed():
     with pytest.raises(KeyError):
         exit_with_result(module, work)
     assert module.ended is None
+
+
+def test_a_missing_library_fails_before_the_work_runs():
+    ran = []
+    module = RecordingModule()
+    with pytest.raises(Ended):
+        finish_module(module, lambda: ran.append(1), required_library=("dnspython", "Traceback: no module dns"))
+    assert ran == []
+    assert module.ended[0] == "fail"
+    assert "dnspython" in module.ended[1]["msg"] and module.ended[1]["exception"] == "Traceback: no module dns"
+
+
+def test_an_imported_library_lets_the_work_run():
+    module = RecordingModule()
+    with pytest.raises(Ended):
+        finish_module(module, lambda: dict(changed=False), required_library=("dnspython", None))
+    assert module.ended == ("exit", {"changed": False})
+
+
+def test_failure_of_gives_the_module_its_own_failure_keys():
+    def work():
+        raise InvalidInput("bad ip", ip="10.0.0.0")
+
+    module = RecordingModule()
+    with pytest.raises(Ended):
+        finish_module(module, work, failure_of=lambda exc: dict(exc.to_result(), backend="kea_api"))
+    assert module.ended == ("fail", {"msg": "bad ip", "error": "InvalidInput", "ip": "10.0.0.0", "backend": "kea_api"})
+
+
+def test_catch_all_turns_any_exception_into_one_failure_with_the_traceback():
+    def work():
+        raise KeyError("bug")
+
+    module = RecordingModule()
+    with pytest.raises(Ended):
+        finish_module(module, work, catch_all=True)
+    assert module.ended[0] == "fail"
+    assert module.ended[1]["msg"] == "unexpected error: 'bug'"
+    assert "KeyError" in module.ended[1]["exception"]
+
+
+def test_failure_keys_stand_under_the_errors_own():
+    def work():
+        raise InvalidInput("name taken", taken=["a"])
+
+    module = RecordingModule()
+    with pytest.raises(Ended):
+        finish_module(module, work, failure_keys=dict(claim_failed=False, taken=[], changed=False))
+    assert module.ended == ("fail", {"msg": "name taken", "error": "InvalidInput", "taken": ["a"],
+                                     "claim_failed": False, "changed": False})
