@@ -21,8 +21,8 @@ import posixpath
 import re
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.hostnames import is_vm_hostname
 
-HOSTNAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 INCLUDE_RE = re.compile(r"^(\s*)include(\s+)(\S+)\s*$", re.IGNORECASE)
 MIN_SECRET_LENGTH = 16
@@ -33,7 +33,7 @@ class BootBundleError(InvalidInput):
 
 
 def check_hostname(hostname):
-    if not isinstance(hostname, str) or not HOSTNAME_RE.match(hostname):
+    if not is_vm_hostname(hostname):
         raise BootBundleError("invalid VM hostname %r (lowercase letters, digits and '-')" % (hostname,))
     return hostname
 
