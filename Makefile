@@ -53,10 +53,12 @@ sanity: setup ## ansible-test sanity --local (offline workarounds in tests/run-s
 units: setup ## unit tests (no lab needed)
 	$(BIN)/pytest tests/unit -q || [ $$? -eq 5 ]
 
-integration: lab-up ## tests against the lab's real services, run inside the lab namespace
+# The disk image needs the Debian mirror: it is built here, in the host namespace, never from a test
+# inside the lab namespace (no route out).
+integration: lab-up lab-disk-image ## tests against the lab's real services, run inside the lab namespace
 	lab/exec $(BIN)/pytest -q -o testpaths=tests/integration tests/integration || [ $$? -eq 5 ]
 
-e2e: lab-up ## end-to-end: the scheduler gives a pending job a VM and tears it down
+e2e: lab-up lab-disk-image ## end-to-end: the scheduler gives a pending job a VM and tears it down
 	lab/exec $(BIN)/pytest -q -o testpaths=tests/e2e tests/e2e || [ $$? -eq 5 ]
 
 molecule: molecule-podman molecule-lab ## every molecule scenario

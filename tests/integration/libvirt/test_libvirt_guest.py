@@ -20,6 +20,9 @@ NASTY = "x'\"<&>]]></cmdline><devices><disk type='file'><source file='/etc/shado
 
 
 def files_of(host):
+    """The guest's files in the state folder; none while the module has not created the folder yet."""
+    if not os.path.isdir(STATE_DIR):
+        return []
     return sorted(name for name in os.listdir(STATE_DIR) if name.startswith(host + "."))
 
 
