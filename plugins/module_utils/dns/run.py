@@ -191,7 +191,7 @@ def manage_records(client, request, check_mode=False):
         changes, taken = plan.plan_claim(items, current)
         if taken:
             raise NameTaken("claim failed: name(s) already in use: %s" % ", ".join(taken), claim_failed=True,
-                                 taken=taken, taken_records=_taken_details(taken, current))
+                            taken=taken, taken_records=_taken_details(taken, current))
     else:
         changes, conflicts = plan.plan_present(items, current, request.replace)
         if conflicts:

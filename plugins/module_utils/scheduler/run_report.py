@@ -41,8 +41,8 @@ def failure_history(plan, previous, now):
         if failed:
             record["failures"] = int(record.get("failures", 0)) + len(failed)
             record["last_failure"] = int(now)
-        elif any(summary.get("vms", {}).get(state) for state in (vm_state.VmState.IDLE.value,
-                                                                  vm_state.VmState.BUSY.value)):
+        elif any(summary.get("vms", {}).get(state)
+                 for state in (vm_state.VmState.IDLE.value, vm_state.VmState.BUSY.value)):
             record["failures"] = 0
         history[name] = record
     return history

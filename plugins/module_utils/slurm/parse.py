@@ -148,6 +148,14 @@ def _memo(function):
 
 
 # ---------------------------------------------------------------- squeue
+def _parse_limit(value):
+    return parse_duration(value) if value not in ("", "N/A") else None
+
+
+_limit = _memo(_parse_limit)
+_gres = _memo(parse_gres)
+
+
 # Every field a caller may declare: its squeue -o code, the job key it fills and how its text converts.
 _SQUEUE_FIELDS = {
     "id": ("%i", "id", str),
@@ -156,7 +164,7 @@ _SQUEUE_FIELDS = {
     "tres_per_node": ("%b", "gres", lambda v: dict(_gres(v))),
     "num_nodes": ("%D", "num_nodes", lambda v: int(v) if v.isdigit() else 1),
     "nodelist": ("%N", "nodelist", str),
-    "time_limit": ("%l", "time_limit", lambda v: _limit(v)),
+    "time_limit": ("%l", "time_limit", _limit),
     "submit": ("%V", "submit", parse_time),
     "start": ("%S", "start", parse_time),
     "end": ("%e", "end", parse_time),
@@ -177,14 +185,6 @@ HOST_JOB_FIELDS = ("id", "name", "state", "nodelist", "start", "end")
 def squeue_format(fields):
     """The `squeue -o` argument that prints `fields` (the job id first)."""
     return "|".join(_SQUEUE_FIELDS[f][0] for f in fields)
-
-
-def _parse_limit(value):
-    return parse_duration(value) if value not in ("", "N/A") else None
-
-
-_limit = _memo(_parse_limit)
-_gres = _memo(parse_gres)
 
 
 def _split_fields(text, count, free):

@@ -25,10 +25,9 @@ import time
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import host_job_name, host_of_job
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse import (  # noqa: F401 - parse_time: scheduler/ reads it here
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse import (
     JOB_FIELDS,
     parse_squeue,
-    parse_time,
     snapshot_nodes as parse_nodes,
     snapshot_reservations as parse_reservations,
     squeue_format,

@@ -130,10 +130,9 @@ def test_no_task_sets_a_connection_option(path):
 
 def test_every_play_that_runs_the_roles_sets_the_same_defaults():
     plays = list(_plays_running_roles())
-    assert {p for p, _name, _defaults in plays} >= {"playbooks/scheduler.yml", "playbooks/gc.yml",
-                                                     "tests/molecule/lab/claim_vm.yml",
-                                                     "tests/molecule/lab/spawn_vm.yml",
-                                                     "tests/molecule/lab/teardown_vm.yml"}
+    assert {p for p, _name, _defaults in plays} >= {
+        "playbooks/scheduler.yml", "playbooks/gc.yml", "tests/molecule/lab/claim_vm.yml",
+        "tests/molecule/lab/spawn_vm.yml", "tests/molecule/lab/teardown_vm.yml"}
     for path, name, defaults in plays:
         merged = {}
         for entry in defaults if isinstance(defaults, list) else [defaults or {}]:

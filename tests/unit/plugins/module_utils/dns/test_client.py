@@ -64,7 +64,7 @@ def _client(transport, **kw):
 
 def _change(name, rtype, before, after, prereq=model.PREREQ_RRSET, ttl=300):
     return model.Change(FWD, name, rtype, frozenset(before), 300 if before else None, frozenset(after),
-                       ttl if after else None, prereq)
+                        ttl if after else None, prereq)
 
 
 ERROR_CASES = [

@@ -13,7 +13,6 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt import domain
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
 
 
-
 NASTY = "x'\"<&>]]></cmdline><devices><disk type='file'><source file='/etc/shadow'/></disk></devices>&amp;"
 
 
@@ -44,7 +43,7 @@ def _tags(xml):
 
 def test_metacharacters_in_every_free_text_value_stay_text(spec_params, images):
     plain = ds.desired_spec(spec_params(image=str(images / "base.qcow2"),
-                                   sysinfo=dict(serial="s", product="p", oem_strings=["o", "t"])))
+                                        sysinfo=dict(serial="s", product="p", oem_strings=["o", "t"])))
     nasty = ds.desired_spec(spec_params(
         image=str(images / "base.qcow2"), cmdline="console=ttyS0 " + NASTY,
         sysinfo=dict(serial=NASTY, product=NASTY, oem_strings=[NASTY, "token=" + NASTY]),

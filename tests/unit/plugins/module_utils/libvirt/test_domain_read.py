@@ -15,7 +15,6 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt import domain
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
 
 
-
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 
 

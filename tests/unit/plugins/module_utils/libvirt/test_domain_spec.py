@@ -12,7 +12,6 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt import domain
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
 
 
-
 def test_generated_mac_is_taken_over(spec_params):
     desired = ds.desired_spec(spec_params(mac=None))
     current = copy.deepcopy(desired)

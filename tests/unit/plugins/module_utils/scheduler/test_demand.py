@@ -11,6 +11,7 @@ import pytest
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import demand
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import snapshot as snap
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse import parse_time
 
 SNAPSHOT_FIXTURES = os.path.join(os.path.dirname(__file__), "..", "slurm", "fixtures", "snapshot")
 
@@ -39,5 +40,5 @@ NEW_JOB = "100337|PENDING|None|N/A|1||5:00|2026-11-26T04:31:50|N/A|N/A|root|host
 ])
 def test_a_requeued_job_is_not_demand_before_its_begin_time(line, seconds_after_requeue, is_demand):
     job = snap.parse_squeue(line)[0]
-    now = snap.parse_time("2026-11-26T04:31:48") + seconds_after_requeue
+    now = parse_time("2026-11-26T04:31:48") + seconds_after_requeue
     assert demand.is_demand(job, now) is is_demand

@@ -132,10 +132,11 @@ def test_a_failed_boot_holds_its_node_down_for_failed_hold(reason, down_for, ste
 
 def test_reason_time_is_parsed_from_the_node_line():
     from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import snapshot as slurm_snapshot
+    from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse import parse_time
     line = "NodeName=vm-a-001 State=DOWN+NOT_RESPONDING Reason=hpc.slurm_vm: boot failed [root@2026-11-25T22:00:00]"
     node = slurm_snapshot.parse_nodes(line)["vm-a-001"]
     assert node["reason"] == "hpc.slurm_vm: boot failed"
-    assert node["reason_time"] == slurm_snapshot.parse_time("2026-11-25T22:00:00") and node["reason_time"] > 0
+    assert node["reason_time"] == parse_time("2026-11-25T22:00:00") and node["reason_time"] > 0
 
 
 def test_a_running_host_job_without_a_registered_node_is_started_again_until_boot_timeout():

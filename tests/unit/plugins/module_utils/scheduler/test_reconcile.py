@@ -72,8 +72,8 @@ def _plan(snapshot=None, grace=0, first_seen=None, **kwargs):
     args = dict(dns=[], dns_zone=ZONE, ptrs=[], reverse_zone=RZONE, dhcp=[], domains={"hv01": []},
                 files={"hv01": []})
     args.update(kwargs)
-    return reconcile_plan.plan(reconcile_plan.ReconcileInputs(snapshot or _snapshot(), IMAGES, NOW, grace,
-                                                             first_seen=first_seen, **args))
+    inputs = reconcile_plan.ReconcileInputs(snapshot or _snapshot(), IMAGES, NOW, grace, first_seen=first_seen, **args)
+    return reconcile_plan.plan(inputs)
 
 
 def _kinds(items):
@@ -201,8 +201,8 @@ def test_memory_from_the_future_restarts_the_clock():
 
 
 def test_sources_not_read_are_not_judged():
-    result = reconcile_plan.plan(reconcile_plan.ReconcileInputs(_snapshot(), IMAGES, NOW, 0,
-                                                                 first_seen={"dns|%s|x.%s" % (ZONE, ZONE): 1}))
+    first_seen = {"dns|%s|x.%s" % (ZONE, ZONE): 1}
+    result = reconcile_plan.plan(reconcile_plan.ReconcileInputs(_snapshot(), IMAGES, NOW, 0, first_seen=first_seen))
     assert result["remove"] == [] and result["first_seen"] == {"dns|%s|x.%s" % (ZONE, ZONE): 1}
 
 

@@ -86,7 +86,7 @@ def test_transition_matrix(current, reason, registered, asked, asked_reason, exp
 
 def test_a_stale_slurmd_start_time_without_boot_time_is_not_registered():
     stale = parse.node_from_record({"NodeName": "n1", "State": "DOWN", "SlurmdStartTime": REG, "BootTime": "None",
-                                  "Reason": "gone [root@2026-11-25T22:00:00]"})
+                                    "Reason": "gone [root@2026-11-25T22:00:00]"})
     assert not stale["registered"]
     with pytest.raises(plan.NodeNotRegistered):
         plan.plan({"n1": stale}, ["n1"], "resume")

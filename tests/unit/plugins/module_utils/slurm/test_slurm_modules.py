@@ -193,8 +193,8 @@ def test_host_job_bad_hostname_fails_before_any_command(run_module, scontrol, co
 
 # sbatch --parsable --partition=nope on the lab's host cluster (Slurm 22.05), rc 1
 SBATCH_REFUSED = dict(rc=1, stdout="", stderr=("sbatch: error: invalid partition specified: nope\n"
-                                              "sbatch: error: Batch job submission failed: Invalid partition name"
-                                              " specified\n"))
+                                               "sbatch: error: Batch job submission failed: Invalid partition name"
+                                               " specified\n"))
 
 
 @pytest.mark.parametrize("fail_on_error", [False, True])

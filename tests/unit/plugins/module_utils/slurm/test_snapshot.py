@@ -9,12 +9,12 @@ import time
 
 import pytest
 
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import parse
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import snapshot as snap
 from ansible_collections.hpc.slurm_vm.tests.unit.plugins.module_utils.slurm.slurm_replay import (
     SnapshotReplayRunner,
     snapshot_fixture as fixture,
 )
-
 
 
 def fake_runner(outputs, stderr=""):
@@ -81,8 +81,8 @@ def test_job_name_with_separator_stays_whole():
 
 
 def test_parse_time_is_local_time():
-    assert snap.parse_time("2026-11-25T22:19:56") == int(time.mktime((2026, 11, 25, 22, 19, 56, 0, 0, -1)))
-    assert snap.parse_time("N/A") is None and snap.parse_time("None") is None
+    assert parse.parse_time("2026-11-25T22:19:56") == int(time.mktime((2026, 11, 25, 22, 19, 56, 0, 0, -1)))
+    assert parse.parse_time("N/A") is None and parse.parse_time("None") is None
 
 
 def test_array_tasks_parse_once_and_round_trip_through_the_file_form():
