@@ -116,47 +116,10 @@ def _normalize_rules(name, raw):
 
 def normalize_image(name, raw):
     """Validate one table entry and return it with every default filled in."""
-    if not IMAGE_NAME_RE.match(str(name)):
-        raise ImageTableError("image name %r must be lowercase letters, digits and '_' (max 31)" % (name,))
-    if not isinstance(raw, dict):
-        raise ImageTableError("image %s: the entry must be a mapping" % name)
-    unknown = set(raw) - KNOWN_KEYS
-    if unknown:
-        raise ImageTableError("image %s: unknown keys: %s" % (name, ", ".join(sorted(unknown))))
-    if not raw.get("pool"):
-        raise ImageTableError("image %s: pool (a hostlist such as vm-%s-[001-010]) is required" % (name, name))
-    try:
-        hosts = nodeset.expand(raw["pool"])
-    except InvalidInput as exc:
-        raise ImageTableError("image %s: pool: %s" % (name, exc.message)) from exc
-    indices = {}
-    for host in hosts:
-        if not is_vm_hostname(host):
-            raise ImageTableError(
-                "image %s: pool hostname %r must be a lowercase DNS label (a-z, 0-9, '-')" % (name, host))
-        match = TRAILING_INDEX_RE.search(host)
-        if not match:
-            raise ImageTableError("image %s: pool hostname %r must end in its index number" % (name, host))
-        index = int(match.group(1))
-        if index in indices.values():
-            raise ImageTableError("image %s: pool hostnames %r share index %d" % (name, host, index))
-        indices[host] = index
-    gres = raw.get("gres", "vm_%s" % name)
-    feature = raw.get("feature")
-    if feature is not None and not FEATURE_RE.match(str(feature)):
-        raise ImageTableError("image %s: feature %r is not a valid Slurm feature name" % (name, feature))
-    if gres is not None and not GRES_RE.match(str(gres)):
-        raise ImageTableError("image %s: gres %r is not a valid gres name" % (name, gres))
-    if gres is None and feature is None:
-        raise ImageTableError("image %s: needs a gres or a feature to be requested by" % name)
-    memory_mb = _positive_int(name, "memory_mb", raw.get("memory_mb", 1024), minimum=64)
-    real_memory_mb = raw.get("real_memory_mb")
-    if real_memory_mb is None:
-        real_memory_mb = memory_mb - DEFAULT_REAL_MEMORY_RESERVE_MB
-    real_memory_mb = _positive_int(name, "real_memory_mb", real_memory_mb)
-    if real_memory_mb > memory_mb:
-        raise ImageTableError(
-            "image %s: real_memory_mb (%d) exceeds memory_mb (%d)" % (name, real_memory_mb, memory_mb))
+    _check_entry(name, raw)
+    hosts, indices = _pool_hosts(name, raw.get("pool"))
+    gres, feature = _request_names(name, raw)
+    memory_mb, real_memory_mb = _memory(name, raw)
     network = _normalize_network(name, raw.get("network"))
     try:
         _pool(network).check_indices(min(indices.values()), max(indices.values()))
@@ -178,6 +141,65 @@ def normalize_image(name, raw):
         "network": network,
         "rules": _normalize_rules(name, raw.get("rules")),
     }
+
+
+def _check_entry(name, raw):
+    if not IMAGE_NAME_RE.match(str(name)):
+        raise ImageTableError("image name %r must be lowercase letters, digits and '_' (max 31)" % (name,))
+    if not isinstance(raw, dict):
+        raise ImageTableError("image %s: the entry must be a mapping" % name)
+    unknown = set(raw) - KNOWN_KEYS
+    if unknown:
+        raise ImageTableError("image %s: unknown keys: %s" % (name, ", ".join(sorted(unknown))))
+
+
+def _pool_hosts(name, pool):
+    """The pool's hostnames in order, and {hostname: pool index} (the number each name ends in)."""
+    if not pool:
+        raise ImageTableError("image %s: pool (a hostlist such as vm-%s-[001-010]) is required" % (name, name))
+    try:
+        hosts = nodeset.expand(pool)
+    except InvalidInput as exc:
+        raise ImageTableError("image %s: pool: %s" % (name, exc.message)) from exc
+    indices = {}
+    for host in hosts:
+        if not is_vm_hostname(host):
+            raise ImageTableError(
+                "image %s: pool hostname %r must be a lowercase DNS label (a-z, 0-9, '-')" % (name, host))
+        match = TRAILING_INDEX_RE.search(host)
+        if not match:
+            raise ImageTableError("image %s: pool hostname %r must end in its index number" % (name, host))
+        index = int(match.group(1))
+        if index in indices.values():
+            raise ImageTableError("image %s: pool hostnames %r share index %d" % (name, host, index))
+        indices[host] = index
+    return hosts, indices
+
+
+def _request_names(name, raw):
+    """The gres and the node feature a job names to ask for this image (one of them at least)."""
+    gres = raw.get("gres", "vm_%s" % name)
+    feature = raw.get("feature")
+    if feature is not None and not FEATURE_RE.match(str(feature)):
+        raise ImageTableError("image %s: feature %r is not a valid Slurm feature name" % (name, feature))
+    if gres is not None and not GRES_RE.match(str(gres)):
+        raise ImageTableError("image %s: gres %r is not a valid gres name" % (name, gres))
+    if gres is None and feature is None:
+        raise ImageTableError("image %s: needs a gres or a feature to be requested by" % name)
+    return gres, feature
+
+
+def _memory(name, raw):
+    """The VM's memory and the RealMemory Slurm is told (what the guest's kernel leaves of it)."""
+    memory_mb = _positive_int(name, "memory_mb", raw.get("memory_mb", 1024), minimum=64)
+    real_memory_mb = raw.get("real_memory_mb")
+    if real_memory_mb is None:
+        real_memory_mb = memory_mb - DEFAULT_REAL_MEMORY_RESERVE_MB
+    real_memory_mb = _positive_int(name, "real_memory_mb", real_memory_mb)
+    if real_memory_mb > memory_mb:
+        raise ImageTableError(
+            "image %s: real_memory_mb (%d) exceeds memory_mb (%d)" % (name, real_memory_mb, memory_mb))
+    return memory_mb, real_memory_mb
 
 
 def normalize_table(table):
