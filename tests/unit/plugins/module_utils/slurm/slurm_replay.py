@@ -70,3 +70,16 @@ class SnapshotReplayRunner(object):
         key = (argv[0], argv[-1] if argv[0] == "scontrol" else conf)
         rc, name = self.outputs[key]
         return CommandResult(argv, rc, snapshot_fixture(name) if name else "", self.stderr)
+
+
+class Clock(object):
+    """A fake monotonic clock whose sleep() only moves it on, for the waiting loops."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds

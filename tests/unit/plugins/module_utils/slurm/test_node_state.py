@@ -11,7 +11,11 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import client a
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import node_state as plan
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import parse
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
-from ansible_collections.hpc.slurm_vm.tests.unit.plugins.module_utils.slurm.slurm_replay import ReplayRunner, case
+from ansible_collections.hpc.slurm_vm.tests.unit.plugins.module_utils.slurm.slurm_replay import (
+    Clock,
+    ReplayRunner,
+    case,
+)
 
 REG = "2026-11-25T22:16:45"
 
@@ -123,17 +127,6 @@ def test_changes_are_grouped_by_request():
     groups = plan.group_changes({"a": "future", "b": "undrain", "c": "future"}, None)
     assert groups == [("future", None, ["a", "c"]), ("undrain", None, ["b"])]
     assert plan.group_changes({"a": "drain"}, "why") == [("drain", "why", ["a"])]
-
-
-class Clock(object):
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
 
 
 def test_wait_registered_polls_until_registered(tmp_path):

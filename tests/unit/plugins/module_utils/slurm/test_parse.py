@@ -15,6 +15,7 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import node_sta
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import parse
 from ansible_collections.hpc.slurm_vm.tests.unit.plugins.module_utils.slurm.slurm_replay import (
     CASES,
+    Clock,
     ReplayRunner,
     case,
     snapshot_fixture,
@@ -114,17 +115,6 @@ def test_both_views_agree_on_registered_for_every_captured_node():
         assert sorted(models) == sorted(snapshot)
         for name, node in models.items():
             assert snapshot[name]["registered"] is node["registered"], name
-
-
-class Clock(object):
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
 
 
 def test_wait_registered_keeps_waiting_for_a_pool_node_set_down(tmp_path):
