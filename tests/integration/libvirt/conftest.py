@@ -4,8 +4,10 @@
 
 Guests: vm-deb12-005 / -006 (MAC 52:54:00:77:01:05/06, 10.77.1.5/6, from the image
 table) and throwaway t7-* names. Each guest gets a DHCP reservation (dnsmasq hostsdir
-file) and a tiny boot tarball whose start.sh prints T7-GUEST-READY on the console;
-all of it, and the domains, are removed afterwards.
+file) and a tiny boot tarball whose start.sh prints T7-GUEST-READY on the console. The
+tarballs are served by this session's own HTTP server on the lab gateway (BOOT_PORT),
+from a temporary directory; the server, the reservations and the domains are removed
+afterwards.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -17,6 +19,9 @@ import os
 import subprocess
 import sys
 import tarfile
+import time
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -27,6 +32,9 @@ CACHE = os.environ.get("HPCVM_IMAGE_CACHE", "/var/cache/hpcvm-lab/guest")
 URI = "qemu:///system"
 MARKER = "T7-GUEST-READY"
 GUESTS = {"vm-deb12-005": ("52:54:00:77:01:05", "10.77.1.5"), "vm-deb12-006": ("52:54:00:77:01:06", "10.77.1.6")}
+GATEWAY = "10.77.0.1"
+BOOT_PORT = 8089
+BOOT_URL = "http://%s:%d/" % (GATEWAY, BOOT_PORT)
 START_SH = b'#!/bin/sh\necho "T7-GUEST-READY host=$(hostname)" > /dev/ttyS0\nexec sleep infinity\n'
 
 
@@ -56,7 +64,7 @@ def fast_guest(host, **extra):
         name=host, uri=URI, state_dir=STATE_DIR, virt_type="qemu", memory=256, vcpus=1, mac=mac, bridge="br-hpcvm",
         kernel=os.path.join(CACHE, "vmlinux"), initrd=os.path.join(CACHE, "initrd.gz"),
         cmdline="console=ttyS0 quiet panic=-1 acpi=off vm.hostname=%s vm.tmpdisk=hpcvm-tmp "
-                "vm.fetch=http://10.77.0.1:8080/boot/t7-%s.tar.gz" % (host, host),
+                "vm.fetch=%st7-%s.tar.gz" % (host, BOOT_URL, host),
         filesystems=[dict(source="/", target="hostroot", readonly=True)],
         tmp_disk=dict(size="256M", serial="hpcvm-tmp"), metadata=dict(image="deb12", test="t7"))
     args.update(extra)
@@ -81,8 +89,37 @@ def libvirtd(lab):
     return lab
 
 
+def _answers(url):
+    try:
+        with urllib.request.urlopen(url, timeout=1):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def boot_dir(libvirtd, tmp_path_factory):
+    """A directory served over HTTP on the lab gateway for this session; the server is ours and stopped by PID."""
+    root = tmp_path_factory.mktemp("t7-boot")
+    proc = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", GATEWAY, "--directory", str(root),
+                             str(BOOT_PORT)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not _answers(BOOT_URL):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("the test boot server on %s did not start (rc %s)" % (BOOT_URL, proc.poll()),
+                            pytrace=False)
+            time.sleep(0.1)
+        yield str(root)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 @pytest.fixture
-def guest(libvirtd):
+def guest(libvirtd, boot_dir):
     """guest(host) -> the host's reservation + boot tarball in place; cleaned up afterwards."""
     made = []
 
@@ -102,14 +139,14 @@ def guest(libvirtd):
             info.mode = 0o755
             info.size = len(START_SH)
             tar.addfile(info, io.BytesIO(START_SH))
-        with open(os.path.join(LAB_DIR, "www", "boot", "t7-%s.tar.gz" % host), "wb") as handle:
+        with open(os.path.join(boot_dir, "t7-%s.tar.gz" % host), "wb") as handle:
             handle.write(buf.getvalue())
         return host
 
     yield prepare
     for host in made:
         remove_guest(host)
-        for path in (os.path.join(LAB_DIR, "www", "boot", "t7-%s.tar.gz" % host),
+        for path in (os.path.join(boot_dir, "t7-%s.tar.gz" % host),
                      os.path.join(LAB_DIR, "dnsmasq", "hosts.d", "hpc-slurm-vm-%s" % host)):
             if os.path.exists(path):
                 os.unlink(path)
