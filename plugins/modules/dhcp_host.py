@@ -20,6 +20,8 @@ description:
   - "Ownership marks: Kea stores the C(user-context) key C(hpc.slurm_vm) holding C(vm=HOST) plus O(mark); dnsmasq files
     are named C(hpc-slurm-vm-HOST) and hold the mark in a comment; dhcpd host objects are named C(hpc-slurm-vm-HOST)."
   - Hostnames are lower-cased, since DNS and dnsmasq lower-case them.
+  - Every MAC and IP is checked before any server is contacted. A multicast, broadcast or all-zero MAC, and an IP
+    that is the network or broadcast address of O(subnet), are refused even with O(force=true).
 extends_documentation_fragment:
   - hpc.slurm_vm.dhcp
   - ansible.builtin.action_common_attributes
@@ -43,7 +45,10 @@ options:
         or as 12 bare hex digits, in any case. It is stored lower case with colons.
     type: str
   ip:
-    description: Reserved IPv4 address of a single host, a dotted quad without leading zeros.
+    description:
+      - Reserved IPv4 address of a single host, a dotted quad without leading zeros.
+      - With O(subnet), the subnet's network and broadcast addresses are refused, even with O(force=true)
+        (both addresses of a /31 and the one of a /32 are host addresses, as in RFC 3021).
     type: str
   hostname:
     description:

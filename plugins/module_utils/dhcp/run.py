@@ -135,18 +135,22 @@ def create_backend(params):
 
 
 def desired_reservations(params, state):
-    """Normalize the module's mac/ip/hostname or hosts: into Reservations (raises DhcpInvalidInput)."""
+    """Normalize the module's mac/ip/hostname or hosts: into Reservations (raises DhcpInvalidInput).
+
+    Every address is checked here, before any backend exists: a MAC that names no NIC (common/addresses.host_mac)
+    and, with subnet, the subnet's network or broadcast address are refused, even with force.
+    """
     entries = params.get("hosts")
     if entries is None:
         entries = [dict(mac=params.get("mac"), ip=params.get("ip"), hostname=params.get("hostname"))]
+    if params.get("subnet"):
+        parse_subnet(params["subnet"])  # a malformed subnet is reported as such, not as a host's problem
     common_mark = params.get("mark") or {}
     result = []
     seen = {}
     for index, entry in enumerate(entries):
         where = "hosts[%d]" % index if params.get("hosts") is not None else "the host"
-        mac = normalize_mac(entry["mac"]) if entry.get("mac") else None
-        ip = normalize_ip(entry["ip"]) if entry.get("ip") else None
-        hostname = normalize_hostname(entry["hostname"]) if entry.get("hostname") else None
+        mac, ip, hostname = _entry_addresses(entry, where, state, params.get("subnet"))
         if state == "present" and not (mac and ip and hostname):
             raise DhcpInvalidInput("%s: state=present needs mac, ip and hostname" % where)
         if state == "absent" and not (mac or hostname):
@@ -162,6 +166,22 @@ def desired_reservations(params, state):
         mark = make_mark(hostname, mark_extra) if hostname else None
         result.append(Reservation(mac, ip, hostname, params.get("subnet_id"), mark))
     return result
+
+
+def _entry_addresses(entry, where, state, subnet):
+    """(mac, ip, hostname) of one host in normal form; a refusal of hosts[i] names the entry and its hostname."""
+    try:
+        mac = normalize_mac(entry["mac"]) if entry.get("mac") else None
+        ip = normalize_ip(entry["ip"]) if entry.get("ip") else None
+        hostname = normalize_hostname(entry["hostname"]) if entry.get("hostname") else None
+        if state == "present" and ip and subnet:
+            check_host_ip(ip, subnet)
+    except DhcpInvalidInput as exc:
+        if where == "the host":
+            raise
+        named = "%s (%s)" % (where, entry.get("hostname")) if entry.get("hostname") else where
+        raise DhcpInvalidInput("%s: %s" % (named, exc.message), **exc.details) from exc
+    return mac, ip, hostname
 
 
 def _describe(res):

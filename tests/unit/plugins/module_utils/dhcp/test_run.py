@@ -215,3 +215,53 @@ def test_info_module_lists_only_the_subnet(run_module, memory):
 def test_info_module_refuses_a_bad_subnet(run_module, memory):
     kind, result = run_module(dhcp_host_info.main, dict(ARGS, subnet="10.78.0.0/33"))
     assert kind == "fail" and result["error"] == "DhcpInvalidInput"
+
+
+class UnreachableFactory(object):
+    """A backend factory that records being asked: bad input must be refused before any backend exists."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, params):
+        self.calls += 1
+        return MemoryBackend([B])
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("ip", "10.78.0.0", "10.78.0.0 is the network address of 10.78.0.0/26"),
+    ("ip", "10.78.0.63", "10.78.0.63 is the broadcast address of 10.78.0.0/26"),
+    ("mac", "01:00:5e:00:00:fb", "multicast"),
+    ("mac", "ff:ff:ff:ff:ff:ff", "broadcast address"),
+    ("mac", "00:00:00:00:00:00", "all-zero"),
+])
+def test_addresses_that_name_no_host_are_refused_before_any_backend(field, value, message):
+    factory = UnreachableFactory()
+    for force in (False, True):
+        for params in (dict(ARGS, hosts=None, hostname="a", mac=A.mac, ip=A.ip),
+                       dict(ARGS, hosts=[dict(hostname="b", mac=B.mac, ip=B.ip), dict(hostname="a", mac=A.mac,
+                                                                                           ip=A.ip)])):
+            params = dict(params, state="present", force=force, mark={})
+            target = params["hosts"][-1] if params["hosts"] else params
+            target[field] = value
+            with pytest.raises(DhcpInvalidInput) as caught:
+                dhcp_run.dhcp_host_result(params, check_mode=False, backend_factory=factory)
+            assert factory.calls == 0, "a backend was created for %s %s" % (field, value)
+            assert message in caught.value.message
+            if params["hosts"]:
+                assert caught.value.message.startswith("hosts[1] (a): ")
+
+
+def test_module_refuses_the_network_address_before_the_backend(run_module, memory):
+    kind, result = run_module(dhcp_host.main, dict(ARGS, hostname="a", mac=A.mac, ip="10.78.0.0", force=True))
+    assert kind == "fail" and result["error"] == "DhcpInvalidInput", result
+    assert "10.78.0.0 is the network address of 10.78.0.0/26" in result["msg"]
+    assert memory.applied == []
+
+
+def test_a_malformed_subnet_is_reported_as_the_subnet():
+    params = dict(ARGS, subnet="10.78.0.1/26", state="present", force=False, mark={},
+                  hosts=[dict(hostname="a", mac=A.mac, ip=A.ip)])
+    with pytest.raises(DhcpInvalidInput) as caught:
+        dhcp_run.dhcp_host_result(params, check_mode=False, backend_factory=UnreachableFactory())
+    assert caught.value.message.startswith("invalid subnet '10.78.0.1/26': host bits are set")
