@@ -88,6 +88,7 @@ options:
       - A node without host job whose reason starts with it is the tail of a teardown (C(finish)), even in the
         seconds its gone slurmd still looks registered. A node DOWN with reason C(<prefix> boot failed) is held DOWN
         for the image's C(failed_hold).
+      - The comments of RV(job_comments) start with it too.
     type: str
     default: "hpc.slurm_vm:"
 author:
@@ -154,6 +155,19 @@ gc:
   returned: always
   type: list
   elements: dict
+job_comments:
+  description:
+    - The VM jobs' comments to write so that users see why their job waits (C(squeue -O comment)), one item per
+      distinct C(comment) with its C(jobs). An empty comment clears one the collection wrote earlier whose reason
+      no longer applies. Only jobs whose comment is empty or starts with O(reason_prefix) are listed.
+    - Reasons said, after the prefix, for example C(time limit 1-00:00:00 is over what a deb12 VM can give
+      (11:58:50)), C(no VM image provides gres vm_old), C(image deb12 paused after 3 failed VM boots, until ...),
+      C(waiting for a deb12 VM: max_vms 4 reached).
+    - M(hpc.slurm_vm.slurm_job_comment) writes them.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{comment: "hpc.slurm_vm: waiting for a deb12 VM: max_vms 4 reached", jobs: ["4711", "4712"]}]
 images:
   description: Per image, the demand, the VMs by state, how many to spawn, what limited it and any backoff.
   returned: always

@@ -13,13 +13,14 @@ The plan has these lists:
             reconciler resumes their nodes once it has seen their domains running;
   cancel    pending host jobs that demand no longer needs (spawn.py);
   teardown  VMs to take down, each with the next step and why (lifecycle.py);
-  gc        things that belong to no VM, for the reconciler (it applies the grace period).
+  gc        things that belong to no VM, for the reconciler (it applies the grace period);
+  job_comments  the VM jobs' comments that say why they wait, or no longer do (job_reasons.py).
 and per image a summary (`images`), the VMs registered now (`registered`, for the next
 run) and the plan as a table (`preview`).
 
 The steps of one plan: classify every pool host (vm_state.classify_vm), then per image
 in name order the supply (match jobs, count, cap, spawn, cancel) and the lifecycle steps,
-then the reservations that name no pool host.
+then the reservations that name no pool host, then the jobs' wait reasons.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -32,6 +33,7 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import (
     host_of_reservation,
     reservation_name,
 )
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import job_reasons
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import lifecycle
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import spawn
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.demand import demand_by_image, demand_summary
@@ -92,6 +94,7 @@ class PlanContext(object):
         self.busy_hosts = hosts_with_jobs(snapshot["vm_jobs"])
         self.spawn_budget = self.rules["max_spawn_per_run"]
         self.total_room = None
+        self.wait_reasons = job_reasons.unknown_image_reasons(snapshot["vm_jobs"], images, self.now)
 
     def classify(self, image):
         """The VMs of every pool host of the image (vm_state.classify_vm)."""
@@ -116,6 +119,7 @@ def plan(snapshot, images, rules=None, history=None, claimed=(), registered=None
     for name in sorted(images):
         _plan_image(context, images[name], vms_by_image[name], result)
     result["gc"].extend(_foreign_reservations(snapshot, images))
+    result["job_comments"] = job_reasons.comment_changes(snapshot["vm_jobs"], context.wait_reasons, reason_prefix)
     result["preview"] = preview_table(result)
     return result
 
@@ -143,6 +147,7 @@ def _plan_image(context, image, vms, result):
     result["cancel"].extend(spawn.cancel_items(supply, context.snapshot["host_jobs"]))
     for key, items in lifecycle.vm_steps(context, image, vms, supply.used).items():
         result[key].extend(items)
+    context.wait_reasons.update(job_reasons.image_reasons(image, supply, context.rules))
     result["images"][image["name"]] = _image_summary(context, image, vms, jobs, supply)
 
 

@@ -20,7 +20,7 @@ def iso_time(epoch):
 
 def preview_table(result):
     """The plan as a fixed-width text table, for check mode and logs."""
-    rows = [COLUMNS] + _action_rows(result) + _hold_rows(result["images"])
+    rows = [COLUMNS] + _action_rows(result) + _hold_rows(result["images"]) + _comment_rows(result)
     if len(rows) == 1:
         rows.append(("none", "-", "-", "-", "nothing to do"))
     widths = [max(len(str(r[i])) for r in rows) for i in range(4)]
@@ -57,4 +57,14 @@ def _hold_rows(images):
             if summary["unservable_jobs"]:
                 note.append("jobs longer than the image lifetime: %s" % ",".join(summary["unservable_jobs"]))
             rows.append(("hold", name, "-", "-", "; ".join(note)))
+    return rows
+
+
+def _comment_rows(result):
+    """One row per distinct job comment the run writes (or clears, shown as '-')."""
+    rows = []
+    for item in result.get("job_comments", ()):
+        jobs = item["jobs"]
+        shown = ",".join(jobs[:5]) + (",... (%d jobs)" % len(jobs) if len(jobs) > 5 else "")
+        rows.append(("comment", "-", "-", shown, item["comment"] or "- (cleared)"))
     return rows

@@ -22,14 +22,16 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.durations impor
 class ImageSupply(object):
     """What one image's VMs can serve, and how many VMs it still wants. The fields the
     rest of the plan reads: used ({hostname: slot} of VMs that got a job), warm (slots no
-    job took), unservable (jobs longer than a VM's usable life), count, wanted, limited_by,
-    backoff, free (free hostnames), why (the spawn reason)."""
+    job took), unservable (jobs longer than a VM's usable life), unserved (the jobs no VM took,
+    oldest first), count, wanted, limited_by, backoff, free (free hostnames), why (the spawn reason)."""
 
     def __init__(self, context, image, vms, jobs):
         self.image = image
         slots = supply_slots(image, vms)
         fitting, self.unservable = split_by_lifetime(jobs, image, context.rules)
-        self.new_units, self.unserved_jobs = match_jobs(fitting, slots, image)
+        self.new_units, unserved_ids = match_jobs(fitting, slots, image)
+        by_id = {job["id"]: job for job in fitting} if unserved_ids else {}
+        self.unserved = [by_id[job_id] for job_id in unserved_ids]
         self.used = {s["hostname"]: s for s in slots if s["jobs"]}
         self.warm = [s for s in slots if not s["jobs"]]
         self.warm_deficit = max(0, image["rules"]["min_idle"] - len(self.warm))
@@ -43,7 +45,7 @@ class ImageSupply(object):
     def _why(self):
         why = []
         if self.new_units:
-            why.append("%d unit(s) of %d pending job(s) unserved" % (self.new_units, len(self.unserved_jobs)))
+            why.append("%d unit(s) of %d pending job(s) unserved" % (self.new_units, len(self.unserved)))
         if self.warm_deficit:
             why.append("min_idle %d, %d warm" % (self.image["rules"]["min_idle"], len(self.warm)))
         return "; ".join(why)

@@ -6,8 +6,9 @@
 Nothing else in the collection reads Slurm's text, and the facts about Slurm's states
 live here once. Slurm 22.05's scontrol has no JSON, so the one-line (-o) forms are read:
 values may hold spaces (Reason=..., OS=...), and a node's Reason is the last field of its
-line. squeue prints the fields a caller declares (JOB_FIELDS, HOST_JOB_FIELDS) separated
-by '|'; the job name, the only free text, keeps any '|' it holds.
+line. squeue prints the fields a caller declares (VM_JOB_FIELDS, JOB_FIELDS, HOST_JOB_FIELDS)
+separated by '|'; the one free-text field of a format (the job name or the comment) keeps any
+'|' it holds.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -172,12 +173,15 @@ _SQUEUE_FIELDS = {
     "partition": ("%P", "partition", str),
     "features": ("%f", "features", lambda v: "" if v in ("(null)", "") else v),
     "name": ("%j", "name", str),
+    "comment": ("%k", "comment", lambda v: "" if v == "(null)" else v),
 }
-# The one free-text field: it gets every '|' left over once the other fields are split off.
-FREE_TEXT_FIELD = "name"
-# The snapshot's jobs (both clusters); the job name comes last.
+# Free-text fields: the one a format holds gets every '|' left over once the other fields are split off.
+FREE_TEXT_FIELDS = ("name", "comment")
+# The snapshot's host-cluster jobs; the job name (hpcvm:<host>) comes last.
 JOB_FIELDS = ("id", "state", "reason", "tres_per_node", "num_nodes", "nodelist", "time_limit",
               "submit", "start", "end", "user", "partition", "features", "name")
+# The snapshot's VM-cluster jobs: the comment (where the scheduler says why a job waits) instead of the name.
+VM_JOB_FIELDS = JOB_FIELDS[:-1] + ("comment",)
 # slurm_host_job's listing of its own jobs.
 HOST_JOB_FIELDS = ("id", "name", "state", "nodelist", "start", "end")
 
@@ -220,7 +224,10 @@ def parse_squeue(text, fields=JOB_FIELDS):
     if fields[0] != "id":
         raise ValueError("squeue fields must start with the job id")
     rest_fields = fields[1:]
-    free = rest_fields.index(FREE_TEXT_FIELD) if FREE_TEXT_FIELD in rest_fields else None
+    free_fields = [f for f in rest_fields if f in FREE_TEXT_FIELDS]
+    if len(free_fields) > 1:
+        raise ValueError("a squeue format holds one free-text field, not %s" % ", ".join(free_fields))
+    free = rest_fields.index(free_fields[0]) if free_fields else None
     jobs = []
     templates = {}
     for line in text.splitlines():

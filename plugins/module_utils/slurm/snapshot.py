@@ -9,8 +9,8 @@ Host cluster: squeue --name=<every hpcvm:<host>> (host jobs).
 
 Four calls in all, whatever the number of jobs or nodes. On 22.05,
 `squeue --json` ignores filters and `sinfo --json` omits FUTURE nodes, so the
-fixed-column text formats are used: the free-text field (job name) comes last
-and keeps any separator it holds.
+fixed-column text formats are used: the free-text field comes last (the VM
+jobs' comment, the host jobs' name) and keeps any separator it holds.
 
 The text is read by slurm/parse.py. The runner is injected, with the interface of
 common/runner.py: run(argv, env=None, changes=False, data=None) -> CommandResult
@@ -27,14 +27,15 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import h
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse import (
     JOB_FIELDS,
+    VM_JOB_FIELDS,
     parse_squeue,
     snapshot_nodes as parse_nodes,
     snapshot_reservations as parse_reservations,
     squeue_format,
 )
 
-SQUEUE_FIELDS = JOB_FIELDS
-SQUEUE_FORMAT = squeue_format(JOB_FIELDS)
+VM_SQUEUE_FORMAT = squeue_format(VM_JOB_FIELDS)
+HOST_SQUEUE_FORMAT = squeue_format(JOB_FIELDS)
 _JOB_STATES = "PENDING,RUNNING,CONFIGURING,COMPLETING"
 
 
@@ -49,7 +50,7 @@ def compact_jobs(jobs):
     order = []
     for job in jobs:
         # a tuple of the fields in a fixed order hashes fast; jobs with other keys get their own group
-        key = (job["name"], job["user"], job["partition"], job["state"], job["reason"],
+        key = (job["comment"], job["user"], job["partition"], job["state"], job["reason"],
                tuple(sorted(job["gres"].items())), job["features"], job["num_nodes"], job["nodelist"],
                job["time_limit"], job["submit"], job["start"], job["end"], len(job))
         group = groups.get(key)
@@ -110,8 +111,8 @@ class SlurmSnapshotReader(object):
         """The snapshot dict. pool_hosts: every pool hostname (for the host-job names)."""
         now = int(time.time()) if now is None else int(now)
         vm_jobs = parse_squeue(self._call(
-            ["squeue", "-h", "-a", "-r", "-t", _JOB_STATES, "-o", SQUEUE_FORMAT],
-            self.vm_conf))
+            ["squeue", "-h", "-a", "-r", "-t", _JOB_STATES, "-o", VM_SQUEUE_FORMAT],
+            self.vm_conf), VM_JOB_FIELDS)
         nodes = parse_nodes(self._call(["scontrol", "-F", "-o", "show", "node"], self.vm_conf))
         reservations = parse_reservations(self._call(
             ["scontrol", "-o", "show", "reservation"], self.vm_conf, ok_texts=("No reservations",)))
@@ -120,7 +121,7 @@ class SlurmSnapshotReader(object):
             names = ",".join(host_job_name(h) for h in sorted(pool_hosts))
             for job in parse_squeue(self._call(
                     ["squeue", "-h", "-a", "-t", _JOB_STATES, "--name", names,
-                     "-o", SQUEUE_FORMAT], self.host_conf)):
+                     "-o", HOST_SQUEUE_FORMAT], self.host_conf)):
                 vm = host_of_job(job["name"])
                 job["hypervisor"] = job["nodelist"] or None
                 # Two host jobs for one VM is a fault the reconciler reports; keep the oldest.

@@ -18,7 +18,7 @@ SNAPSHOT_FIXTURES = os.path.join(os.path.dirname(__file__), "..", "slurm", "fixt
 
 def test_a_held_job_is_not_demand_and_a_waiting_one_is():
     with open(os.path.join(SNAPSHOT_FIXTURES, "squeue_vm.txt")) as handle:
-        jobs = {j["id"]: j for j in snap.parse_squeue(handle.read())}
+        jobs = {j["id"]: j for j in snap.parse_squeue(handle.read(), snap.VM_JOB_FIELDS)}
     assert jobs["12"]["reason"].startswith("JobHeld")
     assert demand.is_demand(jobs["10"]) and not demand.is_demand(jobs["12"])
 

@@ -36,7 +36,8 @@ def snapshot(with_vm_job=True, minutes_later=10):
     for job in slurm_snapshot.parse_squeue(fixture("after_restart_squeue_host.txt")):
         job["hypervisor"] = job["nodelist"]
         host_jobs[job["name"][len("hpcvm:"):]] = job
-    vm_jobs = slurm_snapshot.parse_squeue(fixture("after_restart_squeue_vm.txt")) if with_vm_job else []
+    vm_jobs = slurm_snapshot.parse_squeue(fixture("after_restart_squeue_vm.txt"),
+                                          slurm_snapshot.VM_JOB_FIELDS) if with_vm_job else []
     return {"time": host_jobs[HOST]["start"] + 60 * minutes_later, "vm_jobs": vm_jobs,
             "nodes": slurm_snapshot.parse_nodes(fixture("after_restart_scontrol_show_node.txt")),
             "reservations": {}, "host_jobs": host_jobs}
@@ -109,7 +110,7 @@ def test_the_reconciler_resumes_on_the_same_evidence_once_the_domain_runs():
 def test_a_hidden_idle_vm_serves_a_pending_job_a_busy_one_does_not(with_vm_job, spawn):
     snap = snapshot(with_vm_job=with_vm_job)
     pending = dict(snap["vm_jobs"][0]) if with_vm_job else dict(
-        slurm_snapshot.parse_squeue(fixture("after_restart_squeue_vm.txt"))[0])
+        slurm_snapshot.parse_squeue(fixture("after_restart_squeue_vm.txt"), slurm_snapshot.VM_JOB_FIELDS)[0])
     pending.update({"id": "441", "state": "PENDING", "reason": "Resources", "nodelist": "", "start": None})
     snap["vm_jobs"] = snap["vm_jobs"] + [pending]
     result = vm_planner.plan(snap, IMAGES, registered={HOST: "100319"})

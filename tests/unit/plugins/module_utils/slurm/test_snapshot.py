@@ -80,16 +80,29 @@ def test_job_name_with_separator_stays_whole():
     assert job["time_limit"] == 86400
 
 
+def test_vm_job_comment_is_the_free_field_and_null_is_empty():
+    line = "6|PENDING|Resources|gres:vm_x:1|1||10:00|2026-11-25T22:19:56|N/A|N/A|bob|vms|(null)|%s"
+    jobs = snap.parse_squeue("\n".join([line % "(null)", line.replace("6|", "7|", 1) % "mine | yours"]),
+                             snap.VM_JOB_FIELDS)
+    assert [j["comment"] for j in jobs] == ["", "mine | yours"]
+    assert "name" not in jobs[0]
+
+
+def test_a_format_holds_one_free_text_field():
+    with pytest.raises(ValueError, match="one free-text field"):
+        snap.parse_squeue("1|a|b", ("id", "name", "comment"))
+
+
 def test_parse_time_is_local_time():
     assert parse.parse_time("2026-11-25T22:19:56") == int(time.mktime((2026, 11, 25, 22, 19, 56, 0, 0, -1)))
     assert parse.parse_time("N/A") is None and parse.parse_time("None") is None
 
 
 def test_array_tasks_parse_once_and_round_trip_through_the_file_form():
-    line = "%d|PENDING|Resources|gres:vm_deb12:1|1||30:00|2026-11-25T22:19:56|N/A|N/A|root|vms|(null)|wrap"
+    line = "%d|PENDING|Resources|gres:vm_deb12:1|1||30:00|2026-11-25T22:19:56|N/A|N/A|root|vms|(null)|(null)"
     held = "7|PENDING|JobHeldUser|gres:vm_disk:1|1||10:00|N/A|N/A|N/A|u|vms|(null)|x"
     text = "\n".join(line % (100 + i) for i in range(500)) + "\n" + held
-    jobs = snap.parse_squeue(text)
+    jobs = snap.parse_squeue(text, snap.VM_JOB_FIELDS)
     assert [j["id"] for j in jobs[:2]] == ["100", "101"] and jobs[-1]["id"] == "7"
     assert jobs[0]["gres"] == {"vm_deb12": 1} and jobs[-1]["reason"] == "JobHeldUser"
     snapshot = {"time": 1, "vm_jobs": jobs, "nodes": {}, "reservations": {}, "host_jobs": {}}

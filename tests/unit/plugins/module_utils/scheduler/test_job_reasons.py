@@ -1,0 +1,88 @@
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The plan's job comments: why a VM job waits, written only where the comment is empty or ours."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import job_reasons
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import planner as vm_planner
+from ansible_collections.hpc.slurm_vm.tests.unit.plugins.module_utils.scheduler.test_planner import NOW, build
+
+PREFIX = "hpc.slurm_vm:"
+
+
+def comments(result):
+    """{job id: comment written} from the plan's grouped changes."""
+    return {job_id: item["comment"] for item in result["job_comments"] for job_id in item["jobs"]}
+
+
+def test_a_job_longer_than_the_vm_lifetime_is_told_why_and_the_others_are_not():
+    # image a lives 14400 s; the grace is 70 s, so 14330 s is the longest job it can run
+    snapshot, images, history = build({"jobs": [[1, "a", 1, 1, 86400, -60, "Resources"],
+                                                [2, "a", 1, 1, 600, -50, "Resources"],
+                                                [3, "a", 1, 1, None, -40, "Resources"]]})
+    result = vm_planner.plan(snapshot, images, history=history)
+    written = comments(result)
+    assert written["1"] == ("hpc.slurm_vm: time limit 1-00:00:00 is over what a a VM can give (03:58:50): "
+                            "this job cannot start")
+    assert written["3"] == "hpc.slurm_vm: no time limit, and a a VM lives 04:00:00: set --time to 03:58:50 or less"
+    assert "2" not in written
+    assert [s["hostname"] for s in result["spawn"]] == ["vm-a-001"]
+    assert "comment" in result["preview"] and "1-00:00:00" in result["preview"]
+
+
+def test_a_comment_already_written_is_not_written_again():
+    snapshot, images, history = build({"jobs": [[1, "a", 1, 1, 86400, -60, "Resources"]]})
+    first = comments(vm_planner.plan(snapshot, images, history=history))["1"]
+    snapshot["vm_jobs"][0]["comment"] = first
+    assert vm_planner.plan(snapshot, images, history=history)["job_comments"] == []
+
+
+def test_a_users_own_comment_is_never_overwritten_and_ours_is_cleared_when_it_no_longer_applies():
+    snapshot, images, history = build({"jobs": [[1, "a", 1, 1, 86400, -60, "Resources"],
+                                                [2, "a", 1, 1, 600, -50, "Resources"]]})
+    snapshot["vm_jobs"][0]["comment"] = "my experiment 42"
+    snapshot["vm_jobs"][1]["comment"] = "hpc.slurm_vm: waiting for a a VM: max_vms 4 reached"
+    result = vm_planner.plan(snapshot, images, history=history)
+    assert comments(result) == {"2": ""}
+
+
+def test_backoff_names_the_image_and_the_time_it_ends():
+    snapshot, images, history = build({"jobs": [[1, "a", 1, 1, 3600, -60, "Resources"]],
+                                       "history": {"a": {"failures": 3, "last_failure": -100}}})
+    written = comments(vm_planner.plan(snapshot, images, history=history))
+    assert written["1"].startswith("hpc.slurm_vm: image a paused after 3 failed VM boots, until ")
+
+
+def test_max_vms_tells_the_jobs_the_new_vms_cannot_hold_oldest_first():
+    # image b: 2 units per VM, max_vms 2 -> four one-unit jobs fit, the fifth and sixth wait
+    jobs = [[i, "b", 1, 1, 600, -100 + i, "Resources"] for i in range(1, 7)]
+    snapshot, images, history = build({"jobs": jobs})
+    result = vm_planner.plan(snapshot, images, history=history)
+    assert [s["hostname"] for s in result["spawn"]] == ["vm-b-001", "vm-b-002"]
+    written = comments(result)
+    assert sorted(written) == ["5", "6"]
+    assert written["5"] == "hpc.slurm_vm: waiting for a b VM: max_vms 2 reached"
+
+
+def test_a_gres_no_image_provides_is_named():
+    snapshot, images, history = build({})
+    snapshot["vm_jobs"].append({"id": "9", "user": "u", "partition": "vms", "state": "PENDING",
+                                "reason": "Resources", "gres": {"vm_old": 1}, "features": "", "num_nodes": 1,
+                                "nodelist": "", "time_limit": 600, "submit": NOW, "start": None, "end": None,
+                                "comment": ""})
+    plain = dict(snapshot["vm_jobs"][0], id="10", gres={})   # no gres: not a VM request, no comment
+    snapshot["vm_jobs"].append(plain)
+    written = comments(vm_planner.plan(snapshot, images, history=history))
+    assert written == {"9": "hpc.slurm_vm: no VM image provides gres vm_old (known: vm_a,vm_b)"}
+
+
+def test_pending_array_tasks_are_updated_through_the_array_and_a_running_task_itself():
+    base = {"user": "u", "partition": "vms", "reason": "Resources", "gres": {"vm_a": 1}, "features": "",
+            "num_nodes": 1, "nodelist": "", "time_limit": 600, "submit": NOW, "start": None, "end": None}
+    jobs = [dict(base, id="7_1", state="RUNNING", comment=PREFIX + " old"),
+            dict(base, id="7_2", state="PENDING", comment=""),
+            dict(base, id="7_3", state="PENDING", comment="")]
+    changes = job_reasons.comment_changes(jobs, {"7_2": "x", "7_3": "x"}, PREFIX)
+    assert changes == [{"comment": "", "jobs": ["7_1"]}, {"comment": PREFIX + " x", "jobs": ["7"]}]
