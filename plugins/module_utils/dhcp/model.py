@@ -19,6 +19,8 @@ import fcntl
 import re
 from contextlib import contextmanager
 
+from ansible.module_utils.six.moves.urllib.parse import urlsplit, urlunsplit
+
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import addresses
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput, SlurmVmError
 
@@ -121,6 +123,42 @@ def check_host_ip(ip, subnet):
     with _dhcp_input():
         if addresses.ip_in_subnet(ip, subnet):
             addresses.host_ip(ip, subnet)
+
+
+HTTP_SCHEMES = ("http", "https")
+
+
+def shown_url(url):
+    """The URL as error messages show it: without a user or password written into it."""
+    try:
+        parts = urlsplit(str(url))
+        netloc = parts.netloc.rpartition("@")[2]
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    except ValueError:
+        return "(an unreadable URL)"
+
+
+def http_url(value, what):
+    """An http:// or https:// URL with a host, checked before any request (DhcpInvalidInput otherwise).
+
+    urllib also opens file:// and ftp:// URLs, which would hand a local file's bytes to the reply parser.
+    """
+    url = str(value or "").strip()
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # an unbalanced [ in the host
+        parts, host = None, None
+    if parts is not None and not parts.scheme:
+        problem = "it has no scheme"
+    elif parts is not None and parts.scheme.lower() not in HTTP_SCHEMES:
+        problem = "scheme %r is not allowed" % parts.scheme.lower()
+    elif not host:
+        problem = "it has no host"
+    else:
+        return url
+    raise DhcpInvalidInput("%s %r: %s; want an http:// or https:// URL such as http://127.0.0.1:8000/"
+                           % (what, shown_url(url), problem), url=shown_url(url))
 
 
 def make_mark(hostname, extra=None):

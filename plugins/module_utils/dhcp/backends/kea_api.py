@@ -38,16 +38,23 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.dhcp.model import (
     DhcpUnsupported,
     LockFileSession,
     Reservation,
+    http_url,
+    shown_url,
 )
 
 RESULT_OK, RESULT_ERROR, RESULT_UNSUPPORTED, RESULT_EMPTY = 0, 1, 2, 3
 
 
 class HttpTransport(object):
-    """POST one command to the control agent and return the parsed JSON reply."""
+    """POST one command to the control agent and return the parsed JSON reply.
+
+    Only http:// and https:// URLs are taken (model.http_url), redirects are not followed (the basic-auth header
+    would go along), and a reply that is not JSON is described by status, content type and length, never echoed.
+    """
 
     def __init__(self, url, user=None, password=None, validate_certs=True, ca_path=None, timeout=10.0):
-        self.url = url
+        self.url = http_url(url, "kea_api_url")
+        self.shown = shown_url(self.url)
         self.user = user
         self.password = password
         self.validate_certs = validate_certs
@@ -60,20 +67,42 @@ class HttpTransport(object):
                                 headers={"Content-Type": "application/json"},
                                 url_username=self.user, url_password=self.password,
                                 force_basic_auth=self.user is not None, validate_certs=self.validate_certs,
-                                ca_path=self.ca_path, timeout=self.timeout)
+                                ca_path=self.ca_path, timeout=self.timeout, follow_redirects="none")
             body = response.read()
         except HTTPError as exc:
             if exc.code in (401, 403):
                 raise DhcpAuthError("the Kea control agent at %s refused the credentials (HTTP %d)"
-                                    % (self.url, exc.code)) from exc
-            raise DhcpBackendError("the Kea control agent at %s answered HTTP %d" % (self.url, exc.code)) from exc
+                                    % (self.shown, exc.code)) from exc
+            moved = " (a redirect, not followed)" if 300 <= exc.code < 400 else ""
+            raise DhcpBackendError("the Kea control agent at %s answered HTTP %d%s"
+                                   % (self.shown, exc.code, moved)) from exc
         except (URLError, OSError) as exc:
             raise DhcpServerDown("cannot reach the Kea control agent at %s: %s"
-                                 % (self.url, getattr(exc, "reason", exc))) from exc
+                                 % (self.shown, getattr(exc, "reason", exc))) from exc
         try:
-            return json.loads(body)
+            reply = json.loads(body)
         except ValueError:
-            raise DhcpBackendError("the Kea control agent at %s sent no JSON: %r" % (self.url, body[:200])) from None
+            reply = None
+        if not _is_api_reply(reply):
+            raise DhcpBackendError("the Kea control agent at %s sent a reply that is not the Kea control agent's "
+                                   "JSON: %s" % (self.shown, _described(response, body)),
+                                   status=response.getcode(), content_type=response.headers.get("Content-Type"),
+                                   length=len(body))
+        return reply
+
+
+def _is_api_reply(reply):
+    """The control agent answers a JSON object with 'result', or a list of them (one per service)."""
+    if isinstance(reply, dict):
+        return "result" in reply
+    return isinstance(reply, list) and bool(reply) and all(isinstance(i, dict) and "result" in i for i in reply)
+
+
+def _described(response, body):
+    """A reply as an error shows it: status, content type and length, not its bytes (they may be anything)."""
+    content_type = response.headers.get("Content-Type")
+    return "HTTP %s, %s, %d bytes" % (response.getcode(), "content type %s" % content_type if content_type
+                                      else "no content type", len(body))
 
 
 def _reservation_of(entry, subnet_id):
@@ -119,7 +148,7 @@ class KeaApiBackend(DhcpBackend):
 
     @classmethod
     def from_params(cls, params):
-        url = params["kea_api_url"]
+        url = http_url(params["kea_api_url"], "kea_api_url")
         url_hash = hashlib.sha256(url.encode("utf-8")).hexdigest()[:12]
         lock_file = params.get("kea_api_lock_file") or os.path.join(tempfile.gettempdir(),
                                                                     "hpc-slurm-vm-kea-api-%s.lock" % url_hash)
@@ -143,7 +172,9 @@ class KeaApiBackend(DhcpBackend):
         if isinstance(reply, list):
             reply = reply[0] if reply else {}
         if not isinstance(reply, dict) or "result" not in reply:
-            raise DhcpBackendError("unexpected reply to %s: %r" % (name, reply))
+            # not echoed: whatever answered is not the control agent
+            raise DhcpBackendError("unexpected reply to %s: a %s without 'result', not the Kea control agent's "
+                                   "JSON" % (name, type(reply).__name__))
         result, text = reply["result"], reply.get("text", "")
         if result in accept:
             return reply.get("arguments")
