@@ -79,9 +79,14 @@ class Story(object):
             images[other].setdefault("rules", {}).update(more)
         os.makedirs(os.path.join(LAB_DIR, "scheduler"), exist_ok=True)
         self.extra_vars = os.path.join(LAB_DIR, "scheduler", "%s-vars.json" % name)
-        with open(self.extra_vars, "w") as handle:
-            json.dump(dict(extra_vars or {}, slurm_vm_images=images), handle)
+        self.more_vars = dict(extra_vars or {})
         self.images = images
+        self.write_images()
+
+    def write_images(self):
+        """The scheduler runs from now on use self.images (a test may change it)."""
+        with open(self.extra_vars, "w") as handle:
+            json.dump(dict(self.more_vars, slurm_vm_images=self.images), handle)
 
     def event(self, what):
         elapsed = time.time() - self.t0

@@ -65,6 +65,9 @@ def test_a_vm_that_never_boots_is_torn_down_held_down_and_its_image_backs_off(hi
                    for t in held["teardown"]), (held["teardown"], held["gc"], node(vm))
         with open(HISTORY) as handle:
             assert json.load(handle)["deb12"]["failures"] >= 1
+        # the user sees why the job waits (squeue -O comment)
+        said = run(["squeue", "-h", "-j", job_id, "-O", "Comment:300"]).stdout.strip()
+        assert said.startswith("hpc.slurm_vm: image deb12 paused after "), said
     finally:
         run(["scancel", job_id], check=False)
         if vm is not None:  # also after a failure, so later tests find the name in the pool
