@@ -23,6 +23,16 @@ description:
     already changed are rolled back.
   - O(claim=true) is the atomic claim of a host name used by the scheduler; a lost claim fails with
     RV(claim_failed=true) and the names in RV(taken).
+  - The module changes or removes records only at names that are its own, unless O(force=true). A name is its
+    own when it holds no records yet, or when it carries an ownership mark (O(mark), of any host job).
+  - A name in a reverse zone (C(in-addr.arpa), C(ip6.arpa)) carries no mark; it is the module's own when it holds
+    nothing but PTR records that all point at the names this task gives for it, that is the forward name of a
+    record with O(ptr=true), or the O(value) of a PTR record. A PTR that points elsewhere, or a PTR removed
+    without O(value), is not the module's own.
+  - A CNAME cannot carry a mark (no other data may sit beside it), so changing or removing an existing CNAME
+    always needs O(force=true).
+  - A name that is not the module's own fails the task with RV(error=ForeignRecords), naming the name and the
+    records it holds (in RV(foreign)), before anything is sent; in check mode too.
 extends_documentation_fragment:
   - hpc.slurm_vm.dns
   - ansible.builtin.action_common_attributes
@@ -161,6 +171,15 @@ options:
     description:
       - Overwrite an RRset (or an ownership mark) that holds other values. Without it, such a name fails the task
         and nothing is changed.
+      - At a name that is not the module's own (see the description) O(force=true) is needed as well.
+    type: bool
+    default: false
+  force:
+    description:
+      - Also change or remove records at names that are not the module's own (no ownership mark, a PTR that
+        points elsewhere, a CNAME; see the description).
+      - Without it such a name fails the task with RV(error=ForeignRecords) and nothing is changed.
+      - O(claim=true) never takes a name in use, whatever O(force) says.
     type: bool
     default: false
 notes:
@@ -209,6 +228,17 @@ EXAMPLES = r"""
     name: vm-deb12-001
     ptr: true
     state: absent
+
+- name: Remove a record someone else made by hand (no ownership mark), knowingly
+  hpc.slurm_vm.dns_record:
+    server: 10.77.0.1
+    key_name: hpcvm-ddns
+    key_secret: "{{ vault_ddns_secret }}"
+    zone: vms.lab.test
+    name: old-login
+    ptr: true
+    state: absent
+    force: true
 
 - name: An alias (CNAME) with the connection set once for the group
   module_defaults:
@@ -259,8 +289,19 @@ conflicts:
   returned: on conflict
   type: list
   elements: dict
+foreign:
+  description:
+    - Names that are not the module's own (no ownership mark) and the records they hold, when O(force=false);
+      the task fails and changes nothing.
+  returned: when error is ForeignRecords
+  type: list
+  elements: dict
+  sample:
+    - {name: old-login.vms.lab.test., records: {A: [10.77.1.9]}}
 error:
-  description: Class of the error on failure (DnsAuthError, DnsRefused, DnsNotAuthoritative, DnsTimeout, NameTaken...).
+  description: >-
+    Class of the error on failure (DnsAuthError, DnsRefused, DnsNotAuthoritative, DnsTimeout, NameTaken,
+    ForeignRecords...).
   returned: on failure
   type: str
 rcode:
@@ -306,6 +347,7 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
         claim=dict(type="bool", default=False),
         replace=dict(type="bool", default=False),
+        force=dict(type="bool", default=False),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            mutually_exclusive=[("name", "records"), ("ip", "value")],

@@ -6,7 +6,7 @@
 Every server answer other than NOERROR and every transport failure becomes a
 DnsError whose message names the cause (a wrong secret, an unknown key, a key
 without rights, a zone not served, ...). The planner's own refusals
-(RecordConflict, NameTaken) live here too, so that every DNS error has one home.
+(RecordConflict, ForeignRecords, NameTaken) live here too, so that every DNS error has one home.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -79,6 +79,10 @@ class UpdateNotApplied(DnsError):
 
 class RecordConflict(SlurmVmError):
     """A name already holds other data and replace is false."""
+
+
+class ForeignRecords(SlurmVmError):
+    """A name to change holds records that are not ours (no ownership mark) and force is false."""
 
 
 class NameTaken(SlurmVmError):

@@ -21,6 +21,7 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.model import (
     NameState,
 )
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.names import is_reverse_zone
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.ownership_mark import MARK_RDATA_PREFIX
 
 
 def _ours(values, item):
@@ -84,6 +85,52 @@ def plan_claim(items, current):
         if not (marked and have == want):
             taken.append(name)
     return changes, taken
+
+
+def held_records(state):
+    """{type: sorted values} of the non-empty RRsets a NameState holds."""
+    return {rtype: sorted(values) for rtype, (_ttl, values) in sorted(state.rrsets.items()) if values}
+
+
+def _ptr_targets(items):
+    """{reverse name: the PTR targets this task gives for it}; None where a PTR is removed without values."""
+    targets = {}
+    for item in items:
+        if item.rtype != "PTR":
+            continue
+        known = targets.get(item.name, frozenset())
+        targets[item.name] = None if item.values is None or known is None else known | item.values
+    return targets
+
+
+def is_ours(state, zone, ptr_targets=frozenset()):
+    """Whether a name is this collection's to change or remove (DOCUMENTATION of dns_record, option force).
+
+    Ours: a name that holds nothing (a name that exists with no record we read may hold other types: not
+    ours); a name with an ownership mark of any host job; in a reverse zone, a name that holds only PTRs that
+    all point at the targets this task gives for it. A CNAME never carries a mark (nothing may sit beside
+    it), so an existing CNAME is never ours.
+    """
+    held = {rtype: values for rtype, (_ttl, values) in state.rrsets.items() if values}
+    if not held:
+        return not state.exists
+    if any(value.startswith(MARK_RDATA_PREFIX) for value in held.get("TXT", ())):
+        return True
+    return (is_reverse_zone(zone) and set(held) == {"PTR"} and ptr_targets is not None
+            and held["PTR"] <= ptr_targets)
+
+
+def foreign_names(names, items, current):
+    """The names of `names` (those a task would change) that are not ours, in order, each once."""
+    zones = {item.name: item.zone for item in items}
+    targets = _ptr_targets(items)
+    foreign = []
+    for name in names:
+        if name in foreign:
+            continue
+        if not is_ours(current.get(name, NameState()), zones[name], targets.get(name, frozenset())):
+            foreign.append(name)
+    return foreign
 
 
 def inverse(change):

@@ -4,7 +4,8 @@
 """Read, plan, apply, verify, roll back: what dns_record does, without Ansible.
 
 manage_records() returns a result dict (changed, changes, diff, ...) or raises a
-typed error: RecordConflict, NameTaken (claim lost: details claim_failed/taken),
+typed error: RecordConflict, ForeignRecords (a name that is not ours, without force),
+NameTaken (claim lost: details claim_failed/taken),
 a DnsError from the client, or UpdateNotApplied when a query after the update
 does not show the records (BIND ignores data next to a CNAME). A failure after
 some zone was updated rolls those zones back, so a run leaves all or nothing.
@@ -19,6 +20,7 @@ import contextlib
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns import plan
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import MARK_TAG
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.module_exit import finish_module
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.client import (
     DNSPYTHON_IMPORT_ERROR,
@@ -28,6 +30,7 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.client import (
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.errors import (
     DnsError,
     DnsPrerequisiteFailed,
+    ForeignRecords,
     NameTaken,
     RecordConflict,
     UpdateNotApplied,
@@ -48,7 +51,7 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.records import (
     record_spec,
 )
 
-RecordsRequest = collections.namedtuple("RecordsRequest", "specs state claim replace reverse_zone")
+RecordsRequest = collections.namedtuple("RecordsRequest", "specs state claim replace reverse_zone force")
 
 
 def build_request(params):
@@ -64,14 +67,17 @@ def build_request(params):
         records = [{k: params.get(k) for k in record_keys}]
     specs = [record_spec(record, defaults) for record in records]
     return RecordsRequest(specs=specs, state=params.get("state") or "present", claim=bool(params.get("claim")),
-                          replace=bool(params.get("replace")), reverse_zone=normalize_zone(params.get("reverse_zone")))
+                          replace=bool(params.get("replace")), reverse_zone=normalize_zone(params.get("reverse_zone")),
+                          force=bool(params.get("force")))
 
 
-def _read(client, items):
-    """{name: NameState} for the names of items, read zone by zone."""
+def _read(client, items, marks=True):
+    """{name: NameState} for the names of items, read zone by zone; with marks, the TXT RRset of every name too
+    (a name's ownership mark decides whether it is ours)."""
     by_zone = collections.OrderedDict()
     for item in items:
-        by_zone.setdefault(item.zone, collections.OrderedDict()).setdefault(item.name, set()).add(item.rtype)
+        types = by_zone.setdefault(item.zone, collections.OrderedDict()).setdefault(item.name, set())
+        types.update([item.rtype, "TXT"] if marks else [item.rtype])
     current = {}
     for zone, names in by_zone.items():
         current.update(client.read_names(zone, names))
@@ -120,6 +126,23 @@ def _taken_details(taken, current):
     return details
 
 
+def _refuse_foreign(client, names, items):
+    """ForeignRecords for names that are not ours, with everything they hold (read again, every type)."""
+    zones = {item.name: item.zone for item in items}
+    held = {}
+    for name in names:
+        state = client.read_names(zones[name], {name: set(QUERY_TYPES_OF_NAME)})[name]
+        held[name] = plan.held_records(state)
+    words = []
+    for name in names:
+        records = ", ".join("%s %s" % (rtype, " ".join(values)) for rtype, values in held[name].items())
+        words.append("%s holds %s" % (name, records or "records of other types"))
+    return ForeignRecords(
+        "not ours: %s, without the %s ownership mark (a PTR counts as ours only when it points at this task's "
+        "names); nothing was changed; set force=true to change or remove them" % ("; ".join(words), MARK_TAG),
+        foreign=[dict(name=name, records=held[name]) for name in names])
+
+
 def _rollback(client, applied):
     """Undo applied zone groups, newest first. Returns a list of rollback errors (strings)."""
     problems = []
@@ -156,7 +179,7 @@ def _apply(client, groups, request, items):
 def _verify(client, changes, applied):
     """Query every changed RRset; roll everything back if one did not land."""
     touched = [Item(c.name, c.rtype, c.after, c.ttl, None, c.zone) for c in changes]
-    current = _read(client, touched)
+    current = _read(client, touched, marks=False)
     missing = plan.unapplied(changes, current)
     if not missing:
         return
@@ -187,6 +210,9 @@ def manage_records(client, request, check_mode=False):
     items = forward + reverse
     if request.state == "absent":
         changes = plan.plan_absent(items, current)
+        foreign = plan.foreign_names([c.name for c in changes], items, current)
+        if foreign and not request.force:
+            raise _refuse_foreign(client, foreign, items)
     elif request.claim:
         changes, taken = plan.plan_claim(items, current)
         if taken:
@@ -194,6 +220,9 @@ def manage_records(client, request, check_mode=False):
                             taken=taken, taken_records=_taken_details(taken, current))
     else:
         changes, conflicts = plan.plan_present(items, current, request.replace)
+        foreign = plan.foreign_names([c.name for c in changes] + [c["name"] for c in conflicts], items, current)
+        if foreign and not request.force:
+            raise _refuse_foreign(client, foreign, items)
         if conflicts:
             raise RecordConflict(
                 "name(s) hold other data; set replace=true to overwrite: %s" % "; ".join(

@@ -36,7 +36,8 @@ def _info(**args):
 
 
 def test_check_real_repeat_modify_delete_matrix_for_an_a_ptr_pair(dnslab):
-    one = dict(name="t5-matrix", zone="vms.lab.test", ip="10.77.50.21", ptr=True)
+    # marked: a name without the mark is not the module's to change or remove (test_foreign_records.py)
+    one = dict(name="t5-matrix", zone="vms.lab.test", ip="10.77.50.21", ptr=True, mark=dict(image="deb12", job="21"))
     # create: check mode predicts and changes nothing
     (check,) = dnslab.play([_rec(check_mode=True, diff=True, **one)])
     assert check["changed"] and not check.get("failed")
@@ -47,6 +48,7 @@ def test_check_real_repeat_modify_delete_matrix_for_an_a_ptr_pair(dnslab):
     # create, then create again (no change), then the same again in check mode (no change predicted)
     create, again, again_check = dnslab.play([_rec(diff=True, **one), _rec(**one), _rec(check_mode=True, **one)])
     assert create["changed"] and create["updates"] == 2 and create["zones"] == [FWD, "77.10.in-addr.arpa."]
+    assert dnslab.query(NAME, "TXT") == ("NOERROR", ['"hpc.slurm_vm vm=t5-matrix image=deb12 job=21"'])
     assert create["diff"]["before"] == ""
     assert not again["changed"] and again["updates"] == 0 and again["changes"] == []
     assert not again_check["changed"]
@@ -141,10 +143,12 @@ def test_a_batch_of_pairs_with_marks_is_one_update_per_zone_and_listed_with_mark
 
 
 def test_an_a_next_to_a_cname_is_caught_by_verification_and_rolled_back(dnslab):
-    cname, a_at_cname, conflict = dnslab.play([
+    # a CNAME cannot carry the ownership mark, so changing its name needs force
+    cname, a_at_cname, conflict, foreign = dnslab.play([
         _rec(name="t5-alias", zone="vms.lab.test", type="CNAME", value=["t5-target"]),
-        _rec(name="t5-alias", zone="vms.lab.test", ip="10.77.50.31", ptr=True),
-        _rec(name="t5-alias", zone="vms.lab.test", type="CNAME", value=["t5-elsewhere"]),
+        _rec(name="t5-alias", zone="vms.lab.test", ip="10.77.50.31", ptr=True, force=True),
+        _rec(name="t5-alias", zone="vms.lab.test", type="CNAME", value=["t5-elsewhere"], force=True),
+        _rec(name="t5-alias", zone="vms.lab.test", type="CNAME", value=["t5-elsewhere"], replace=True),
     ])
     assert cname["changed"]
     assert dnslab.query("t5-alias.vms.lab.test.", "CNAME") == ("NOERROR", ["t5-target.vms.lab.test."])
@@ -154,6 +158,8 @@ def test_an_a_next_to_a_cname_is_caught_by_verification_and_rolled_back(dnslab):
     assert a_at_cname["rollback_errors"] == []
     assert dnslab.query("31.50.77.10.in-addr.arpa.", "PTR")[0] == "NXDOMAIN"
     assert conflict["failed"] and conflict["error"] == "RecordConflict"
+    assert foreign["failed"] and foreign["error"] == "ForeignRecords"
+    assert foreign["foreign"] == [dict(name="t5-alias.vms.lab.test.", records={"CNAME": ["t5-target.vms.lab.test."]})]
     assert dnslab.query("t5-alias.vms.lab.test.", "CNAME") == ("NOERROR", ["t5-target.vms.lab.test."])
 
 

@@ -133,3 +133,46 @@ def test_unapplied_and_diff():
     diff = plan.diff_of([change])
     assert diff == {"before": "", "after": "t5-a.vms.lab.test. 300 IN A 10.77.50.1\n"}
     assert plan.change_result(change)["after"] == ["10.77.50.1"]
+
+
+# ---------------------------------------------------------------- ownership (option force)
+
+PTR_NAME = "1.50.77.10.in-addr.arpa."
+FOREIGN_MARK_JOB = '"hpc.slurm_vm vm=t5-a image=x job=9"'
+
+# (case, state at the name, zone, PTR targets the task gives) -> ours?
+OWNERSHIP_CASES = [
+    ("no such name", model.NameState(), FWD, frozenset(), True),
+    ("our mark", _state(A=["10.77.50.1"], TXT=[MARK]), FWD, frozenset(), True),
+    ("another job's mark", _state(A=["10.77.50.1"], TXT=[FOREIGN_MARK_JOB]), FWD, frozenset(), True),
+    ("a bare A", _state(A=["10.77.50.1"]), FWD, frozenset(), False),
+    ("a foreign TXT only", _state(TXT=['"v=spf1 -all"']), FWD, frozenset(), False),
+    ("a CNAME", _state(CNAME=["t5-target.vms.lab.test."]), FWD, frozenset(), False),
+    ("exists, nothing read", model.NameState(True), FWD, frozenset(), False),
+    ("ptr at our name", _state(PTR=[NAME]), REV, frozenset([NAME]), True),
+    ("ptr elsewhere", _state(PTR=["other.vms.lab.test."]), REV, frozenset([NAME]), False),
+    ("ptr at us and elsewhere", _state(PTR=[NAME, "other.vms.lab.test."]), REV, frozenset([NAME]), False),
+    ("ptr removed without a value", _state(PTR=[NAME]), REV, None, False),
+    ("ptr in a forward zone", _state(PTR=[NAME]), FWD, frozenset([NAME]), False),
+]
+
+
+@pytest.mark.parametrize("case, state, zone, targets, ours", OWNERSHIP_CASES, ids=[c[0] for c in OWNERSHIP_CASES])
+def test_is_ours(case, state, zone, targets, ours):
+    assert plan.is_ours(state, zone, targets) is ours
+
+
+def test_foreign_names_takes_the_ptr_targets_from_the_items():
+    ptr = records.ptr_item("10.77.50.1", NAME, 300, REV)
+    elsewhere = {PTR_NAME: _state(PTR=["other.vms.lab.test."]), NAME: _state(A=["10.77.50.1"], TXT=[MARK])}
+    assert plan.foreign_names([NAME, PTR_NAME, PTR_NAME], [_a(["10.77.50.1"]), ptr], elsewhere) == [PTR_NAME]
+    at_us = {PTR_NAME: _state(PTR=[NAME])}
+    assert plan.foreign_names([PTR_NAME], [ptr], at_us) == []
+    # an explicit PTR record removed by name (values None) cannot tell whose the PTR is
+    by_name = model.Item(PTR_NAME, "PTR", None, 300, None, REV)
+    assert plan.foreign_names([PTR_NAME], [ptr, by_name], at_us) == [PTR_NAME]
+
+
+def test_held_records_lists_the_non_empty_rrsets():
+    state = model.NameState(True, {"A": (300, frozenset(["10.77.50.2", "10.77.50.1"])), "TXT": (None, frozenset())})
+    assert plan.held_records(state) == {"A": ["10.77.50.1", "10.77.50.2"]}
