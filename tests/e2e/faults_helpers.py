@@ -121,13 +121,13 @@ UNFINISHED = ("PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "REQUEUED")
 
 
 def job_finished(job_id, each=None):
-    """A predicate for Story.wait: the job's fields once it has finished (a job slurmctld has
-    forgotten counts as COMPLETED); `each(fields)` runs at every poll, for checks along the way."""
+    """A predicate for Story.wait: the job's fields once it has finished (story.job fails on a job
+    slurmctld does not know); `each(fields)` runs at every poll, for checks along the way."""
     def check():
         fields = job(job_id)
         if each is not None:
             each(fields)
-        return fields if fields.get("JobState", "COMPLETED") not in UNFINISHED else None
+        return fields if fields["JobState"] not in UNFINISHED else None
     return check
 
 

@@ -16,12 +16,22 @@ import os
 import subprocess
 import time
 
+import dns.exception
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
+import dns.reversename
 import yaml
+
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LAB_DIR = os.environ.get("HPCVM_LAB_DIR", "/tmp/hpcvm-lab")
 VM_CONF = os.path.join(LAB_DIR, "etc", "vm", "slurm.conf")
 HOST_CONF = os.path.join(LAB_DIR, "etc", "host", "slurm.conf")
+DNS_SERVER = "10.77.0.1"
+ZONE = "vms.lab.test"
 
 
 class StoryError(AssertionError):
@@ -51,13 +61,14 @@ def scontrol_fields(text):
 
 
 def job(job_id, conf=VM_CONF):
-    proc = run(["scontrol", "-o", "show", "job", job_id], conf=conf, check=False)
-    return scontrol_fields(proc.stdout) if proc.returncode == 0 else {}
+    """The job's fields. Fails when Slurm does not answer or no longer knows the job: the lab keeps
+    finished jobs for an hour (MinJobAge), so an unknown job is never read as a finished one."""
+    return scontrol_fields(run(["scontrol", "-o", "show", "job", job_id], conf=conf).stdout)
 
 
 def node(name):
-    proc = run(["scontrol", "-F", "-o", "show", "node", name], check=False)
-    return scontrol_fields(proc.stdout) if proc.returncode == 0 else {}
+    """The node's fields; fails when Slurm does not answer or does not know the node."""
+    return scontrol_fields(run(["scontrol", "-F", "-o", "show", "node", name]).stdout)
 
 
 class Story(object):
@@ -184,37 +195,63 @@ class Story(object):
         return node(vm).get("State", "").split("+")[0] == "FUTURE"
 
     def host_job(self, vm):
-        proc = run(["squeue", "-h", "--name", "hpcvm:" + vm, "-o", "%i"], conf=HOST_CONF, check=False)
-        ids = proc.stdout.split()
+        """The VM's live host job's fields, or None; fails when the host cluster does not answer."""
+        ids = run(["squeue", "-h", "--name", "hpcvm:" + vm, "-o", "%i"], conf=HOST_CONF).stdout.split()
         return job(ids[0], conf=HOST_CONF) if ids else None
 
     @staticmethod
     def dns_mark(vm):
-        dig = subprocess.run(["dig", "+short", "@10.77.0.1", vm + ".vms.lab.test", "TXT"], capture_output=True,
-                             text=True, check=False, timeout=10)
-        return dig.stdout.strip().strip('"')
+        values = dns_values(vm + "." + ZONE, "TXT")
+        return values[0].strip('"') if values else ""
+
+    def vm_ip(self, vm):
+        images = image_table.normalize_table(self.images)
+        return image_table.vm_ip(image_table.image_of_host(images, vm), vm)
 
     def traces(self, vm):
-        """Everything that would still mark the VM as alive; empty when it is truly gone."""
+        """Everything that would still mark the VM as alive; empty when it is truly gone. Every
+        source must answer: a daemon that does not is an error, never "no trace"."""
         left = []
         if self.host_job(vm):
             left.append("host job")
-        if run(["scontrol", "-o", "show", "reservation", "hpcvm-" + vm], check=False).returncode == 0:
+        res = run(["scontrol", "-o", "show", "reservation", "hpcvm-" + vm], check=False)
+        if res.returncode == 0:
             left.append("reservation")
+        elif "not found" not in res.stdout + res.stderr:
+            raise StoryError("scontrol show reservation failed: %s%s" % (res.stdout, res.stderr))
         if not self.in_pool(vm):
             left.append("node state %s" % node(vm).get("State"))
         if os.path.exists(os.path.join(LAB_DIR, "dnsmasq", "hosts.d", "hpc-slurm-vm-" + vm)):
             left.append("DHCP reservation")
-        dig = subprocess.run(["dig", "+short", "@10.77.0.1", vm + ".vms.lab.test", "A"], capture_output=True,
-                             text=True, check=False, timeout=10)
-        if dig.stdout.strip():
-            left.append("DNS A %s" % dig.stdout.strip())
-        dom = subprocess.run(["virsh", "-q", "-c", "qemu:///system", "domstate", vm], capture_output=True,
-                             text=True, check=False, timeout=30)
-        if dom.returncode == 0:
-            left.append("domain (%s)" % dom.stdout.strip())
+        for rtype in ("A", "TXT"):
+            values = dns_values(vm + "." + ZONE, rtype)
+            if values:
+                left.append("DNS %s %s" % (rtype, " ".join(values)))
+        ptr = dns_values(dns.reversename.from_address(self.vm_ip(vm)).to_text(), "PTR")
+        if ptr:
+            left.append("DNS PTR %s" % " ".join(ptr))
+        domains = subprocess.run(["virsh", "-q", "-c", "qemu:///system", "list", "--all", "--name"],
+                                 capture_output=True, text=True, check=False, timeout=30)
+        if domains.returncode != 0:
+            raise StoryError("libvirtd does not answer: %s" % domains.stderr.strip())
+        if vm in domains.stdout.split():
+            left.append("domain")
         guests = os.path.join(LAB_DIR, "guests")
         for name in os.listdir(guests) if os.path.isdir(guests) else []:
             if name.startswith(vm + "."):
                 left.append("file guests/" + name)
         return left
+
+
+def dns_values(name, rtype):
+    """The values of name's rtype RRset on the lab's BIND ([] for NXDOMAIN or no such RRset); fails
+    when BIND does not answer or answers with an error."""
+    query = dns.message.make_query(name, rtype)
+    try:
+        answer = dns.query.udp(query, DNS_SERVER, timeout=5)
+    except (OSError, dns.exception.DNSException) as error:
+        raise StoryError("BIND at %s does not answer %s %s: %s" % (DNS_SERVER, name, rtype, error)) from None
+    if answer.rcode() not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+        raise StoryError("BIND answered %s %s with %s" % (name, rtype, dns.rcode.to_text(answer.rcode())))
+    return sorted(item.to_text() for rrset in answer.answer if rrset.rdtype == dns.rdatatype.from_text(rtype)
+                  for item in rrset)

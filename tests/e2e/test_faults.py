@@ -96,7 +96,7 @@ def test_case6_a_server_stopped_during_a_run(server, pid_file, expected):
         assert len(summary["spawned"]) == 1, summary
         story.event("next run spawned %s" % summary["spawned"][0])
         fields = story.wait("job %s to finish" % job_id, fh.job_finished(job_id), timeout=120, every=10)
-        assert fields.get("JobState", "COMPLETED") == "COMPLETED", fields
+        assert fields["JobState"] == "COMPLETED", fields
     finally:
         fh.lab_up()
         for left in fh.user_jobs(prefix):
@@ -223,7 +223,7 @@ def test_case3_scheduler_sigkilled_at_a_step_of_a_spawn(step):
             never_twice = fh.job_finished(job_id, each=lambda _fields: fh.assert_no_duplicates(fh.allocations()))
             fields = story.wait("job %s to run in a VM and finish" % job_id, never_twice, timeout=170,
                                 every=10)
-            assert fields.get("JobState", "COMPLETED") == "COMPLETED", fields
+            assert fields["JobState"] == "COMPLETED", fields
             story.event("job %s %s on %s" % (job_id, fields.get("JobState"), fields.get("NodeList")))
         finally:
             for left in fh.user_jobs(prefix):
@@ -244,7 +244,7 @@ def test_case5_vm_cluster_slurmctld_restarted_while_vms_run():
     try:
         def both_ran():
             long_fields, short_fields = job(long_job), job(short_job)
-            if long_fields.get("JobState") == "RUNNING" and short_fields.get("JobState", "COMPLETED") == "COMPLETED":
+            if long_fields.get("JobState") == "RUNNING" and short_fields["JobState"] == "COMPLETED":
                 return long_fields["NodeList"], short_fields.get("NodeList")
             return None
         busy_vm, idle_vm = story.wait("the long job to run and the short one to finish", both_ran, timeout=180,
@@ -272,10 +272,10 @@ def test_case5_vm_cluster_slurmctld_restarted_while_vms_run():
             assert node(vm).get("State", "").split("+")[0] in ("IDLE", "ALLOCATED", "MIXED"), (vm, node(vm))
 
         fields = story.wait("new job %s to finish" % new_job, fh.job_finished(new_job), timeout=60)
-        assert fields.get("JobState", "COMPLETED") == "COMPLETED", fields
+        assert fields["JobState"] == "COMPLETED", fields
         assert fields.get("NodeList", idle_vm) == idle_vm, fields
         fields = story.wait("long job %s to finish" % long_job, fh.job_finished(long_job), timeout=120)
-        assert fields.get("JobState", "COMPLETED") == "COMPLETED", fields
+        assert fields["JobState"] == "COMPLETED", fields
         story.event("job %s ran on %s; job %s completed on %s across the restart" % (
             new_job, idle_vm, long_job, busy_vm))
     finally:
@@ -289,8 +289,7 @@ def test_case5_vm_cluster_slurmctld_restarted_while_vms_run():
 
 
 def host_node_state(name):
-    proc = run(["scontrol", "-o", "show", "node", name], conf=HOST_CONF, check=False)
-    return scontrol_fields(proc.stdout).get("State", "") if proc.returncode == 0 else ""
+    return scontrol_fields(run(["scontrol", "-o", "show", "node", name], conf=HOST_CONF).stdout)["State"]
 
 
 def test_a_dying_hypervisor_takes_its_vm_with_it():
@@ -331,8 +330,8 @@ def _dying_hypervisor():
                    timeout=90)
         ended = job(host_job["JobId"], conf=HOST_CONF)
         story.event("host job %s: %s; %s: %s; job %s requeued" % (
-            host_job["JobId"], ended.get("JobState", "gone"), dead, host_node_state(dead), job_id))
-        assert ended.get("JobState", "NODE_FAIL") == "NODE_FAIL", ended
+            host_job["JobId"], ended["JobState"], dead, host_node_state(dead), job_id))
+        assert ended["JobState"] == "NODE_FAIL", ended
         assert host_node_state(dead).startswith("DOWN"), host_node_state(dead)
 
         def on_a_live_hypervisor(fields):
@@ -341,7 +340,7 @@ def _dying_hypervisor():
                 assert new_host_job and new_host_job["NodeList"] != dead, (fields, new_host_job)
         fields = story.wait("job %s to run again in a new VM and finish" % job_id,
                             fh.job_finished(job_id, each=on_a_live_hypervisor), timeout=240, every=8)
-        assert fields.get("JobState", "COMPLETED") == "COMPLETED", fields
+        assert fields["JobState"] == "COMPLETED", fields
         story.event("job %s %s on %s after the requeue" % (job_id, fields.get("JobState"), fields.get("NodeList")))
     finally:
         for left in fh.user_jobs("faults-hv"):
