@@ -187,7 +187,7 @@ def _step_seen(step):
     if step == "host_job":
         return "hpcvm:vm-deb12-" in run(["squeue", "-h", "-o", "%j"], conf=HOST_CONF).stdout
     proc = subprocess.run(["virsh", "-c", "qemu:///system", "list", "--all", "--name"], capture_output=True,
-                          text=True, check=False, timeout=30)
+                          text=True, check=True, timeout=30)
     return "vm-deb12-" in proc.stdout
 
 
@@ -229,6 +229,8 @@ def test_case3_scheduler_sigkilled_at_a_step_of_a_spawn(step):
             for left in fh.user_jobs(prefix):
                 run(["scancel", left], check=False)
         fh.clean_up(story, prefix, set(fh.DEB12), timeout=120)
+        # every allocation (A, TXT, PTR, DHCP, host jobs) is what it was before the killed run
+        assert fh.allocations() == before, (before, fh.allocations())
 
 
 def test_case5_vm_cluster_slurmctld_restarted_while_vms_run():
