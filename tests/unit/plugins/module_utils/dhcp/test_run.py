@@ -239,8 +239,8 @@ def test_addresses_that_name_no_host_are_refused_before_any_backend(field, value
     factory = UnreachableFactory()
     for force in (False, True):
         for params in (dict(ARGS, hosts=None, hostname="a", mac=A.mac, ip=A.ip),
-                       dict(ARGS, hosts=[dict(hostname="b", mac=B.mac, ip=B.ip), dict(hostname="a", mac=A.mac,
-                                                                                           ip=A.ip)])):
+                       dict(ARGS, hosts=[dict(hostname="b", mac=B.mac, ip=B.ip),
+                                         dict(hostname="a", mac=A.mac, ip=A.ip)])):
             params = dict(params, state="present", force=force, mark={})
             target = params["hosts"][-1] if params["hosts"] else params
             target[field] = value
