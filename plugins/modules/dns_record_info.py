@@ -54,6 +54,12 @@ options:
     description: Only names that carry an hpc.slurm_vm ownership mark.
     type: bool
     default: false
+notes:
+  - O(port) must be a TCP port (1 to 65535) and O(timeout) above 0; other values fail before anything is sent.
+  - O(key_secret) must be base64 that decodes to at least the hash output length of O(key_algorithm), that is 16
+    bytes for hmac-md5, 20 for hmac-sha1, 28 for hmac-sha224, 32 for hmac-sha256, 48 for hmac-sha384 and 64 for
+    hmac-sha512 (RFC 2104 section 3; C(tsig-keygen) makes keys of that length). The error gives the length, never
+    the secret.
 seealso:
   - module: hpc.slurm_vm.dns_record
 author:

@@ -14,6 +14,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+import binascii
+import math
 import traceback
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import (
@@ -50,6 +53,10 @@ else:
     DNSPYTHON_IMPORT_ERROR = None
 
 TSIG_ALGORITHMS = ("hmac-sha256", "hmac-sha512", "hmac-sha384", "hmac-sha224", "hmac-sha1", "hmac-md5")
+# The shortest secret taken per algorithm: the hash output length L. RFC 2104 section 3 strongly discourages
+# keys shorter than L, and tsig-keygen makes keys of exactly L bytes.
+TSIG_MIN_SECRET_BYTES = {"hmac-md5": 16, "hmac-sha1": 20, "hmac-sha224": 28, "hmac-sha256": 32,
+                         "hmac-sha384": 48, "hmac-sha512": 64}
 # Read a zone by transfer when more names than this are wanted from it; fewer are queried.
 AXFR_THRESHOLD = 16
 QUERY_TYPES_OF_NAME = ("A", "AAAA", "CNAME", "TXT", "PTR")
@@ -71,6 +78,7 @@ class DnsClient(object):
     def __init__(self, server, port=53, key_name=None, key_secret=None, key_algorithm="hmac-sha256",
                  timeout=10.0, transport=None):
         require_library(DNSPYTHON_IMPORT_ERROR, "dnspython", "DNS updates")
+        check_port_and_timeout(port, timeout)
         if bool(key_name) != bool(key_secret):
             raise InvalidInput("give key_name and key_secret together (or neither, for an unsigned update)")
         if key_algorithm not in TSIG_ALGORITHMS:
@@ -81,10 +89,8 @@ class DnsClient(object):
         self.keyring = None
         self.keyalgorithm = dns.name.from_text(key_algorithm)
         if key_name:
-            try:
-                self.keyring = dns.tsigkeyring.from_text({key_name: key_secret.strip()})
-            except (ValueError, TypeError) as exc:
-                raise InvalidInput("key_secret is not valid base64: %s" % exc) from None
+            secret = checked_secret(key_secret, key_algorithm)
+            self.keyring = dns.tsigkeyring.from_text({key_name: secret})
             self.keyname = dns.name.from_text(key_name)
         self.transport = transport or TcpTransport(server, port, timeout)
         self.zones = set()
@@ -206,6 +212,35 @@ class DnsClient(object):
         return sent
 
 
+def check_port_and_timeout(port, timeout):
+    """InvalidInput unless port is a TCP port (1-65535; the socket layer would silently take 70000 as 4464)
+    and timeout a finite number of seconds above 0."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise InvalidInput("port %r is not a TCP port: give a number from 1 to 65535" % (port,))
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not (
+            math.isfinite(timeout) and timeout > 0):
+        raise InvalidInput("timeout %r is not a number of seconds above 0" % (timeout,))
+
+
+def checked_secret(key_secret, key_algorithm):
+    """The base64 TSIG secret without white space, once it decodes to at least the hash length of the algorithm.
+
+    The errors never show the secret (key_secret is no_log), only its decoded length.
+    """
+    secret = "".join(str(key_secret).split())
+    try:
+        raw = base64.b64decode(secret, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInput("key_secret is not valid base64 (the secret is not shown)") from None
+    need = TSIG_MIN_SECRET_BYTES[key_algorithm]
+    if len(raw) < need:
+        raise InvalidInput(
+            "key_secret decodes to %d bytes, too short for %s: at least %d bytes, the hash output length (RFC 2104 "
+            "section 3 strongly discourages shorter keys; 'tsig-keygen -a %s' makes one of %d bytes)"
+            % (len(raw), key_algorithm, need, key_algorithm, need))
+    return secret
+
+
 def name_states_of_zone(rrsets):
     """{name: NameState} from the RRsets of a zone transfer."""
     states = {}
@@ -223,6 +258,7 @@ def client_from_params(params, transport=None):
     server = params["server"]
     if not server:
         raise InvalidInput("server is required")
-    return DnsClient(server, params.get("port") or 53, params.get("key_name"), params.get("key_secret"),
-                     params.get("key_algorithm") or "hmac-sha256", params.get("timeout") or 10.0,
-                     transport=transport)
+    port = 53 if params.get("port") is None else params["port"]
+    timeout = 10.0 if params.get("timeout") is None else params["timeout"]
+    return DnsClient(server, port, params.get("key_name"), params.get("key_secret"),
+                     params.get("key_algorithm") or "hmac-sha256", timeout, transport=transport)

@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import socket
 
 import dns.exception
@@ -24,7 +25,7 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns import client as 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns import errors, model
 
 FWD = "vms.lab.test."
-SECRET = "dW5pdC10ZXN0LW9ubHktbm90LWEtcmVhbC1rZXk="  # noqa: S105 - a made-up test key
+SECRET = "dW5pdC10ZXN0LW9ubHktbm90LWEtcmVhbC1rZXktMzI="  # noqa: S105 - a made-up test key of 32 bytes
 
 
 class FakeTransport(object):
@@ -258,3 +259,72 @@ def test_a_refused_query_means_the_zone_is_not_served(rcode):
     with pytest.raises(errors.DnsNotAuthoritative, match="zone not served") as caught:
         client.read_names("example.invalid.", {"t5-x.example.invalid.": {"A"}})
     assert caught.value.details["rcode"] == rcode
+
+
+# the hash output length L of each algorithm: tsig-keygen makes secrets of exactly L bytes
+KEY_BYTES = [("hmac-md5", 16), ("hmac-sha1", 20), ("hmac-sha224", 28), ("hmac-sha256", 32), ("hmac-sha384", 48),
+             ("hmac-sha512", 64)]
+
+
+@pytest.mark.parametrize("algorithm, length", KEY_BYTES, ids=[k[0] for k in KEY_BYTES])
+def test_a_tsig_secret_needs_the_hash_length_of_its_algorithm(algorithm, length):
+    long_enough = base64.b64encode(b"k" * length).decode()
+    assert _client(FakeTransport(), key_secret=long_enough, key_algorithm=algorithm).keyring
+    short = base64.b64encode(b"s" * (length - 1)).decode()
+    with pytest.raises(InvalidInput) as caught:
+        _client(FakeTransport(), key_secret=short, key_algorithm=algorithm)
+    message = str(caught.value)
+    assert message == ("key_secret decodes to %d bytes, too short for %s: at least %d bytes, the hash output length "
+                       "(RFC 2104 section 3 strongly discourages shorter keys; 'tsig-keygen -a %s' makes one of %d "
+                       "bytes)" % (length - 1, algorithm, length, algorithm, length))
+    assert short not in message
+
+
+@pytest.mark.parametrize("secret", [
+    "YWJj",                                                       # 3 bytes: what the issue saw accepted
+    "dW5pdC10ZXN0LW9ubHktbm90LWEtcmVhbC1rZXk=",                   # 29 bytes
+], ids=["3 bytes", "29 bytes"])
+def test_short_sha256_secrets_are_refused_without_showing_them(secret):
+    with pytest.raises(InvalidInput, match="too short for hmac-sha256") as caught:
+        _client(FakeTransport(), key_secret=secret)
+    assert secret not in str(caught.value) and secret not in str(caught.value.to_result())
+
+
+@pytest.mark.parametrize("secret", ["not base64!", "YWJ", "YW=J" + "A" * 40, "a2tr\x00" + "a" * 40])
+def test_a_secret_that_is_not_base64_is_refused_without_showing_it(secret):
+    with pytest.raises(InvalidInput) as caught:
+        _client(FakeTransport(), key_secret=secret)
+    assert str(caught.value) == "key_secret is not valid base64 (the secret is not shown)"
+
+
+def test_a_secret_split_by_white_space_is_joined():
+    split = SECRET[:20] + "\n " + SECRET[20:] + "\n"
+    assert _client(FakeTransport(), key_secret=split).keyring == _client(FakeTransport()).keyring
+
+
+@pytest.mark.parametrize("port, timeout, words", [
+    (70000, 10.0, "port 70000 is not a TCP port: give a number from 1 to 65535"),
+    (65536, 10.0, "port 65536 is not a TCP port"),
+    (0, 10.0, "port 0 is not a TCP port"),
+    (-53, 10.0, "port -53 is not a TCP port"),
+    (True, 10.0, "port True is not a TCP port"),
+    (53, -1.0, "timeout -1.0 is not a number of seconds above 0"),
+    (53, 0, "timeout 0 is not a number of seconds above 0"),
+    (53, float("inf"), "timeout inf is not"),
+    (53, float("nan"), "timeout nan is not"),
+])
+def test_port_and_timeout_out_of_range_are_refused(port, timeout, words):
+    with pytest.raises(InvalidInput, match=words.replace("(", "\\(")):
+        dc.DnsClient("127.0.0.1", port, timeout=timeout, transport=FakeTransport())
+    params = dict(server="127.0.0.1", port=port, timeout=timeout, key_name=None, key_secret=None)
+    with pytest.raises(InvalidInput, match=words):
+        dc.client_from_params(params, transport=FakeTransport())
+
+
+def test_port_and_timeout_limits_are_taken():
+    client = dc.DnsClient("127.0.0.1", 65535, timeout=0.001, transport=FakeTransport())
+    assert client.server == "127.0.0.1:65535"
+    assert dc.DnsClient("127.0.0.1", 1, transport=FakeTransport()).server == "127.0.0.1:1"
+    # unset options keep their defaults
+    default = dc.client_from_params(dict(server="127.0.0.1"), transport=FakeTransport())
+    assert (default.server, default.timeout) == ("127.0.0.1:53", 10.0)
