@@ -11,7 +11,9 @@ Only the hostname is ever allocated.  Its MAC and IP follow from its pool
 index, the number at the end of the name:
   MAC = mac_prefix + index (big-endian in the remaining bytes)
   IP  = subnet network address + ip_offset + index
-common/addresses.py (AddressPool) owns that rule and what makes an address valid.
+common/addresses.py (AddressPool) owns that rule and what makes an address valid:
+every pool host's IP is a host address of the subnet (neither its network nor its
+broadcast address), and none is the network.gateway an image names (optional).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,7 +24,13 @@ import functools
 import re
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import nodeset
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.addresses import AddressPool, Subnet
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.addresses import (
+    AddressPool,
+    Subnet,
+    host_ip,
+    int_to_ipv4,
+    ipv4_to_int,
+)
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.hostnames import is_vm_hostname
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import (
     ImageTableError,
@@ -58,7 +66,8 @@ KNOWN_KEYS = frozenset((
     "gres", "gres_count", "feature", "pool", "vcpus", "memory_mb", "real_memory_mb",
     "boot", "network", "rules", "description",
 ))
-KNOWN_NETWORK_KEYS = frozenset(("bridge", "libvirt_network", "subnet", "ip_offset", "mac_prefix", "node_addr"))
+KNOWN_NETWORK_KEYS = frozenset(("bridge", "libvirt_network", "subnet", "ip_offset", "mac_prefix", "node_addr",
+                                "gateway"))
 
 
 def _positive_int(image, key, value, minimum=1):
@@ -87,6 +96,12 @@ def _normalize_network(name, raw):
     libvirt_network = raw.get("libvirt_network")
     if bool(bridge) == bool(libvirt_network):
         raise ImageTableError("image %s: network needs exactly one of bridge or libvirt_network" % name)
+    gateway = raw.get("gateway")
+    if gateway is not None:
+        try:
+            gateway = host_ip(gateway, str(pool.subnet), "network.gateway")
+        except InvalidInput as exc:
+            raise ImageTableError("image %s: %s" % (name, exc.message)) from exc
     return {
         "bridge": bridge,
         "libvirt_network": libvirt_network,
@@ -94,6 +109,7 @@ def _normalize_network(name, raw):
         "ip_offset": ip_offset,
         "mac_prefix": pool.mac_prefix,
         "node_addr": bool(raw.get("node_addr", True)),
+        "gateway": gateway,  # optional: known, no pool host may get it
     }
 
 
@@ -121,10 +137,7 @@ def normalize_image(name, raw):
     gres, feature = _request_names(name, raw)
     memory_mb, real_memory_mb = _memory(name, raw)
     network = _normalize_network(name, raw.get("network"))
-    try:
-        _pool(network).check_indices(min(indices.values()), max(indices.values()))
-    except InvalidInput as exc:
-        raise ImageTableError("image %s: pool %s: %s" % (name, raw["pool"], exc.message)) from exc
+    _check_pool_addresses(name, network, indices)
     return {
         "name": name,
         "description": raw.get("description", ""),
@@ -141,6 +154,26 @@ def normalize_image(name, raw):
         "network": network,
         "rules": _normalize_rules(name, raw.get("rules")),
     }
+
+
+def _check_pool_addresses(name, network, indices):
+    """Every pool host gets a host address of the subnet (and a MAC under the prefix), and none gets the gateway."""
+    host_of = {index: host for host, index in indices.items()}
+    try:
+        _pool(network).check_indices(min(host_of), max(host_of))
+    except InvalidInput as exc:
+        raise ImageTableError("image %s: host %s: %s" % (name, host_of[exc.details["index"]], exc.message)) from exc
+    if network["gateway"] is not None:
+        _refuse_gateway_host(name, network, host_of, ipv4_to_int(network["gateway"]), name)
+
+
+def _refuse_gateway_host(name, network, host_of, gateway, gateway_image):
+    """Refuse the pool of image name when one of its hosts would get the gateway (an integer) of gateway_image."""
+    host = host_of.get(gateway - _pool(network).ip_int(0))
+    if host is not None:
+        raise ImageTableError("image %s: host %s would get %s, the gateway of image %s; move network.ip_offset or "
+                              "the pool" % (name, host, int_to_ipv4(gateway), gateway_image),
+                              hostname=host, gateway=int_to_ipv4(gateway))
 
 
 def _check_entry(name, raw):
@@ -227,7 +260,18 @@ def normalize_table(table):
         if image["rules"]["max_vms"] is None:
             image["rules"]["max_vms"] = len(image["hosts"])
         images[name] = image
+    _refuse_other_images_gateways(images)
     return images
+
+
+def _refuse_other_images_gateways(images):
+    """No pool host gets the gateway another image names (normalize_image checks the image's own)."""
+    for gateway_image in sorted(images):
+        gateway = images[gateway_image]["network"]["gateway"]
+        for name in sorted(images) if gateway is not None else ():
+            if name != gateway_image:
+                host_of = {index: host for host, index in images[name]["indices"].items()}
+                _refuse_gateway_host(name, images[name]["network"], host_of, ipv4_to_int(gateway), gateway_image)
 
 
 def get_image(images, name):

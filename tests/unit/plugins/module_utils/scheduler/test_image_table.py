@@ -167,3 +167,45 @@ def test_render_pool_conf_refuses_bad_partition_settings(kwargs, message):
     with pytest.raises(Exception) as err:
         image_table.render_pool_conf(images, **kwargs)
     assert message in str(err.value)
+
+
+@pytest.mark.parametrize("changes, message", [
+    # the network address: vm-x-000 with ip_offset 0
+    ({"deb12__pool": "vm-deb12-[000-003]", "deb12__network__ip_offset": 0},
+     "image deb12: host vm-deb12-000: index 0 plus ip_offset 0 gives 10.77.0.0, which is the network address of "
+     "10.77.0.0/16"),
+    ({"deb12__network__ip_offset": 65531},
+     "image deb12: host vm-deb12-004: index 4 plus ip_offset 65531 gives 10.77.255.255, which is the broadcast "
+     "address of 10.77.0.0/16"),
+    ({"deb12__network__subnet": "10.77.1.0/24", "deb12__network__ip_offset": 252},
+     "image deb12: host vm-deb12-004: index 4 plus ip_offset 252 gives 10.77.2.0, which falls outside 10.77.1.0/24"),
+    ({"deb12__pool": "vm-deb12-[254-256]"},
+     "image deb12: host vm-deb12-256: index 256 does not fit in the 1 byte(s) after network.mac_prefix"),
+])
+def test_a_pool_address_that_is_no_host_address_names_the_image_and_the_host(changes, message):
+    with pytest.raises(ImageTableError) as err:
+        image_table.normalize_table(table(**changes))
+    assert message in err.value.message, err.value.message
+
+
+def test_the_gateway_is_a_host_address_of_the_subnet_and_kept():
+    images = image_table.normalize_table(table(deb12__network__gateway=" 10.77.0.1 ", sl6__network__gateway=None))
+    assert images["deb12"]["network"]["gateway"] == "10.77.0.1"
+    assert images["sl6"]["network"]["gateway"] is None
+    assert image_table.normalize_table(TABLE)["deb12"]["network"]["gateway"] is None
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"deb12__network__gateway": "10.77.1.2"},
+     "image deb12: host vm-deb12-002 would get 10.77.1.2, the gateway of image deb12"),
+    # the gateway of one image is a host of another pool on the same subnet
+    ({"sl6__network__gateway": "10.77.1.3"}, "image deb12: host vm-deb12-003 would get 10.77.1.3, the gateway of "
+                                             "image sl6"),
+    ({"deb12__network__gateway": "10.77.0.0"}, "image deb12: network.gateway 10.77.0.0 is the network address"),
+    ({"deb12__network__gateway": "10.78.0.1"}, "image deb12: network.gateway 10.78.0.1 falls outside 10.77.0.0/16"),
+    ({"deb12__network__gateway": "10.77.0.01"}, "image deb12: invalid network.gateway '10.77.0.01'"),
+])
+def test_a_pool_address_must_not_be_the_gateway(changes, message):
+    with pytest.raises(ImageTableError) as err:
+        image_table.normalize_table(table(**changes))
+    assert message in err.value.message, err.value.message
