@@ -22,7 +22,11 @@ description:
     also when the domain is already gone.
   - A guest this task created is removed again, with its files, when a later step of the same task fails.
   - Our mark is the C(<metadata>) element in the namespace C(urn:hpc.slurm_vm:1); M(hpc.slurm_vm.libvirt_guest_info)
-    lists the guests that carry it.
+    lists the guests that carry it; with O(hpc.slurm_vm.libvirt_guest_info#module:all=true) it lists every domain
+    and says of each whether it is ours.
+  - The module refuses, and changes nothing, when a domain of that name exists without our mark, whatever
+    O(state) asks: no power change, no new definition, no undefine, and none of the files named after the guest
+    is removed. Check mode reports the same refusal. O(force=true) overrides it.
 extends_documentation_fragment:
   - hpc.slurm_vm.libvirt
   - ansible.builtin.action_common_attributes
@@ -59,11 +63,11 @@ options:
     type: bool
     default: true
   memory:
-    description: Memory in MiB.
+    description: Memory in MiB, a positive number.
     type: int
     default: 512
   vcpus:
-    description: Number of virtual CPUs.
+    description: Number of virtual CPUs, a positive number.
     type: int
     default: 1
   cpu_mode:
@@ -171,7 +175,9 @@ options:
         host job, owner. Changing them updates the running guest at once.
     type: dict
   shutdown_timeout:
-    description: Seconds O(state=shutdown) waits for the guest to power off before destroying it.
+    description:
+      - Seconds O(state=shutdown) waits for the guest to power off before destroying it.
+      - V(0) does not wait; the guest is asked to power off and then destroyed at once. A negative number is refused.
     type: int
     default: 60
   wait_for:
@@ -197,9 +203,18 @@ options:
         type: str
         choices: [running, shutoff]
   timeout:
-    description: Seconds O(wait_for) waits.
+    description:
+      - Seconds O(wait_for) waits.
+      - V(0) does not wait; the conditions are checked once, and the task fails unless they already hold.
+        A negative number is refused.
     type: int
     default: 300
+  force:
+    description:
+      - Change or remove a domain that does not carry the hpc.slurm_vm metadata (namespace C(urn:hpc.slurm_vm:1)),
+        and the files named after it in O(state_dir). Without it the task fails and changes nothing.
+    type: bool
+    default: false
 requirements:
   - netaddr >= 1.0 (MAC and IP checks, on the host that runs the module)
 seealso:
@@ -252,6 +267,12 @@ EXAMPLES = r"""
   hpc.slurm_vm.libvirt_guest:
     name: vm-deb12-005
     state: absent
+
+- name: Remove a domain that some other tool defined (no hpc.slurm_vm metadata), with its files of that name
+  hpc.slurm_vm.libvirt_guest:
+    name: old-test-vm
+    state: absent
+    force: true
 """
 
 RETURN = r"""
@@ -354,6 +375,7 @@ def argument_spec():
             state=dict(type="str", choices=["running", "shutoff"]),
         )),
         timeout=dict(type="int", default=300),
+        force=dict(type="bool", default=False),
     )
     return spec
 

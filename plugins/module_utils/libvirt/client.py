@@ -24,6 +24,7 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import (
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.domain_read import (
     extract_guest_metadata,
     extract_spec,
+    is_ours,
     parse_domain,
 )
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.errors import (
@@ -115,7 +116,8 @@ class LibvirtClient(object):
         return STATE_NAMES.get(dom.state()[0], "unknown")
 
     def current(self, name):
-        """What the planner needs to know about a domain, or None when there is none."""
+        """What the planner needs to know about a domain, or None when there is none; "ours" says whether it
+        carries our metadata (plan.plan_guest refuses to touch it otherwise)."""
         dom = self.lookup(name)
         if dom is None:
             return None
@@ -134,9 +136,12 @@ class LibvirtClient(object):
         if live is not None:
             ours = extract_guest_metadata(live)
             started = ours["started"] if ours else None
+        root = parse_domain(xml)
         return {
-            "spec": extract_spec(xml), "active": active, "paused": state == "paused", "state": state,
+            "spec": extract_spec(root), "active": active, "paused": state == "paused", "state": state,
             "persistent": persistent, "uuid": dom.UUIDString(), "started": started,
+            # our mark in the definition, or in the live copy of a running guest
+            "ours": is_ours(root) or (live is not None and is_ours(live)),
         }
 
     # -------------------------------------------------------------- operations

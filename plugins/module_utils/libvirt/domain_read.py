@@ -75,6 +75,12 @@ def extract_guest_metadata(domain):
     }
 
 
+def is_ours(xml_text):
+    """Whether a domain XML carries our metadata (an element of the namespace urn:hpc.slurm_vm:1)."""
+    domain = parse_domain(xml_text) if isinstance(xml_text, str) else xml_text
+    return extract_guest_metadata(domain) is not None
+
+
 def extract_spec(xml_text):
     """Any domain XML (live, inactive, or ours) -> the spec of what we manage."""
     domain = parse_domain(xml_text) if isinstance(xml_text, str) else xml_text

@@ -18,6 +18,10 @@ class LibvirtConnectionError(LibvirtError):
     """libvirtd cannot be reached at the URI (down, unknown driver, no permission)."""
 
 
+class DomainNotOwned(LibvirtError):
+    """The domain exists but carries no hpc.slurm_vm metadata; only force changes or removes it."""
+
+
 class DomainOperationFailed(LibvirtError):
     """libvirt refused or failed an operation on a domain."""
 

@@ -19,7 +19,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import LIBVIRT_NAMESPACE
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.domain_spec import SPEC_KEYS, fill_generated
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.errors import DomainNotOwned
 
 STATES = ("running", "shutdown", "destroyed", "defined", "absent")
 # Changes that need the guest's files rebuilt: only safe while the guest is off.
@@ -46,21 +48,25 @@ def describe_changes(differences):
     return ["%s: %s -> %s" % (key, _show(key, before), _show(key, after)) for key, before, after in differences]
 
 
-def plan_guest(desired, state, persistent, current, files):
+def plan_guest(desired, state, persistent, current, files, force=False):
     """Decide the actions.
 
     desired:    spec from domain_spec.desired_spec (ignored for state=absent)
     state:      one of STATES
     persistent: bool, a defined domain (True) or a transient one
-    current:    None, or {"spec": spec, "active": bool, "paused": bool, "persistent": bool}
-                (spec read from the inactive XML of a persistent domain, the live one otherwise)
+    current:    None, or {"spec": spec, "active": bool, "paused": bool, "persistent": bool, "ours": bool}
+                (spec read from the inactive XML of a persistent domain, the live one otherwise;
+                ours: it carries our metadata)
     files:      {"overlay": bool, "tmp_disk": size in bytes or None, "console_log": bool}
+    force:      change or remove a domain that is not ours; without it, such a domain raises
+                DomainNotOwned and nothing is planned (its files of the same name are left alone too)
 
     Returns {"actions": [...], "changes": [...], "differences": [...], "restart_needed": bool,
     "warnings": [...], "desired": spec with libvirt-generated values filled in, "after_state": str}.
     """
     if state not in STATES:
         raise InvalidInput("state must be one of %s" % ", ".join(STATES))
+    _check_ownership(state, current, force)
     if state == "absent":
         return _result(_removal_actions(current, files), [], False, [], None, "absent")
     _check_persistence(desired, state, persistent, current)
@@ -75,6 +81,19 @@ def plan_guest(desired, state, persistent, current, files):
     after_state = _after_state(state, current, actions)
     actions.extend(_power_actions(state, persistent, current))
     return _result(actions, differences, restart_needed, warnings, desired, after_state)
+
+
+def _check_ownership(state, current, force):
+    """A domain without our metadata is someone else's: refuse any state for it unless force."""
+    if current is None or current["ours"] or force:
+        return
+    name = current["spec"]["name"]
+    if state == "absent":
+        refusal = "refusing to remove domain %s: it is not ours (no %s metadata); force=true removes it"
+    else:
+        refusal = "refusing to change domain %s: it is not ours (no %s metadata); force=true changes it"
+    raise DomainNotOwned(refusal % (name, LIBVIRT_NAMESPACE), name=name, ours=False,
+                         state=current.get("state"))
 
 
 def _removal_actions(current, files):

@@ -35,6 +35,8 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.guest_files i
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.plan import plan_guest
 
 WAIT_STATES = ("running", "shutoff")
+DEFAULT_TIMEOUT = 300
+DEFAULT_SHUTDOWN_TIMEOUT = 60
 
 
 def run_libvirt_guest(module):
@@ -73,6 +75,17 @@ def _file_facts(files, paths):
     }
 
 
+def check_seconds(value, what, default):
+    """A number of seconds to wait: the default when unset, 0 (do not wait) or more; never negative."""
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidInput("%s must be a number of seconds, got %r" % (what, value), **{what: value})
+    if value < 0:
+        raise InvalidInput("%s must be 0 or more seconds, got %r" % (what, value), **{what: value})
+    return value
+
+
 def _check_wait_for(wait_for, spec, state, check_mode):
     if not wait_for:
         return None
@@ -97,7 +110,8 @@ def ensure_guest(params, client, files, check_mode=False, clock=time.time, monot
     state = params.get("state") or "running"
     name, paths, spec, wait = _validate(params, state, files, check_mode)
     current = client.current(name)
-    plan = plan_guest(spec, state, params.get("persistent", True), current, _file_facts(files, paths))
+    plan = plan_guest(spec, state, params.get("persistent", True), current, _file_facts(files, paths),
+                      force=bool(params.get("force")))
     desired = plan["desired"]
     result = _planned_result(name, plan, current, paths)
     if check_mode:
@@ -120,6 +134,8 @@ def ensure_guest(params, client, files, check_mode=False, clock=time.time, monot
 def _validate(params, state, files, check_mode):
     """(name, paths, desired spec or None for absent, wait or None); raises InvalidInput before any change."""
     name = check_name(params["name"])
+    check_seconds(params.get("timeout"), "timeout", DEFAULT_TIMEOUT)
+    check_seconds(params.get("shutdown_timeout"), "shutdown_timeout", DEFAULT_SHUTDOWN_TIMEOUT)
     state_dir = check_path(params["state_dir"], "state_dir")
     paths = guest_files(name, state_dir)
     spec = None
@@ -174,7 +190,8 @@ def _wait(client, name, desired, wait, params, result):
     try:
         waited = client.wait_for(name, console_log=desired["console_log"] if desired else None,
                                  marker=wait.get("console"), address=wait.get("address"),
-                                 state=wait.get("state"), timeout=params.get("timeout") or 300,
+                                 state=wait.get("state"),
+                                 timeout=check_seconds(params.get("timeout"), "timeout", DEFAULT_TIMEOUT),
                                  mac=desired["interfaces"][0]["mac"] if desired and desired["interfaces"] else None)
     except SlurmVmError as exc:
         # the guest was changed all the same: say so in the failure
@@ -228,10 +245,10 @@ def _apply(plan, desired, current, client, files, paths, params, result, monoton
         elif action == "resume":
             client.resume(name)
         elif action == "shutdown":
-            outcome = _timed(result, "shutdown", monotonic, client.shutdown, name, params.get("shutdown_timeout", 60))
+            grace = check_seconds(params.get("shutdown_timeout"), "shutdown_timeout", DEFAULT_SHUTDOWN_TIMEOUT)
+            outcome = _timed(result, "shutdown", monotonic, client.shutdown, name, grace)
             if outcome == "destroyed":
-                result["warnings"].append("%s did not shut down within %ss: destroyed" % (
-                    name, params.get("shutdown_timeout", 60)))
+                result["warnings"].append("%s did not shut down within %ss: destroyed" % (name, grace))
         else:   # pragma: no cover - the planner only emits the actions above
             raise InvalidInput("unknown action %s" % action)
 

@@ -40,8 +40,9 @@ def _clean_test_driver():
     # test:///default is one in-memory hypervisor per process, shared by every connection
     c = lc.LibvirtClient("test:///default")
     c.destroy("test")   # the driver's sample domain: keep it out of the way
-    c.destroy("t7-unit")
-    c.undefine("t7-unit")
+    for name in ("t7-unit", "t7-foreign"):
+        c.destroy(name)
+        c.undefine(name)
     c.close()
 
 
@@ -191,6 +192,20 @@ def test_wait_for_timeout_fails_with_console_lines(client, env):
     ensure_guest(params(env, state="absent"), client, files)
 
 
+def test_zero_means_do_not_wait(client, env, monkeypatch):
+    files = gf.GuestFiles(Runner())
+    ensure_guest(params(env), client, files)
+    # timeout 0: the conditions are checked once (it used to become 300 s)
+    with pytest.raises(le.WaitTimeout, match="timed out after 0s waiting for console marker 'NEVER'"):
+        ensure_guest(params(env, wait_for=dict(console="NEVER"), timeout=0), client, files)
+    graces = []
+    shutdown = client.shutdown
+    monkeypatch.setattr(client, "shutdown", lambda name, grace: graces.append(grace) or shutdown(name, grace))
+    assert ensure_guest(params(env, state="shutdown", shutdown_timeout=0), client, files)["state"] == "shutoff"
+    assert graces == [0]
+    ensure_guest(params(env, state="absent"), client, files)
+
+
 def test_wait_stops_early_when_the_guest_dies(client, env):
     files = gf.GuestFiles(Runner())
     ensure_guest(params(env), client, files)
@@ -198,6 +213,51 @@ def test_wait_stops_early_when_the_guest_dies(client, env):
     with pytest.raises(le.WaitTimeout, match="stopped"):
         client.wait_for("t7-unit", console_log=str(env["state_dir"] / "t7-unit.console.log"), marker="X", timeout=5)
     ensure_guest(params(env, state="absent"), client, files)
+
+
+# A domain some other tool defined: no <metadata> of ours.
+FOREIGN_XML = ("<domain type='test'><name>t7-foreign</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+               "<os><type>hvm</type></os></domain>")
+
+
+def _foreign(client, env, running):
+    """Define (and maybe start) the foreign domain, with files of its name in state_dir; its XML as it is."""
+    dom = client.conn.defineXML(FOREIGN_XML)
+    if running:
+        dom.create()
+    env["state_dir"].mkdir()
+    for suffix in (".qcow2", ".tmp.raw", ".console.log"):
+        (env["state_dir"] / ("t7-foreign" + suffix)).write_bytes(b"not ours")
+    return dom.XMLDesc(0)
+
+
+@pytest.mark.parametrize("running", [False, True])
+@pytest.mark.parametrize("state", ["absent", "running", "defined", "shutdown", "destroyed"])
+def test_a_domain_that_is_not_ours_is_left_alone_unless_force(client, env, state, running):
+    before = _foreign(client, env, running)
+    files = gf.GuestFiles(Runner())
+    args = params(env, name="t7-foreign", state=state, shutdown_timeout=1)
+    verb = "remove" if state == "absent" else "change"
+    for check_mode in (True, False):
+        with pytest.raises(le.DomainNotOwned, match="refusing to %s domain t7-foreign: it is not ours "
+                                                     r"\(no urn:hpc.slurm_vm:1 metadata\); force=true" % verb):
+            ensure_guest(args, client, files, check_mode=check_mode)
+        assert client.conn.lookupByName("t7-foreign").XMLDesc(0) == before
+        assert sorted(os.listdir(str(env["state_dir"]))) == ["t7-foreign.console.log", "t7-foreign.qcow2",
+                                                              "t7-foreign.tmp.raw"]
+    assert client.current("t7-foreign")["ours"] is False
+    forced = ensure_guest(dict(args, force=True), client, files)
+    if state == "absent":
+        assert forced["actions"][-3:] == ["remove_overlay", "remove_tmp_disk", "remove_console_log"]
+        assert client.lookup("t7-foreign") is None and os.listdir(str(env["state_dir"])) == []
+    elif running:
+        # force lifts the refusal only: a running guest's files are not rebuilt under it (plan.py), it warns
+        assert forced["actions"] == {"shutdown": ["shutdown"], "destroyed": ["destroy"]}.get(state, [])
+        assert forced["restart_needed"] and "nothing was changed" in forced["warnings"][0]
+    else:
+        assert forced["actions"][-2:] == (["define", "start"] if state == "running" else ["create_tmp_disk", "define"])
+        assert client.current("t7-foreign")["ours"] is True   # redefined as ours: no force needed any more
+        assert not ensure_guest(args, client, files)["changed"]
 
 
 def test_unknown_uri():
@@ -225,6 +285,26 @@ def test_module_check_mode_and_bad_input(run_module, env):
     assert kind == "fail" and "invalid domain name" in result["msg"]
     kind, result = run_module(libvirt_guest.main, dict(params(env), uri="bogus:///x"))
     assert kind == "fail" and result["error"] == "LibvirtConnectionError"
+    for option, value in (("timeout", -5), ("shutdown_timeout", -1)):
+        kind, result = run_module(libvirt_guest.main, dict(params(env), uri="test:///default", **{option: value}))
+        assert kind == "fail" and result["msg"] == "%s must be 0 or more seconds, got %d" % (option, value)
+
+
+def test_module_refuses_a_domain_that_is_not_ours(run_module, env, client):
+    _foreign(client, env, running=True)
+    for check_mode in (True, False):
+        kind, result = run_module(libvirt_guest.main, dict(name="t7-foreign", uri="test:///default", state="absent",
+                                                           state_dir=str(env["state_dir"]),
+                                                           _ansible_check_mode=check_mode))
+        assert kind == "fail" and result["error"] == "DomainNotOwned" and result["changed"] is False
+        assert result["msg"] == ("refusing to remove domain t7-foreign: it is not ours (no urn:hpc.slurm_vm:1 "
+                                 "metadata); force=true removes it")
+        assert result["name"] == "t7-foreign" and result["ours"] is False and result["state"] == "running"
+    kind, result = run_module(libvirt_guest_info.main, dict(uri="test:///default", all=True, name=["t7-foreign"]))
+    assert [(g["name"], g["ours"]) for g in result["guests"]] == [("t7-foreign", False)]
+    kind, result = run_module(libvirt_guest.main, dict(name="t7-foreign", uri="test:///default", state="absent",
+                                                       state_dir=str(env["state_dir"]), force=True))
+    assert kind == "exit" and result["actions"][:2] == ["destroy", "undefine"]
 
 
 def test_module_real_run(run_module, env):

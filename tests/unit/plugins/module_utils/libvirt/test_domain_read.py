@@ -60,3 +60,12 @@ def test_memory_units():
 def test_unparsable_xml():
     with pytest.raises(InvalidInput, match="cannot parse"):
         dr.parse_domain("<domain>")
+
+
+def test_is_ours():
+    for name, ours in (("libvirt_vm-deb12-005_inactive.xml", True), ("libvirt_vm-deb12-005_live.xml", True),
+                       ("libvirt_foreign_test_default.xml", False)):
+        with open(os.path.join(FIXTURES, name)) as handle:
+            text = handle.read()
+        assert dr.is_ours(text) is ours, name
+        assert dr.is_ours(dr.parse_domain(text)) is ours, name

@@ -6,10 +6,15 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import os
 
 import pytest
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt import domain_read as dr
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt import plan as lp
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.errors import DomainNotOwned
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 
 SPEC = {
     "name": "vm-deb12-005", "virt_type": "qemu", "memory_kib": 262144, "vcpus": 1, "cpu_mode": None, "acpi": True,
@@ -28,8 +33,9 @@ FILES = {"overlay": False, "tmp_disk": 256 * 1024 ** 2, "console_log": True}
 DISK_FILES = {"overlay": True, "tmp_disk": None, "console_log": True}
 
 
-def cur(spec=None, active=False, persistent=True, paused=False):
-    return {"spec": copy.deepcopy(spec or SPEC), "active": active, "persistent": persistent, "paused": paused}
+def cur(spec=None, active=False, persistent=True, paused=False, ours=True):
+    return {"spec": copy.deepcopy(spec or SPEC), "active": active, "persistent": persistent, "paused": paused,
+            "ours": ours, "state": "running" if active else "shutoff"}
 
 
 def changed(**fields):
@@ -121,3 +127,48 @@ def test_generated_mac_is_no_change():
 def test_refused(state, persistent, current):
     with pytest.raises(InvalidInput):
         lp.plan_guest(copy.deepcopy(SPEC), state, persistent, current, NO_FILES)
+
+
+# ------------------------------------------------------------------ ownership
+# The same domain as the cases above, but without our metadata: every state is refused, and nothing planned,
+# unless force; with force the plan is the one an owned domain of that spec gets.
+FOREIGN_CASES = [c for c in CASES if c[4] is not None]
+
+
+@pytest.mark.parametrize("case", FOREIGN_CASES, ids=[c[0] for c in FOREIGN_CASES])
+def test_a_domain_that_is_not_ours_is_refused_unless_force(case):
+    _id, desired, state, persistent, current, files, actions, _restart, _after = case
+    foreign = dict(current, ours=False)
+    with pytest.raises(DomainNotOwned) as caught:
+        lp.plan_guest(copy.deepcopy(desired), state, persistent, foreign, files)
+    verb = "remove" if state == "absent" else "change"
+    assert caught.value.message == ("refusing to %s domain vm-deb12-005: it is not ours (no urn:hpc.slurm_vm:1 "
+                                    "metadata); force=true %ss it" % (verb, verb))
+    assert caught.value.details == {"name": "vm-deb12-005", "ours": False, "state": current["state"]}
+    forced = lp.plan_guest(copy.deepcopy(desired), state, persistent, foreign, files, force=True)
+    assert forced["actions"] == actions
+
+
+def _foreign_current():
+    """What LibvirtClient.current() reads from a real domain another tool defined (libvirt's test driver)."""
+    with open(os.path.join(FIXTURES, "libvirt_foreign_test_default.xml")) as handle:
+        root = dr.parse_domain(handle.read())
+    return {"spec": dr.extract_spec(root), "active": True, "paused": False, "persistent": True,
+            "ours": dr.is_ours(root), "state": "running"}
+
+
+@pytest.mark.parametrize("state", lp.STATES)
+def test_a_real_foreign_domain_is_refused(state):
+    current = _foreign_current()
+    assert current["ours"] is False
+    desired = None if state == "absent" else dict(SPEC, name="test")
+    with pytest.raises(DomainNotOwned, match="refusing to .* domain test: it is not ours"):
+        lp.plan_guest(copy.deepcopy(desired), state, True, current, FILES)
+    # its files of that name are left alone too: no remove_* without force
+    gone = lp.plan_guest(None, "absent", True, current, dict(FILES, overlay=True), force=True)
+    assert gone["actions"] == ["destroy", "undefine", "remove_overlay", "remove_tmp_disk", "remove_console_log"]
+
+
+def test_no_domain_is_no_ownership_question():
+    # nothing of that name in libvirt: the files named after the guest are ours to remove
+    assert lp.plan_guest(None, "absent", True, None, FILES)["actions"] == ["remove_tmp_disk", "remove_console_log"]
