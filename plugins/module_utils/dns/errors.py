@@ -162,7 +162,10 @@ def _transfer_error(exc, what, server):
     if not isinstance(exc, dns.xfr.TransferError):
         return None
     rcode = dns.rcode.to_text(exc.rcode)
-    cause = "the server refused the zone transfer (allow-transfer)"
+    if rcode == "NOTAUTH":  # BIND's answer to an AXFR of a zone it does not serve
+        cause = "the server refused the zone transfer: it does not serve this zone"
+    else:
+        cause = "the server refused the zone transfer (allow-transfer)"
     return DnsTransferRefused("%s: %s (%s from %s)" % (what, cause, rcode, server), rcode=rcode,
                               cause=cause, server=server)
 

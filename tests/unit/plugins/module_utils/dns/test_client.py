@@ -328,3 +328,81 @@ def test_port_and_timeout_limits_are_taken():
     # unset options keep their defaults
     default = dc.client_from_params(dict(server="127.0.0.1"), transport=FakeTransport())
     assert (default.server, default.timeout) == ("127.0.0.1:53", 10.0)
+
+
+# ---------------------------------------------------------------- what the tests above left out (dns_service)
+
+MAPPED_EXCEPTIONS = [
+    # exception -> class, words
+    (dns.tsig.BadSignature(), errors.DnsAuthError, "answer's TSIG signature does not verify"),
+    (dns.tsig.BadTime(), errors.DnsAuthError, "answer's TSIG signature does not verify"),
+    (dns.exception.FormError("bad label"), errors.DnsServerError, "malformed or unexpected answer: bad label"),
+    (OSError(101, "Network is unreachable"), errors.DnsConnectionError, "host unreachable (ENETUNREACH)"),
+    (ConnectionResetError(104, "Connection reset by peer"), errors.DnsConnectionError,
+     "network error ECONNRESET: Connection reset by peer"),
+    (dns.xfr.TransferError(dns.rcode.NOTAUTH), errors.DnsTransferRefused, "it does not serve this zone (NOTAUTH"),
+    (dns.xfr.TransferError(dns.rcode.REFUSED), errors.DnsTransferRefused, "(allow-transfer) (REFUSED"),
+]
+
+
+@pytest.mark.parametrize("exc, cls, words", MAPPED_EXCEPTIONS, ids=[type(c[0]).__name__ + str(i)
+                                                                    for i, c in enumerate(MAPPED_EXCEPTIONS)])
+def test_every_exception_kind_maps_to_its_class(exc, cls, words):
+    mapped = errors.error_for_exception(exc, "query x A", "10.77.0.1:53", 10.0)
+    assert type(mapped) is cls
+    assert words in mapped.message and mapped.details["server"] == "10.77.0.1:53"
+
+
+@pytest.mark.parametrize("rcode", ["SERVFAIL", "FORMERR", "NOTIMP", "BADVERS"])
+def test_a_query_answered_with_a_server_error_is_typed(rcode):
+    client = _client(FakeTransport([rcode]))
+    with pytest.raises(errors.DnsServerError, match="query t5-a.vms.lab.test. A") as caught:
+        client.read_names(FWD, {"t5-a.vms.lab.test.": {"A"}})
+    assert caught.value.details["rcode"] == rcode
+
+
+def test_find_zone_takes_the_soa_of_the_answer_and_falls_back_to_a_known_zone():
+    client = _client(FakeTransport([_soa_answer(FWD, "answer"), "NOERROR"]))
+    assert client.find_zone("t5-a.vms.lab.test.") == FWD
+    # another parent whose SOA query says nothing: the longest zone already known holds the name
+    assert client.find_zone("t5-a.sub.vms.lab.test.") == FWD
+    assert client.zones == {FWD}
+
+
+def test_an_update_bigger_than_estimated_is_split_until_it_fits(monkeypatch):
+    monkeypatch.setattr(dc, "MAX_UPDATE_BYTES", 400)  # the estimate (update_message) still says one message
+    transport = FakeTransport()
+    client = _client(transport)
+    changes = []
+    for i in range(6):
+        name = "t5-split-%d.vms.lab.test." % i
+        changes.append(_change(name, "A", [], ["10.77.50.%d" % i], model.PREREQ_NAME_ABSENT))
+        changes.append(_change(name, "TXT", [], ['"hpc.slurm_vm vm=t5-split-%d image=deb12 job=%d"' % (i, i)],
+                               model.PREREQ_NAME_ABSENT))
+    sent = client.update(FWD, changes)
+    assert sent == len(transport.sent) == client.stats["updates"] > 1
+    assert sum(len(m.update) for m in transport.sent) == len(changes)
+    for message in transport.sent:
+        assert len(message.to_wire()) <= 400 or len(message.update) == 1
+        assert {rr.name for rr in message.prerequisite} == {rr.name for rr in message.update}
+
+
+def test_a_zone_transfer_may_split_an_rrset_over_messages():
+    states = dc.name_states_of_zone([_rrset("t5-a.vms.lab.test.", "A", "10.77.50.1"),
+                                     dns.rrset.from_text("T5-A.vms.lab.test.", 60, "IN", "A", "10.77.50.2")])
+    assert states == {"t5-a.vms.lab.test.": model.NameState(True, {"A": (300, frozenset(["10.77.50.1",
+                                                                                         "10.77.50.2"]))})}
+
+
+def test_close_closes_the_transport_and_queries_are_counted():
+    transport = FakeTransport(["NXDOMAIN"])
+    client = _client(transport)
+    assert client.read_names(FWD, {"t5-a.vms.lab.test.": {"A"}})["t5-a.vms.lab.test."].exists is False
+    assert client.stats == dict(queries=1, transfers=0, updates=0)
+    client.close()
+    assert transport.closed
+
+
+def test_client_from_params_needs_a_server():
+    with pytest.raises(InvalidInput, match="server is required"):
+        dc.client_from_params(dict(server=""), transport=FakeTransport())
