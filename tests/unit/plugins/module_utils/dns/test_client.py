@@ -3,8 +3,9 @@
 """DnsClient without a server: error mapping (dns/errors.py), UPDATE building and batching (dns/update_message.py),
 zone discovery, reading names.
 
-The rcodes and exceptions below are the ones the lab's BIND 9.18 produced for
-each case (see tests/integration/dns/test_dns_errors.py, which checks them live).
+The rcodes and exceptions below are the ones the lab's BIND 9.18 and the sockets of the lab's
+namespace produce; tests/integration/dns/test_dns_errors.py triggers each of them live, except
+SERVFAIL (a healthy BIND does not answer it) and EHOSTUNREACH (it depends on the network).
 """
 from __future__ import absolute_import, division, print_function
 
