@@ -38,6 +38,7 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.dhcp.model import (
     DhcpUnsupported,
     LockFileSession,
     Reservation,
+    check_host_ip,
     http_url,
     shown_url,
 )
@@ -236,6 +237,10 @@ class KeaApiBackend(DhcpBackend):
         else:
             for subnet_id in sorted({r.subnet_id for r in removals + additions}):
                 subnet = self._subnet(subnet_id)
+                for res in additions:
+                    # Kea's subnet decides when the module was given none (dhcp_host checks its own before)
+                    if res.subnet_id == subnet_id and subnet.get("subnet"):
+                        check_host_ip(res.ip, subnet["subnet"])
                 gone = {id(r.ref) for r in removals}
                 kept = [e for e in subnet.get("reservations", []) if id(e) not in gone]
                 kept.extend(_entry_of(r) for r in additions if r.subnet_id == subnet_id)

@@ -162,3 +162,15 @@ def test_foreign_multicast_mac_is_read_back_as_kea_holds_it(tmp_path):
         found = {r.hostname: r.mac for r in api.list(1)}
     assert found["printer-3"] == "01:00:5e:00:00:fb"
     assert found["vm-cap-01"] == CAP.mac
+
+
+@pytest.mark.parametrize("ip, message", [
+    ("10.78.0.0", "is the network address of 10.78.0.0/26"),
+    ("10.78.0.63", "is the broadcast address of 10.78.0.0/26"),
+])
+def test_fallback_refuses_the_network_and_broadcast_address_of_keas_subnet(tmp_path, ip, message):
+    # Without the module's subnet, Kea's own subnet (config-get) decides, before config-set.
+    api, transport = backend(FALLBACK, tmp_path)
+    with pytest.raises(DhcpInvalidInput, match=message), api.session(write=True):
+        api.apply([], [Reservation("52:54:00:78:02:33", ip, "vm-cap-02", 1, {"vm": "vm-cap-02"})])
+    assert "config-set" not in transport.commands()
