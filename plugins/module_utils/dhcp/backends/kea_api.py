@@ -85,7 +85,7 @@ class HttpTransport(object):
         except ValueError:
             reply = None
         if not _is_api_reply(reply):
-            raise DhcpBackendError("the Kea control agent at %s sent a reply that is not the Kea control agent's "
+            raise DhcpBackendError("the server at %s sent a reply that is not the Kea control agent's "
                                    "JSON: %s" % (self.shown, _described(response, body)),
                                    status=response.getcode(), content_type=response.headers.get("Content-Type"),
                                    length=len(body))
