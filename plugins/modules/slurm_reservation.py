@@ -18,6 +18,15 @@ description:
     refused request (duplicate name, invalid node, overlap, busy nodes, no users) leaves nothing half-done.
     The module sends one C(scontrol) command per run and turns Slurm's refusals into clear failures.
   - Deleting a reservation that does not exist is not an error and reports no change.
+  - Ownership. A name that starts with C(hpcvm-) is the collection's (C(hpcvm-<host>), made by the spawn role).
+    Slurm 22.05 reservations have no comment field, so the collection's mark is that name together with the
+    shape it gives its own, Nodes exactly C(<host>), Users exactly C(root), no Accounts, no Flags (Slurm's own
+    C(SPEC_NODES) aside) and no PartitionName; the times are not part of the mark.
+    An existing C(hpcvm-) reservation without that shape was not made by the collection, so the module refuses
+    to delete or change it, with an error naming the reservation and each field that differs, unless
+    O(force=true). It still reports such a reservation when nothing would change.
+  - Reservations whose names do not start with C(hpcvm-) carry no claim of the collection. The module creates,
+    changes and deletes them as asked, whatever their shape; choosing their names is the caller's business.
 author:
   - hpc.slurm_vm contributors (!UNKNOWN)
 extends_documentation_fragment:
@@ -43,6 +52,8 @@ options:
   nodes:
     description:
       - Nodes to reserve, as names or hostlist expressions (C(vm-deb12-[001-002])). Required to create.
+      - At most 100,000 names in all. The bound is checked on the expressions' text before any is expanded,
+        so C(vm-[1-99999999]) fails at once with a clear error.
     type: list
     elements: str
   start_time:
@@ -87,6 +98,12 @@ options:
     description: Seconds within which a relative O(start_time) or O(end_time) counts as unchanged.
     type: int
     default: 300
+  force:
+    description:
+      - Change or delete a reservation named C(hpcvm-<host>) even when it does not carry the collection's mark
+        (see the description). Without it the module refuses.
+    type: bool
+    default: false
 seealso:
   - module: hpc.slurm_vm.slurm_reservation_info
   - module: hpc.slurm_vm.slurm_node_state
@@ -115,6 +132,12 @@ EXAMPLES = r"""
   hpc.slurm_vm.slurm_reservation:
     name: maint-disk
     state: absent
+
+- name: Remove a reservation an admin made under the collection's prefix (two nodes, so not the collection's)
+  hpc.slurm_vm.slurm_reservation:
+    name: hpcvm-vm-deb12-004
+    state: absent
+    force: true
 """
 
 RETURN = r"""
@@ -168,6 +191,7 @@ def main():
         flags=dict(type="list", elements="str"),
         partition=dict(type="str"),
         time_tolerance=dict(type="int", default=300),
+        force=dict(type="bool", default=False),
         **SLURM_ARGUMENT_SPEC
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,

@@ -16,6 +16,11 @@ __metaclass__ = type
 # Slurm: the host job of VM <host> on the host cluster, and its reservation in the VM cluster.
 HOST_JOB_PREFIX = "hpcvm:"
 RESERVATION_PREFIX = "hpcvm-"
+# Slurm 22.05 reservations have no Comment field, so the mark of a reservation is its name AND the shape the
+# spawn role gives it (roles/spawn/tasks/main.yml): Nodes exactly <host>, Users exactly RESERVATION_USERS, no
+# Accounts, no Flags (Slurm's own SPEC_NODES aside), no PartitionName. Its times are not part of the mark:
+# the collection sets them from the host job and moves them.
+RESERVATION_USERS = ("root",)
 # Node reasons the collection sets start with this (slurm_vm_teardown_reason_prefix).
 DEFAULT_REASON_PREFIX = "hpc.slurm_vm:"
 # DNS: the TXT mark's tag ("hpc.slurm_vm vm=<host> image=<img> job=<hostjob>");
@@ -54,6 +59,22 @@ def reservation_name(host):
 def host_of_reservation(name):
     """The VM hostname a reservation's name marks, or None for a reservation that is not ours."""
     return _host_after(RESERVATION_PREFIX, name)
+
+
+def reservation_mark_mismatches(name, nodes, users, accounts=(), flags=(), partition=None):
+    """What a reservation named `name` holds where the collection's own would hold something else, as
+    [(Slurm field, what it holds, what ours holds)]; [] when it carries the mark. nodes, users, accounts,
+    flags: lists (flags without the ones Slurm sets itself); partition: a name or None.
+    A name without RESERVATION_PREFIX gives [("ReservationName", name, "hpcvm-<host>")]."""
+    host = host_of_reservation(name)
+    if host is None:
+        return [("ReservationName", name, RESERVATION_PREFIX + "<host>")]
+    ours = (("Nodes", sorted(nodes or []), [host]), ("Users", sorted(users or []), sorted(RESERVATION_USERS)),
+            ("Accounts", sorted(accounts or []), []), ("Flags", sorted(flags or []), []))
+    mismatches = [(field, held, wanted) for field, held, wanted in ours if held != wanted]
+    if partition:
+        mismatches.append(("PartitionName", partition, None))
+    return mismatches
 
 
 def dhcp_object_name(host):

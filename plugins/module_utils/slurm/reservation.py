@@ -14,6 +14,11 @@ times here, so check mode and the real run send Slurm the same value. A
 relative time moves on every run, so it counts as unchanged while it lies
 within `tolerance` seconds of the reservation's current value; an absolute time
 must match to the second.
+
+Ownership: a reservation named hpcvm-<host> that does not carry the collection's mark (common/marks.py,
+reservation_mark_mismatches: that name, Nodes exactly <host>, Users root, nothing else) was not made by the
+collection; check_ownership refuses to change or delete it unless force. Other names carry no claim of the
+collection: they are the caller's, managed as asked.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -24,7 +29,11 @@ import re
 import time
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import nodeset
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput, SlurmVmError
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import (
+    host_of_reservation,
+    reservation_mark_mismatches,
+)
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.durations import format_duration, parse_duration
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse import (
     IMPLICIT_RESERVATION_FLAGS,
@@ -38,6 +47,34 @@ FLAG_RE = re.compile(r"^[A-Z_]+(=[0-9:-]+)?$")
 _RELATIVE_RE = re.compile(r"^now(?:\s*([+-])\s*(\d+)\s*([a-z]*))?$", re.IGNORECASE)
 _UNITS = (("seconds", 1), ("minutes", 60), ("hours", 3600), ("days", 86400), ("weeks", 604800))
 _ABS_FORMATS = (SLURM_TIME_FORMAT, "%Y-%m-%dT%H:%M", "%Y-%m-%d")
+
+
+class ReservationNotOwned(SlurmVmError):
+    """A reservation named as the collection's (hpcvm-<host>) without the collection's mark."""
+
+
+def check_ownership(current, action, force):
+    """Raise ReservationNotOwned when `current` (the reservation model, or None) is named hpcvm-<host> but
+    does not carry the collection's mark, unless force. action: what would be done ('delete', 'change')."""
+    if force or current is None or host_of_reservation(current["name"]) is None:
+        return
+    mismatches = reservation_mark_mismatches(current["name"], current["nodes"], current["users"],
+                                             current["accounts"], current["flags"], current["partition"])
+    if mismatches:
+        found = "; ".join("%s=%s where ours has %s" % (field, _shown(field, held), _shown(field, wanted))
+                          for field, held, wanted in mismatches)
+        raise ReservationNotOwned(
+            "refusing to %s reservation %s: its name is hpc.slurm_vm's but hpc.slurm_vm did not create it (%s); "
+            "force=true %ss it anyway" % (action, current["name"], found, action),
+            reservation=current["name"], mismatches=[dict(field=f, found=h, ours=w) for f, h, w in mismatches])
+
+
+def _shown(field, value):
+    if value is None or value == []:
+        return "(none)"
+    if field == "Nodes":
+        return nodeset.fold(value)
+    return ",".join(value) if isinstance(value, list) else str(value)
 
 
 def resolve_time(value, now):

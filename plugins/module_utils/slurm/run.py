@@ -171,6 +171,7 @@ def _change_reservation(client, name, before, desired, params, now, check_mode):
     command, after = [], before
     if params["state"] == "absent":
         if before is not None:
+            resv.check_ownership(before, "delete", params["force"])
             command, after = ["delete", "ReservationName=%s" % name], None
             if not check_mode:
                 client.delete_reservation(name)
@@ -182,6 +183,7 @@ def _change_reservation(client, name, before, desired, params, now, check_mode):
     else:
         args, after = resv.update_args(before, desired, now, params["time_tolerance"])
         if args:
+            resv.check_ownership(before, "change", params["force"])
             command = ["update", "ReservationName=%s" % name] + args
             if not check_mode:
                 client.update_reservation(name, args)
