@@ -25,6 +25,7 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.preview imp
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.vm_state import (
     GC,
     GC_REASONS,
+    INVALID_REG,
     VmState,
     node_runs_jobs,
 )
@@ -60,7 +61,20 @@ def vm_steps(context, image, vms, used):
 def _teardown_item(vm, image, step, why):
     return {"image": image["name"], "hostname": vm["hostname"], "step": step, "state": vm["state"], "reason": why,
             "host_job_id": (vm["host_job"] or {}).get("id"), "hypervisor": vm.get("hypervisor"),
-            "started": vm.get("started")}
+            "started": vm.get("started"), "boot_failure": boot_failure(vm, step)}
+
+
+def boot_failure(vm, step):
+    """Why the VM's teardown is a failed boot, or None: it did not register in boot_timeout, or its
+    slurmd registered invalid (the image table and slurm.conf disagree). A failed boot counts toward
+    the image's backoff, and role teardown holds its node DOWN for failed_hold."""
+    if step != "end_host_job":
+        return None
+    if vm["state"] == VmState.BOOTING:
+        return "boot_timeout"
+    if vm["state"] == VmState.FAILED and INVALID_REG in vm["node"]["flags"]:
+        return "invalid_registration"
+    return None
 
 
 def _resume_item(vm, image):
@@ -102,6 +116,9 @@ def _leftover_step(vm, image, context, _used, _idle_kept):
 
 def _failed_step(vm, _image, _context, _used, _idle_kept):
     reason = vm["node"]["reason"]
+    if INVALID_REG in vm["node"]["flags"]:
+        return "end_host_job", ("slurmd registered invalid (%s): the image table and the VM cluster's "
+                                "slurm.conf disagree" % (reason or "no reason"))
     return "end_host_job", "node %s%s" % (vm["node"]["state"], (": " + reason) if reason else "")
 
 

@@ -27,17 +27,18 @@ class ReportError(SlurmVmError):
 
 
 TEARDOWN_STEPS = ("drain", "end_host_job", "wait", "finish")
+BOOT_FAILURE_CAUSES = ("boot_timeout", "invalid_registration")  # lifecycle.boot_failure
 METRIC_PREFIX = "hpc_slurm_vm_"
 
 
 def failure_history(plan, previous, now):
-    """Boot failures in a row per image: +1 per boot_timeout teardown, reset to 0 once a
-    VM of the image is idle or busy. previous: the last history ({} before the first run)."""
+    """Boot failures in a row per image: +1 per failed boot the plan tears down (boot_timeout, or a
+    slurmd that registered invalid), reset to 0 once a VM of the image is idle or busy.
+    previous: the last history ({} before the first run)."""
     history = dict(previous or {})
     for name, summary in sorted(plan.get("images", {}).items()):
         record = dict(history.get(name) or {"failures": 0, "last_failure": None})
-        failed = [t for t in plan.get("teardown", [])
-                  if t["image"] == name and t["reason"].startswith("boot_timeout")]
+        failed = [t for t in plan.get("teardown", []) if t["image"] == name and t.get("boot_failure")]
         if failed:
             record["failures"] = int(record.get("failures", 0)) + len(failed)
             record["last_failure"] = int(now)
@@ -60,8 +61,8 @@ def run_summary(plan, submitted, started, now, removed=()):
         "spawned_by_image": _count_by_image(submitted),
         "cancelled": [c["hostname"] for c in plan.get("cancel", [])],
         "hidden": [r["hostname"] for r in plan.get("resume", [])],
-        "teardown": [{"image": t["image"], "hostname": t["hostname"], "step": t["step"], "reason": t["reason"]}
-                     for t in plan.get("teardown", [])],
+        "teardown": [{"image": t["image"], "hostname": t["hostname"], "step": t["step"], "reason": t["reason"],
+                      "boot_failure": t.get("boot_failure")} for t in plan.get("teardown", [])],
         "gc": plan.get("gc", []),
         "images": plan.get("images", {}),
     }
@@ -118,6 +119,11 @@ def prometheus_text(summary):
            [((("image", n), ("step", s)),
              sum(1 for t in summary.get("teardown", []) if t.get("image") == n and t["step"] == s))
             for n in names for s in TEARDOWN_STEPS])
+    family("boot_failures", "gauge", "Failed boots the run tore down, by image and cause (boot_timeout: "
+           "not registered in time; invalid_registration: Slurm set INVALID_REG, see the teardown reason).",
+           [((("image", n), ("cause", c)),
+             sum(1 for t in summary.get("teardown", []) if t.get("image") == n and t.get("boot_failure") == c))
+            for n in names for c in BOOT_FAILURE_CAUSES])
     family("spawned", "gauge", "Host jobs the run submitted, by image.",
            [((("image", n),), summary.get("spawned_by_image", {}).get(n, 0)) for n in names])
     family("cancelled", "gauge", "Pending host jobs the run cancelled.", [((), len(summary.get("cancelled", [])))])

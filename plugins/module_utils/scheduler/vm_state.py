@@ -93,6 +93,9 @@ GC = _values(VmState.STRAY, VmState.CLAIMED, VmState.UNKNOWN)
 REPORTED = ALIVE + GC
 
 REGISTERED_FILE = "registered.json"
+# The node flag Slurm sets when a slurmd registers with fewer CPUs, sockets or memory than
+# slurm.conf gives the node; Slurm drains it with a reason such as "Low CPUs".
+INVALID_REG = "INVALID_REG"
 
 
 def is_supply(vm):
@@ -197,8 +200,8 @@ def _state_of_running_vm(vm, image, now, rules, busy_hosts, registered):
     vm["life_left"] = vm["usable_end"] - now
     vm["started"] = started
     vm["hypervisor"] = host_job.get("hypervisor")
-    if node["state"] in ("DOWN", "FAIL") or "FAIL" in node["flags"]:
-        return VmState.FAILED
+    if node["state"] in ("DOWN", "FAIL") or "FAIL" in node["flags"] or INVALID_REG in node["flags"]:
+        return VmState.FAILED  # INVALID_REG: its slurmd registered with less than slurm.conf says (drained too)
     if "DRAIN" in node["flags"]:
         return VmState.DRAINING
     if not node["registered"]:

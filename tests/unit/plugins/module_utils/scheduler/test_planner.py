@@ -149,3 +149,20 @@ def test_a_running_host_job_without_a_registered_node_is_started_again_until_boo
     assert start["mac"] == "52:54:00:77:01:01" and start["ip"] and start["host_job_id"] == "100"
     # past boot_timeout (300 s): torn down, not started again
     assert [[t["hostname"], t["step"]] for t in result["teardown"]] == [["vm-a-002", "end_host_job"]]
+
+
+def test_a_node_slurm_set_invalid_reg_is_a_failed_boot_with_slurms_reason():
+    """The table says vcpus 1, slurm.conf CPUs=4: the VM's slurmd registers with 1 CPU, Slurm drains the
+    node INVALID_REG. Not an idle drained VM to replace at once: a failed boot, toward the backoff."""
+    snapshot, images, history = build({"host_jobs": {"vm-a-001": ["RUNNING", -100, 14000]},
+                                       "nodes": {"vm-a-001": "IDLE+DRAIN+INVALID_REG"},
+                                       "jobs": [[1, "a", 1, 1, 600, -60, "Resources"]]})
+    snapshot["nodes"]["vm-a-001"]["reason"] = "Low socket*core*thread count, Low CPUs"
+    result = vm_planner.plan(snapshot, images, history=history)
+    item = [t for t in result["teardown"] if t["hostname"] == "vm-a-001"][0]
+    assert item["step"] == "end_host_job" and item["boot_failure"] == "invalid_registration", item
+    assert item["reason"].startswith("slurmd registered invalid (Low socket*core*thread count, Low CPUs)")
+    assert "Low CPUs" in result["preview"]
+    plain = [t for t in vm_planner.plan(*build({"host_jobs": {"vm-a-001": ["RUNNING", -100, 14000]},
+                                                "nodes": {"vm-a-001": "IDLE+DRAIN"}})[:2])["teardown"]]
+    assert plain[0]["boot_failure"] is None and plain[0]["reason"].startswith("drained")

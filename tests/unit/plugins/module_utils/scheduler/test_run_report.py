@@ -15,7 +15,8 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import 
 PLAN = {
     "spawn": [], "cancel": [{"image": "a", "hostname": "vm-a-003", "host_job_id": "9", "reason": "demand gone"}],
     "teardown": [
-        {"image": "a", "hostname": "vm-a-001", "step": "end_host_job", "reason": "boot_timeout: not ready after 300 s"},
+        {"image": "a", "hostname": "vm-a-001", "step": "end_host_job", "reason": "boot_timeout: not ready after 300 s",
+         "boot_failure": "boot_timeout"},
         {"image": "b", "hostname": "vm-b-001", "step": "drain", "reason": "idle for 600 s"},
     ],
     "gc": [],
@@ -127,3 +128,16 @@ def test_orphans_removed_are_summarized_and_counted_by_kind():
     lines = run_report.prometheus_text(summary).splitlines()
     assert 'hpc_slurm_vm_orphans_removed{kind="dns"} 1' in lines
     assert 'hpc_slurm_vm_orphans_removed{kind="domain"} 0' in lines
+
+
+def test_an_invalid_registration_is_a_failed_boot_and_a_metric():
+    plan = {"teardown": [{"image": "a", "hostname": "vm-a-002", "step": "end_host_job",
+                          "reason": "slurmd registered invalid (Low socket*core*thread count, Low CPUs): ...",
+                          "boot_failure": "invalid_registration"},
+                         {"image": "a", "hostname": "vm-a-003", "step": "end_host_job", "reason": "node DOWN",
+                          "boot_failure": None}],
+            "images": {"a": {"vms": {"failed": 2}}}}
+    assert run_report.failure_history(plan, {}, now=5)["a"] == {"failures": 1, "last_failure": 5}
+    lines = run_report.prometheus_text(run_report.run_summary(plan, [], 0, 0)).splitlines()
+    assert 'hpc_slurm_vm_boot_failures{image="a",cause="invalid_registration"} 1' in lines
+    assert 'hpc_slurm_vm_boot_failures{image="a",cause="boot_timeout"} 0' in lines
