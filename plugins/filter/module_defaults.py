@@ -11,7 +11,8 @@ Every play that runs this collection's roles sets (playbooks/scheduler.yml, play
     group/hpc.slurm_vm.slurm: "{{ slurm_vm_vm_cluster | hpc.slurm_vm.slurm_defaults }}"
     hpc.slurm_vm.slurm_host_job: "{{ slurm_vm_host_cluster | hpc.slurm_vm.slurm_defaults }}"
     group/hpc.slurm_vm.libvirt: >-
-      {{ slurm_vm_libvirt_uri | default(none) | hpc.slurm_vm.libvirt_defaults(slurm_vm_vm_dir) }}
+      {{ slurm_vm_libvirt_uri | default(none)
+         | hpc.slurm_vm.libvirt_defaults(slurm_vm_vm_dir, slurm_vm_image_dir | default(none)) }}
 
 so the roles pass only what is per task. Ansible gives a module every key of its group's
 defaults and the module fails on a key it does not know, so each filter returns only options
@@ -77,10 +78,11 @@ def slurm_defaults(cluster):
     return {key: cluster.get(key) for key in SLURM_ARGUMENT_SPEC}
 
 
-def libvirt_defaults(uri=None, state_dir=None):
-    """slurm_vm_libvirt_uri, slurm_vm_vm_dir -> the options of libvirt_guest and libvirt_guest_info
-    (group hpc.slurm_vm.libvirt); an unset one keeps the module's default."""
-    given = {"uri": uri, "state_dir": state_dir}
+def libvirt_defaults(uri=None, state_dir=None, image_dir=None):
+    """slurm_vm_libvirt_uri, slurm_vm_vm_dir, slurm_vm_image_dir -> the options of libvirt_guest and
+    libvirt_guest_info (group hpc.slurm_vm.libvirt); an unset one keeps the module's default (for image_dir
+    /var/lib/hpc-slurm-vm/images: the images are confined to a directory either way)."""
+    given = {"uri": uri, "state_dir": state_dir, "image_dir": image_dir}
     return {key: value for key, value in given.items() if value}
 
 

@@ -99,8 +99,8 @@ options:
     type: str
   image:
     description:
-      - Base disk image (absolute path). The guest boots from a qcow2 overlay on it, C(<state_dir>/<name>.qcow2),
-        as C(vda). The image itself is only read.
+      - Base disk image (absolute path inside O(image_dir)). The guest boots from a qcow2 overlay on it,
+        C(<state_dir>/<name>.qcow2), as C(vda). The image itself is only read.
     type: path
   image_format:
     description: Format of O(image).
@@ -109,13 +109,18 @@ options:
     default: qcow2
   image_dir:
     description:
-      - Allowed image directory. When set, O(image), O(kernel) and O(initrd) must resolve to paths inside it.
+      - Allowed image directory. O(image), O(kernel) and O(initrd) must resolve to paths inside it, after C(..) and
+        symbolic links are resolved (realpath); a path outside is refused before anything is created.
+      - There is always such a directory. Unset, it is V(/var/lib/hpc-slurm-vm/images).
+      - A site sets it once for the action group C(hpc.slurm_vm.libvirt), in C(module_defaults) built by the filter
+        C(hpc.slurm_vm.libvirt_defaults) from the site variable C(slurm_vm_image_dir).
     type: path
+    default: /var/lib/hpc-slurm-vm/images
   kernel:
-    description: Kernel for a direct kernel boot (absolute path).
+    description: Kernel for a direct kernel boot (absolute path inside O(image_dir)).
     type: path
   initrd:
-    description: Initramfs for a direct kernel boot.
+    description: Initramfs for a direct kernel boot (absolute path inside O(image_dir)).
     type: path
   cmdline:
     description: Kernel command line for a direct kernel boot.
@@ -233,8 +238,9 @@ EXAMPLES = r"""
     memory: 256
     mac: "52:54:00:77:01:05"
     bridge: br-hpcvm
-    kernel: /var/cache/hpcvm-lab/vmlinux
-    initrd: /var/cache/hpcvm-lab/initrd.gz
+    kernel: /var/cache/hpcvm-lab/guest/vmlinux
+    initrd: /var/cache/hpcvm-lab/guest/initrd.gz
+    image_dir: /var/cache/hpcvm-lab
     cmdline: console=ttyS0 quiet panic=-1 vm.hostname=vm-deb12-005
     filesystems:
       - source: /
@@ -253,8 +259,8 @@ EXAMPLES = r"""
 - name: A disk-image guest on a per-VM overlay, named through SMBIOS
   hpc.slurm_vm.libvirt_guest:
     name: vm-disk-001
-    image: /var/lib/hpc-slurm-vm/images/debian12.qcow2
-    image_dir: /var/lib/hpc-slurm-vm/images
+    image: /srv/images/debian12.qcow2
+    image_dir: /srv/images
     mac: "52:54:00:77:02:01"
     bridge: br0
     memory: 768
@@ -331,6 +337,7 @@ console_tail:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.client import libvirt_argument_spec
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.domain_spec import DEFAULT_IMAGE_DIR
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.run import run_libvirt_guest
 
 
@@ -351,7 +358,7 @@ def argument_spec():
         network=dict(type="str"),
         image=dict(type="path"),
         image_format=dict(type="str", default="qcow2", choices=["qcow2", "raw"]),
-        image_dir=dict(type="path"),
+        image_dir=dict(type="path", default=DEFAULT_IMAGE_DIR),
         kernel=dict(type="path"),
         initrd=dict(type="path"),
         cmdline=dict(type="str"),

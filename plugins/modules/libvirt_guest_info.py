@@ -36,6 +36,12 @@ options:
     description: Also list domains without our metadata (RV(guests[].ours=false)).
     type: bool
     default: false
+  image_dir:
+    description:
+      - Not used. Accepted so that the C(module_defaults) of the action group C(hpc.slurm_vm.libvirt), which set
+        M(hpc.slurm_vm.libvirt_guest)'s O(hpc.slurm_vm.libvirt_guest#module:image_dir), can be given to this module
+        too.
+    type: path
 seealso:
   - module: hpc.slurm_vm.libvirt_guest
 author:
@@ -113,13 +119,19 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.client import
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.run import run_libvirt_guest_info
 
 
-def main():
-    argument_spec = libvirt_argument_spec()
-    argument_spec.update(
+def argument_spec():
+    """libvirt_guest_info's options: the shared connection options plus its own."""
+    spec = libvirt_argument_spec()
+    spec.update(
         name=dict(type="list", elements="str"),
         all=dict(type="bool", default=False),
+        image_dir=dict(type="path"),   # the group's module_defaults carry it for libvirt_guest
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     run_libvirt_guest_info(module)
 
 

@@ -52,6 +52,10 @@ SPEC_KEYS = (
 
 _UNITS = {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4}
 
+# Images, kernels and initrds must resolve into the image directory. Without image_dir this one
+# applies: there is no "no check", so a path such as /img/../../etc/passwd can never back an overlay.
+DEFAULT_IMAGE_DIR = "/var/lib/hpc-slurm-vm/images"
+
 
 # ----------------------------------------------------------------- validation
 def check_text(value, what, allow_empty=False):
@@ -81,12 +85,15 @@ def check_path(path, what, must_exist=False, inside=None):
     path = check_text(path, what)
     if not os.path.isabs(path):
         raise InvalidInput("%s must be an absolute path, got %r" % (what, path), path=path)
-    path = os.path.normpath(path)
+    given, path = path, os.path.normpath(path)
     if inside:
+        # realpath: '..' and symlinks resolved, as qemu-img and qemu will open the file
         real, root = os.path.realpath(path), os.path.realpath(inside)
         if os.path.commonpath([real, root]) != root:
-            raise InvalidInput("%s %s is outside the allowed image directory %s" % (what, path, inside),
-                               path=path, image_dir=inside)
+            shown = given if real == given else "%s (resolves to %s)" % (given, real)
+            raise InvalidInput("%s %s is outside the allowed image directory %s; put it there, or set image_dir "
+                               "(a site sets it once with slurm_vm_image_dir)" % (what, shown, inside),
+                               path=given, resolved=real, image_dir=inside)
     if must_exist and not os.path.isfile(path):
         raise InvalidInput("%s %s does not exist (or is not a file)" % (what, path), path=path)
     return path
@@ -184,11 +191,12 @@ def desired_spec(params, check_files=True):
     params keys: name, state_dir, virt_type, memory (MiB), vcpus, cpu_mode, acpi,
     mac, bridge, network, image, image_format, image_dir, kernel, initrd,
     cmdline, sysinfo, filesystems, tmp_disk ({size, serial}), console_log, metadata.
+    image, kernel and initrd must resolve into image_dir (DEFAULT_IMAGE_DIR when unset).
     """
     name = check_name(params["name"])
     files = guest_files(name, check_path(params["state_dir"], "state_dir"))
     virt_type, cpu_mode = _check_machine(params)
-    image_dir = check_path(params["image_dir"], "image_dir") if params.get("image_dir") else None
+    image_dir = check_path(params.get("image_dir") or DEFAULT_IMAGE_DIR, "image_dir")
     interfaces = _interfaces(params)
     base_image, disks = _boot_disk(params, files, image_dir, check_files)
     kernel, initrd, cmdline = _direct_kernel(params, image_dir, check_files)

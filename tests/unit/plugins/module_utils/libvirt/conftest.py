@@ -22,7 +22,7 @@ def spec_params(images):
     """params(**extra): libvirt_guest parameters of a lab guest booting images/vmlinux, with extra on top."""
     def params(**extra):
         base = dict(name="vm-deb12-005", state_dir="/tmp/hpcvm-lab/vms", virt_type="qemu", memory=256, vcpus=1,
-                    mac="52:54:00:77:01:05", bridge="br-hpcvm", kernel=str(images / "vmlinux"),
+                    mac="52:54:00:77:01:05", bridge="br-hpcvm", image_dir=str(images), kernel=str(images / "vmlinux"),
                     initrd=str(images / "initrd.gz"), cmdline="console=ttyS0 vm.hostname=vm-deb12-005",
                     filesystems=[dict(source="/", target="hostroot", readonly=True)],
                     tmp_disk=dict(size="512M", serial="hpcvm-tmp"), metadata=dict(image="deb12", hostjob="42"))

@@ -308,11 +308,30 @@ def test_module_refuses_a_domain_that_is_not_ours(run_module, env, client):
 
 
 def test_module_real_run(run_module, env):
-    kind, result = run_module(libvirt_guest.main, dict(params(env, image=None, image_dir=None,
+    kind, result = run_module(libvirt_guest.main, dict(params(env, image=None, image_dir=str(env["images"]),
                                                               kernel=str(env["images"] / "vmlinux")),
                                                        uri="test:///default"))
     assert kind == "exit" and result["actions"] == ["create_tmp_disk", "define", "start"]
     assert result["state"] == "running" and result["timings"]["start"] >= 0
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_module_confines_images_to_the_default_directory(run_module, env, check_mode):
+    """Without image_dir the images must be in /var/lib/hpc-slurm-vm/images: never "no check"."""
+    unset = dict(params(env, image="/img/../../etc/passwd", image_format="raw"), uri="test:///default",
+                 _ansible_check_mode=check_mode)
+    del unset["image_dir"]
+    for args in (unset, dict(unset, image_dir=None)):
+        kind, result = run_module(libvirt_guest.main, args)
+        assert kind == "fail" and result["error"] == "InvalidInput" and not result["changed"]
+        assert result["msg"] == ("image /img/../../etc/passwd (resolves to /etc/passwd) is outside the allowed image "
+                                 "directory /var/lib/hpc-slurm-vm/images; put it there, or set image_dir (a site "
+                                 "sets it once with slurm_vm_image_dir)")
+        assert (result["path"], result["resolved"]) == ("/img/../../etc/passwd", "/etc/passwd")
+    kind, result = run_module(libvirt_guest.main, dict(unset, image=None, kernel=str(env["images"] / "vmlinux")))
+    assert kind == "fail" and result["msg"].startswith("kernel %s is outside the allowed image directory "
+                                                       "/var/lib/hpc-slurm-vm/images" % (env["images"] / "vmlinux"))
+    assert lc.LibvirtClient("test:///default").lookup("t7-unit") is None and not env["state_dir"].exists()
 
 
 def test_info_module(run_module):

@@ -26,7 +26,8 @@ def test_real_libvirt_xml_normalizes_to_the_desired_spec(images):
         cmdline="console=ttyS0 quiet panic=-1 acpi=off vm.hostname=vm-deb12-005 vm.tmpdisk=hpcvm-tmp "
                 "vm.fetch=http://10.77.0.1:8080/boot/t7-vm-deb12-005.tar.gz",
         filesystems=[dict(source="/", target="hostroot", readonly=True)],
-        tmp_disk=dict(size="256M", serial="hpcvm-tmp"), metadata=dict(image="deb12")), check_files=False)
+        tmp_disk=dict(size="256M", serial="hpcvm-tmp"), metadata=dict(image="deb12"), image_dir="/var/cache/hpcvm-lab"),
+        check_files=False)
     for name in ("libvirt_vm-deb12-005_inactive.xml", "libvirt_vm-deb12-005_live.xml"):
         with open(os.path.join(FIXTURES, name)) as handle:
             text = handle.read()

@@ -63,6 +63,30 @@ def test_image_outside_the_allowed_directory(spec_params, images, tmp_path):
 
 
 @pytest.mark.parametrize("key", ["image", "kernel", "initrd"])
+def test_every_boot_file_is_confined(spec_params, images, tmp_path, key):
+    outside = tmp_path / "elsewhere"
+    outside.write_bytes(b"x")
+    (images / "up").symlink_to(tmp_path)
+    for path in (str(outside), str(images / ".." / "elsewhere"), str(images / "up" / "elsewhere"), "/etc/passwd"):
+        with pytest.raises(InvalidInput, match="%s .* is outside the allowed image directory %s;" % (key, images)):
+            ds.desired_spec(spec_params(**{key: path}), check_files=False)
+
+
+@pytest.mark.parametrize("image_dir", [None, ""])
+def test_without_image_dir_the_default_directory_confines(spec_params, images, image_dir):
+    # /img/../../etc/passwd as a raw image backed an overlay by /etc/passwd when image_dir was unset
+    params = spec_params(image="/img/../../etc/passwd", image_format="raw", kernel=None, initrd=None, cmdline=None,
+                         image_dir=image_dir)
+    with pytest.raises(InvalidInput) as caught:
+        ds.desired_spec(params)
+    assert caught.value.details["image_dir"] == ds.DEFAULT_IMAGE_DIR == "/var/lib/hpc-slurm-vm/images"
+    assert caught.value.details["resolved"] == "/etc/passwd"
+    with pytest.raises(InvalidInput, match="kernel %s is outside the allowed image directory /var/lib/hpc-slurm-vm/"
+                                           "images" % (images / "vmlinux")):
+        ds.desired_spec(spec_params(image_dir=image_dir))
+
+
+@pytest.mark.parametrize("key", ["image", "kernel", "initrd"])
 def test_missing_image_files(spec_params, images, key):
     with pytest.raises(InvalidInput, match="does not exist"):
         ds.desired_spec(spec_params(**{key: str(images / "missing")}))
