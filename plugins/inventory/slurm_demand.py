@@ -26,6 +26,11 @@ description:
   - The whole snapshot is written as JSON to O(snapshot_file), whose path is the variable
     C(slurm_vm_snapshot_file) of the host O(snapshot_host), for M(hpc.slurm_vm.vm_plan).
   - Configuration files must end in C(.slurm_demand.yml) or C(.slurm_demand.yaml).
+  - When the source fails (the image table, a missing slurm.conf, a Slurm command that fails or a controller
+    that does not answer, the snapshot file), Ansible only warns and goes on without it. So the plugin also sets
+    C(slurm_vm_inventory_failure) on O(snapshot_host), with C(source) (this file), C(command) (the Slurm command
+    that failed, or null), C(error) and C(msg) (one line saying all three), and sets no C(slurm_vm_snapshot_file).
+    The collection's playbooks stop at their first task when there is no snapshot and print that C(msg).
 requirements:
   - Slurm client commands (squeue, scontrol) on the controller
   - ClusterShell
@@ -154,7 +159,32 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def parse(self, inventory, loader, path, cache=True):
         started = time.time()
         super(InventoryModule, self).parse(inventory, loader, path, cache)
-        self._read_config_data(path)
+        try:
+            self._read_config_data(path)
+            self._parse(path, cache, started)
+        except Exception as exc:
+            # ansible-core turns this into a warning and goes on: leave the playbooks the reason
+            self._record_failure(path, exc)
+            raise
+
+    def _record_failure(self, path, exc):
+        cause = exc.__cause__ if isinstance(exc.__cause__, SlurmVmError) else None
+        argv = cause.details.get("cmd") if cause is not None else None
+        command = " ".join(argv) if isinstance(argv, (list, tuple)) else argv
+        error = cause.message if cause is not None else to_native(exc)
+        if error.startswith(path + ": "):
+            error = error[len(path) + 2:]
+        try:
+            snapshot_host = self.get_option("snapshot_host") or "localhost"
+        except Exception:  # noqa: BLE001 - the config itself did not load
+            snapshot_host = "localhost"
+        self._add_snapshot_host(snapshot_host)
+        self.inventory.set_variable(snapshot_host, "slurm_vm_inventory_failure", {
+            "source": path, "command": command, "error": error,
+            "msg": "no Slurm snapshot: the inventory source %s (hpc.slurm_vm.slurm_demand) failed: %s" % (path, error),
+        })
+
+    def _parse(self, path, cache, started):
         images = self._images(path)
         cache_key = self.get_cache_key(path)
         use_cache = self.get_option("cache") and cache
@@ -221,11 +251,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self.inventory.set_variable(hypervisor, "slurm_vm_guests", guests)
         self.inventory.set_variable(snapshot_host, "slurm_vm_snapshot_age", int(time.time()) - now)
 
-    def _add_snapshot_host(self):
+    def _add_snapshot_host(self, snapshot_host=None):
         """The host that gets the snapshot file's name: as an inventory variable, ansible-core 2.19
         would tag every one of the snapshot's values (over 1 s for 10,000 jobs), and
         `ansible-inventory --list` would repeat it per host."""
-        snapshot_host = self.get_option("snapshot_host")
+        snapshot_host = snapshot_host or self.get_option("snapshot_host")
         if snapshot_host not in self.inventory.hosts:
             self.inventory.add_host(snapshot_host)
             if snapshot_host == "localhost":
