@@ -8,7 +8,8 @@ for a job that no VM will serve. The scheduler knows better; the cases it says:
   - the job's time limit is over what a VM of its image can give (or it has none);
   - the job asks for a gres that no image of the table provides;
   - the image is in backoff after failed boots;
-  - a limit (max_vms, max_total_vms, max_spawn_per_run, free hostnames) keeps its VM from starting.
+  - a limit (max_vms, max_total_vms, max_spawn_per_run, free hostnames, slurm.conf drifted from the
+    table) keeps its VM from starting.
 A comment is ours when it starts with the reason prefix. The scheduler writes only empty
 comments or its own, and clears its own once the reason no longer applies (the job runs,
 or a VM comes for it); a comment the user set is never touched.
@@ -39,7 +40,7 @@ def image_reasons(image, supply, rules):
             image["name"], supply.backoff["failures"], iso_time(supply.backoff["until"]))
         reasons.update((job["id"], why) for job in supply.unserved)
     elif supply.count < supply.wanted:
-        why = "waiting for a %s VM: %s reached" % (image["name"], supply.limited_by)
+        why = "waiting for a %s VM: limited by %s" % (image["name"], supply.limited_by)
         reasons.update((job["id"], why) for job in _beyond_capacity(supply, image))
     return reasons
 

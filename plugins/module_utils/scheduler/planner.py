@@ -33,6 +33,7 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import (
     host_of_reservation,
     reservation_name,
 )
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import config_drift
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import job_reasons
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import lifecycle
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import spawn
@@ -95,6 +96,7 @@ class PlanContext(object):
         self.spawn_budget = self.rules["max_spawn_per_run"]
         self.total_room = None
         self.wait_reasons = job_reasons.unknown_image_reasons(snapshot["vm_jobs"], images, self.now)
+        self.drift = {name: config_drift.image_drift(image, snapshot["nodes"]) for name, image in images.items()}
 
     def classify(self, image):
         """The VMs of every pool host of the image (vm_state.classify_vm)."""
@@ -160,6 +162,7 @@ def _image_summary(context, image, vms, jobs, supply):
         "wanted": supply.wanted,
         "limited_by": supply.limited_by,
         "backoff": supply.backoff,
+        "drift": context.drift[image["name"]],
         "boot_seconds": _boot_seconds(vms),
     })
     return summary

@@ -50,10 +50,13 @@ def _hold_rows(images):
     rows = []
     for name in sorted(images):
         summary = images[name]
-        if summary["limited_by"] or summary["backoff"] or summary["unservable_jobs"]:
+        if summary["limited_by"] or summary["backoff"] or summary["unservable_jobs"] or summary.get("drift"):
             note = []
             if summary["limited_by"]:
                 note.append("wanted %d, limited by %s" % (summary["wanted"], summary["limited_by"]))
+            if summary.get("drift") and "drift" not in (summary["limited_by"] or ""):
+                note.append("drift between slurm.conf and the image table: %s" % "; ".join(
+                    "%s=%s vs %s %s" % (d["field"], d["slurm"], d["table_key"], d["table"]) for d in summary["drift"]))
             if summary["unservable_jobs"]:
                 note.append("jobs longer than the image lifetime: %s" % ",".join(summary["unservable_jobs"]))
             rows.append(("hold", name, "-", "-", "; ".join(note)))

@@ -28,6 +28,7 @@ class ReportError(SlurmVmError):
 
 TEARDOWN_STEPS = ("drain", "end_host_job", "wait", "finish")
 BOOT_FAILURE_CAUSES = ("boot_timeout", "invalid_registration")  # lifecycle.boot_failure
+DRIFT_FIELDS = ("CPUs", "RealMemory", "Gres")  # config_drift.FIELDS
 METRIC_PREFIX = "hpc_slurm_vm_"
 
 
@@ -119,6 +120,10 @@ def prometheus_text(summary):
            [((("image", n), ("step", s)),
              sum(1 for t in summary.get("teardown", []) if t.get("image") == n and t["step"] == s))
             for n in names for s in TEARDOWN_STEPS])
+    family("config_drift", "gauge", "1 while the VM cluster's slurm.conf and the image table disagree on the "
+           "field for the image's pool nodes (no VM of the image is spawned then).",
+           [((("image", n), ("field", f)), 1 if any(d.get("field") == f for d in images[n].get("drift") or []) else 0)
+            for n in names for f in DRIFT_FIELDS])
     family("boot_failures", "gauge", "Failed boots the run tore down, by image and cause (boot_timeout: "
            "not registered in time; invalid_registration: Slurm set INVALID_REG, see the teardown reason).",
            [((("image", n), ("cause", c)),

@@ -12,6 +12,7 @@ __metaclass__ = type
 import bisect
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import host_job_name
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import config_drift
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.demand import units_per_node
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.preview import iso_time
@@ -132,6 +133,9 @@ def spawn_limits(context, image, vms, free_count):
     if context.total_room is not None:
         limits.append(("max_total_vms %d" % context.rules["max_total_vms"], context.total_room))
     limits.append(("free hostnames in pool %s" % image["pool"], free_count))
+    drift = context.drift.get(image["name"])
+    if drift:  # never plan with numbers Slurm does not have
+        limits.append(("drift between slurm.conf and the image table (%s)" % config_drift.describe(drift), 0))
     return limits
 
 

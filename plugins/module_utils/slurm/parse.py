@@ -133,6 +133,19 @@ def parse_gres(tres_per_node):
     return found
 
 
+_NODE_GRES_RE = re.compile(r"^([A-Za-z0-9_]+)(?::[A-Za-z0-9_.-]+)?:(\d+)(?:\(.*\))?$")
+
+
+def parse_node_gres(text):
+    """A node's Gres= ('vm_deb12:4', 'gpu:tesla:2(S:0),vm_x:1', '(null)') -> {'vm_deb12': 4}."""
+    found = {}
+    for part in (text or "").split(","):
+        match = _NODE_GRES_RE.match(part.strip())
+        if match:
+            found[match.group(1)] = found.get(match.group(1), 0) + int(match.group(2))
+    return found
+
+
 def _memo(function):
     """Cache a parser of short strings: the tasks of one job array repeat them."""
     cache = {}
@@ -285,7 +298,7 @@ def is_registered(base, flags, slurmd_start_time, boot_time, reason_time=None):
 
 # The node fields the models need: NodeName, State and the times hold no spaces, Reason is split off first.
 _NODE_FIELDS = ("NodeName", "State", "SlurmdStartTime", "BootTime", "LastBusyTime", "Gres", "AvailableFeatures",
-                "CPUAlloc")
+                "CPUAlloc", "CPUTot", "RealMemory")
 _NODE_FIELD_RE = re.compile(r"(?:^| )(%s)=(\S*)" % "|".join(_NODE_FIELDS))
 
 
@@ -321,8 +334,14 @@ def node_from_record(record):
         gres=record.get("Gres", ""),
         features="" if features in (None, "(null)") else features,
         alloc_cpus=int(record.get("CPUAlloc", "0") or 0),
+        cpus=_int_or_none(record.get("CPUTot")),
+        real_memory=_int_or_none(record.get("RealMemory")),
         registered=is_registered(base, flags, slurmd_start, boot_time, reason_time),
     )
+
+
+def _int_or_none(value):
+    return int(value) if value and value.isdigit() else None
 
 
 def parse_nodes(text):
@@ -349,6 +368,8 @@ def snapshot_node(node):
         "gres": node["gres"],
         "features": node["features"],
         "alloc_cpus": node["alloc_cpus"],
+        "cpus": node["cpus"],
+        "real_memory": node["real_memory"],
     }
 
 

@@ -21,7 +21,7 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import vm_s
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "slurm", "fixtures", "snapshot")
 HOST = "vm-deb12-001"
 IMAGES = image_table.normalize_table({"deb12": {
-    "gres": "vm_deb12", "pool": "vm-deb12-[001-008]",
+    "gres": "vm_deb12", "pool": "vm-deb12-[001-008]", "memory_mb": 512,  # the lab's table the fixtures ran with
     "network": {"bridge": "br-hpcvm", "subnet": "10.77.0.0/16", "ip_offset": 256, "mac_prefix": "52:54:00:77:01"},
     "rules": {"boot_timeout": 180, "idle_timeout": 300, "lifetime": 14400}}})
 

@@ -43,7 +43,7 @@ def test_a_users_own_comment_is_never_overwritten_and_ours_is_cleared_when_it_no
     snapshot, images, history = build({"jobs": [[1, "a", 1, 1, 86400, -60, "Resources"],
                                                 [2, "a", 1, 1, 600, -50, "Resources"]]})
     snapshot["vm_jobs"][0]["comment"] = "my experiment 42"
-    snapshot["vm_jobs"][1]["comment"] = "hpc.slurm_vm: waiting for a a VM: max_vms 4 reached"
+    snapshot["vm_jobs"][1]["comment"] = "hpc.slurm_vm: waiting for a a VM: limited by max_vms 4"
     result = vm_planner.plan(snapshot, images, history=history)
     assert comments(result) == {"2": ""}
 
@@ -63,7 +63,7 @@ def test_max_vms_tells_the_jobs_the_new_vms_cannot_hold_oldest_first():
     assert [s["hostname"] for s in result["spawn"]] == ["vm-b-001", "vm-b-002"]
     written = comments(result)
     assert sorted(written) == ["5", "6"]
-    assert written["5"] == "hpc.slurm_vm: waiting for a b VM: max_vms 2 reached"
+    assert written["5"] == "hpc.slurm_vm: waiting for a b VM: limited by max_vms 2"
 
 
 def test_a_gres_no_image_provides_is_named():

@@ -140,7 +140,7 @@ def test_resume_of_a_pool_node_set_down_is_refused_as_unregistered():
 
 # ---------------------------------------------------------------- snapshot view: the shape scheduler/ reads
 SNAPSHOT_NODE_KEYS = {"state", "flags", "reason", "reason_time", "registered", "boot_time", "slurmd_start",
-                      "last_busy", "gres", "features", "alloc_cpus"}
+                      "last_busy", "gres", "features", "alloc_cpus", "cpus", "real_memory"}
 
 
 def test_snapshot_nodes_keep_their_shape():
@@ -151,6 +151,18 @@ def test_snapshot_nodes_keep_their_shape():
     assert node["reason_time"] == parse.parse_time("2026-12-02T00:57:30")
     assert node["slurmd_start"] == parse.parse_time("2026-12-02T00:57:26") == node["last_busy"]
     assert node["gres"] == "vm_deb12:1" and node["features"] == "" and node["alloc_cpus"] == 0
+    assert node["cpus"] == 1 and node["real_memory"] == 448
+
+
+@pytest.mark.parametrize("text, gres", [
+    ("vm_deb12:1", {"vm_deb12": 1}),
+    ("vm_deb12:4(S:0)", {"vm_deb12": 4}),
+    ("gpu:tesla:2(S:0-1),vm_x:1", {"gpu": 2, "vm_x": 1}),
+    ("(null)", {}),
+    ("", {}),
+])
+def test_node_gres_counts(text, gres):
+    assert parse.parse_node_gres(text) == gres
 
 
 # ---------------------------------------------------------------- squeue: one parser, declared fields
