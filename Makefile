@@ -6,7 +6,7 @@ VENV  ?= $(CURDIR)/.venv
 BIN   := $(VENV)/bin
 export HPCVM_VENV := $(VENV)
 
-.PHONY: e2e molecule molecule-podman molecule-lab help setup venv lab-images lab-disk-image lab-up lab-down lab-down-check lab-status demo lint ruff ansible-lint sanity units integration test clean
+.PHONY: e2e molecule molecule-podman molecule-lab help setup venv lab-images lab-disk-image lab-up lab-down lab-down-check lab-status demo lint ruff ansible-lint sanity units integration test bench clean
 
 help:
 	@sed -n 's/^\([a-z-]*\):.*## \(.*\)/  make \1\t\2/p' $(MAKEFILE_LIST) | expand -t 24
@@ -70,6 +70,12 @@ molecule-lab: lab-up ## spawn and teardown against the lab (delegated driver)
 	tests/molecule/run-lab
 
 test: lint sanity units integration e2e molecule ## everything CI runs
+
+# Not part of `test`: timings on a shared machine are noisy. Needs the lab up (make lab-up).
+# BENCH="planner vm_path" runs only those; HPCVM_BENCH_RUNS sets the runs of each (at least 3);
+# BENCH_TABLE=FILE also writes the final table to FILE.
+bench: ## every benchmark in the lab, one table (median, min, max, target); fails on a missed target
+	lab/exec $(BIN)/python tests/bench/run_all.py $(if $(BENCH_TABLE),--table $(BENCH_TABLE)) $(BENCH)
 
 clean: ## remove caches (not the lab: see lab-down)
 	rm -rf tests/output .pytest_cache .ruff_cache

@@ -1,9 +1,9 @@
 # Copyright: hpc.slurm_vm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Planner benchmark: 100,000 pending jobs, 20 images, 10,000 pool nodes, 2,000
-hypervisors (host jobs). Target: plan() under 0.5 s. Prints the numbers.
+hypervisors (host jobs). Target: plan() under 0.5 s (median of N runs, default 3; see benchstats.py).
 
-Run: .venv/bin/python tests/bench/planner_bench.py
+Run: .venv/bin/python tests/bench/planner_bench.py [N]
 """
 from __future__ import absolute_import, division, print_function
 
@@ -16,6 +16,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", ".cache", "collections"))
 
+import benchstats  # noqa: E402
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table  # noqa: E402
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import planner as vm_planner  # noqa: E402
 
@@ -64,21 +65,21 @@ def build(rng):
 
 
 def main():
+    count = benchstats.runs(given=sys.argv[1] if len(sys.argv) > 1 else None)
     snapshot, images, normalize_s, hv = build(random.Random(42))
     runs = []
-    for _run in range(3):
+    for _run in range(count):
         started = time.perf_counter()
         result = vm_planner.plan(snapshot, images, rules={"max_total_vms": 5000})
         runs.append(time.perf_counter() - started)
-    best = min(runs)
     print("planner: %d pending jobs, %d images, %d pool nodes, %d hypervisors with host jobs"
           % (len(snapshot["vm_jobs"]), len(images), len(snapshot["nodes"]), hv))
     print("  normalize image table: %.3f s (once per run, not part of the target)" % normalize_s)
-    print("  plan(): best %.3f s, runs %s (target < 0.5 s): %s"
-          % (best, ", ".join("%.3f" % r for r in runs), "OK" if best < 0.5 else "TOO SLOW"))
     print("  plan: %d spawn, %d cancel, %d teardown, %d gc"
           % (len(result["spawn"]), len(result["cancel"]), len(result["teardown"]), len(result["gc"])))
-    return 0 if best < 0.5 else 1
+    report = benchstats.Report("planner")
+    report.add("plan(), 100k jobs, 10k nodes", runs, target=("<", 0.5))
+    return report.finish()
 
 
 if __name__ == "__main__":
