@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark dns_record: 1,000 A+PTR pairs, batched (one UPDATE per zone) vs one update per record.
 
-Run inside the lab:  lab/exec .venv/bin/python tests/bench/dns_record_bench.py [--count N] [--no-playbook]
+Run inside the lab:  lab/exec .venv/bin/python tests/bench/dns_record_bench.py [--count N] [--runs R] [--no-playbook]
 
 Both paths go through the same code (dns_service.manage_records: read, plan,
 update with prerequisites, verify by query) against the lab's BIND:
@@ -13,7 +13,9 @@ update with prerequisites, verify by query) against the lab's BIND:
 Each path runs present, present again (no change) and absent. With
 --playbook (default) the batched path is also run as one ansible-playbook task
 per step, the way users run it. Names are t5-bench-NNNN, addresses in
-10.77.60.0/22; everything is removed afterwards.
+10.77.60.0/22; everything is removed afterwards. Each path runs R rounds (default 3, see
+benchstats.py); target: the median of the paired speed-up (per record / batched, all three steps)
+at least 5x.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -35,6 +37,8 @@ import dns.query  # noqa: E402
 import dns.tsig  # noqa: E402
 import dns.tsigkeyring  # noqa: E402
 import dns.update  # noqa: E402
+
+import benchstats  # noqa: E402
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns import client as dns_client  # noqa: E402
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns import run as dns_service  # noqa: E402
 
@@ -145,38 +149,40 @@ def run_playbook(recs, secret):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=None)
     parser.add_argument("--no-playbook", action="store_true")
     args = parser.parse_args()
+    rounds = benchstats.runs(given=args.runs)
     with open("/tmp/hpcvm-lab/secrets/%s.secret" % KEY) as handle:  # noqa: S108 - the lab's fixed location
         secret = handle.read().strip()
     recs = records(args.count)
     client = dns_client.DnsClient(SERVER, key_name=KEY, key_secret=secret, timeout=30)
     cleanup(secret)
+    paths = {"batched": [], "per record": [], "playbook": []}
     try:
-        batched = run_batched(client, recs)
-        per_record = run_per_record(client, recs)
-        playbook = None if args.no_playbook else run_playbook(recs, secret)
+        for _round in range(rounds):
+            paths["batched"].append(run_batched(client, recs))
+            paths["per record"].append(run_per_record(client, recs))
+            if not args.no_playbook:
+                paths["playbook"].append(run_playbook(recs, secret))
     finally:
         cleanup(secret)
         client.close()
-    print("dns_record benchmark: %d A+PTR pairs against the lab's BIND (%s)" % (args.count, SERVER))
-    print("%-34s %9s %9s %9s %9s %10s" % ("path", "present", "again", "absent", "total", "UPDATEs"))
-    rows = [("batched (one UPDATE per zone)", batched), ("one update per record", per_record)]
-    if playbook:
-        rows.append(("batched, ansible-playbook wall", dict(playbook, present_updates="-")))
-    for label, times in rows:
-        total = times["present"] + times["again"] + times["absent"]
-        row = (label, times["present"], times["again"], times["absent"], total, times["present_updates"])
-        print("%-34s %8.2fs %8.2fs %8.2fs %8.2fs %10s" % row)
-    speedup = {step: per_record[step] / batched[step] for step in ("present", "again", "absent")}
-    total_speedup = sum(per_record[s] for s in speedup) / sum(batched[s] for s in speedup)
-    print("speed-up of batching: present %.1fx, again %.1fx, absent %.1fx, overall %.1fx"
-          % (speedup["present"], speedup["again"], speedup["absent"], total_speedup))
-    if total_speedup < 5:
-        print("FAIL: batching must be at least 5x faster")
-        return 1
-    print("OK: batching is at least 5x faster")
-    return 0
+    print("dns_record benchmark: %d A+PTR pairs against the lab's BIND (%s), %d rounds" % (args.count, SERVER, rounds))
+    print("UPDATE messages for present: batched %s, per record %s" % (
+        paths["batched"][0]["present_updates"], paths["per record"][0]["present_updates"]))
+    report = benchstats.Report("dns_record")
+    labels = {"batched": "batched (one UPDATE per zone)", "per record": "one update per record",
+              "playbook": "batched, ansible-playbook wall"}
+    steps = ("present", "again", "absent")
+    for path, times in paths.items():
+        for step in steps:
+            if times:
+                report.add("%s %s" % (labels[path], step), [t[step] for t in times])
+    totals = {path: [sum(t[step] for step in steps) for t in times] for path, times in paths.items()}
+    report.add("speed-up of batching, all steps (paired)", benchstats.ratios(totals["per record"], totals["batched"]),
+               unit="x", target=(">=", 5.0))
+    return report.finish()
 
 
 if __name__ == "__main__":

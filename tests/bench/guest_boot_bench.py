@@ -8,6 +8,7 @@ on the console (HPCVM-STAGE1-DONE: DHCP, 9p root, /tmp disk, boot bundle), the r
 passed, slurmd starting (HPCVM-GATE-PASS) and the pool node registered with the VM cluster
 (FUTURE -> IDLE). Uses vm-deb12-001..004 only, each fenced by a reservation; removes every
 guest, its files and reservation, its gate report, and returns every node to FUTURE afterwards.
+ROUNDS (default 3, at least 3; see benchstats.py) rounds of each; medians with min and max, no target.
 Run inside the lab: lab/exec .venv/bin/python tests/bench/guest_boot_bench.py [ROUNDS]
 """
 from __future__ import absolute_import, division, print_function
@@ -16,11 +17,12 @@ __metaclass__ = type
 
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
 import uuid
+
+import benchstats
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LAB = os.environ.get("HPCVM_LAB_DIR", "/tmp/hpcvm-lab")
@@ -110,22 +112,24 @@ def boot(hosts, timeout=240):
 
 
 def main():
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 2
+    rounds = benchstats.runs(given=sys.argv[1] if len(sys.argv) > 1 else None)
+    report = benchstats.Report("guest_boot")
     print("fast guest, TCG, %s MiB: seconds from the start of lab_guest.yml (includes ansible-playbook, the DHCP "
           "reservation and libvirt_guest's define+start)" % os.environ.get("HPCVM_BENCH_MEM", "image table"))
     for count in (1, 4):
-        rows = []
+        rows, returned = [], []
         for _round in range(rounds):
             started, times = boot(HOSTS[:count])
             rows.extend(times.values())
+            returned.append(started)
             print("  %d guest(s): lab_guest.yml returned %.1f s; %s" % (count, started, "; ".join(
                 "%s stage1 %.1f gate %.1f IDLE %.1f" % (h[-3:], t["stage1"], t["gate"], t["idle"])
                 for h, t in sorted(times.items()))))
+        report.add("%d at once: lab_guest.yml returned" % count, returned)
         for key in ("stage1", "gate", "idle"):
-            values = [r[key] for r in rows]
-            print("  %d at once, %-6s min %.1f median %.1f max %.1f" % (
-                count, key, min(values), statistics.median(values), max(values)))
+            report.add("%d at once: %s, per guest" % (count, key), [r[key] for r in rows])
+    return report.finish()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

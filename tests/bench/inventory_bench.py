@@ -5,8 +5,9 @@
 Starts a throwaway slurmctld inside the lab namespace (the lab's pools, its own
 ClusterName, port and state; the lab's VM munge socket), submits a 10,000-task
 job array, then prints side by side the raw Slurm commands the plugin runs and
-the plugin's own parse time (target: at most 2x the raw commands). Stops that
-slurmctld by its PID. Run inside the lab: lab/exec .venv/bin/python tests/bench/inventory_bench.py
+the plugin's own parse time (target: the median of the paired ratio plugin / raw at
+most 2.0; N runs, default 3, see benchstats.py). Stops that slurmctld by its PID.
+Run inside the lab: lab/exec .venv/bin/python tests/bench/inventory_bench.py [N]
 """
 from __future__ import absolute_import, division, print_function
 
@@ -18,6 +19,7 @@ import signal
 import sys
 import time
 
+import benchstats
 from throwaway_slurmctld import conf_lines, sh
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -38,6 +40,7 @@ def write_conf():
 def main():
     if os.stat("/proc/self/ns/net").st_ino != os.stat("/run/netns/hpcvm-lab").st_ino:
         raise SystemExit("run inside the lab: lab/exec .venv/bin/python tests/bench/inventory_bench.py")
+    runs = benchstats.runs(given=sys.argv[1] if len(sys.argv) > 1 else None)
     # the collection loader first, as ansible's own CLIs do
     from ansible.plugins.loader import init_plugin_loader
     init_plugin_loader([os.path.join(REPO, ".cache", "collections")])
@@ -68,7 +71,7 @@ def main():
         hosts = [h for i in images.values() for h in i["hosts"]]
         reader = SlurmSnapshotReader(run_slurm_command, conf, conf)
         raw_runs, plugin_runs, manager_runs = [], [], []
-        for _run in range(3):
+        for _run in range(runs):
             # the raw commands alone, exactly as the reader runs them
             reader.calls = []
             snapshot = reader.read(hosts)
@@ -85,7 +88,7 @@ def main():
                 handle.write("plugin: hpc.slurm_vm.slurm_demand\nvm_slurm_conf: %s\nimages_file: %s\n" % (
                     conf, os.path.join(REPO, "inventories", "lab", "group_vars", "all", "images.yml")))
             t0 = time.perf_counter()
-            if os.environ.get("PROFILE") and _run == 2:
+            if os.environ.get("PROFILE") and _run == runs - 1:
                 import cProfile
                 import pstats
                 profile = cProfile.Profile()
@@ -96,18 +99,16 @@ def main():
             manager_runs.append(time.perf_counter() - t0)
             plugin_runs.append(manager.get_host("localhost").get_vars()["slurm_vm_inventory_seconds"])
         demand = manager.groups["slurm_vm_image_deb12"].get_vars()["slurm_vm_demand"]
-        raw, plugin = min(raw_runs), min(plugin_runs)
         print("pending jobs seen as demand: %d (vm_deb12), held tasks ignored: %d vm_disk jobs in snapshot"
               % (demand["pending_jobs"], sum(1 for j in snapshot["vm_jobs"] if "vm_disk" in j["gres"])))
         print("%-44s %8s" % ("what", "seconds"))
         for call in reader.calls:
             print("  raw %-40s %8.3f" % (" ".join(call["argv"][:6])[:40], call["seconds"]))
-        print("%-44s %8.3f" % ("raw Slurm commands (best of 3)", raw))
-        print("%-44s %8.3f" % ("plugin parse(): commands, parse, snapshot file, groups (best of 3)", plugin))
-        print("%-44s %8.3f" % ("ansible's InventoryManager around it (best of 3)", min(manager_runs)))
-        verdict = "OK" if plugin <= 2 * raw else "TOO SLOW"
-        print("ratio plugin / raw: %.2f (target <= 2.0): %s" % (plugin / raw, verdict))
-        return 0 if plugin <= 2 * raw else 1
+        report = benchstats.Report("inventory")
+        report.add("raw Slurm commands, 10k pending", raw_runs)
+        report.add("plugin parse(): commands, parse, groups", plugin_runs)
+        report.add("ansible InventoryManager around it", manager_runs)
+        report.add("plugin / raw (paired)", benchstats.ratios(plugin_runs, raw_runs), unit="x", target=("<=", 2.0))
     finally:
         if pid:
             os.kill(pid, signal.SIGTERM)
@@ -116,6 +117,7 @@ def main():
                     break
                 time.sleep(0.1)
         shutil.rmtree(BENCH, ignore_errors=True)
+    return report.finish()
 
 
 if __name__ == "__main__":

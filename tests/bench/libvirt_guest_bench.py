@@ -8,7 +8,9 @@
 Starts N (default 4) fast guests (vm-deb12-005, -006, t7-bench-N) first one after the other, then all at
 once (one module process per guest, as an async task does), each waiting for its console
 marker. Prints define+start time per guest, time to the marker, the totals, and the time
-of a no-change run on a running guest. Removes the guests afterwards.
+of a no-change run on a running guest. Removes the guests afterwards. Repeats all of it
+HPCVM_BENCH_RUNS times (default 3, see benchstats.py) and reports medians with min and max;
+no target (exits 0 unless something fails).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -18,6 +20,8 @@ import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+
+import benchstats
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
@@ -61,40 +65,59 @@ def report(title, rows, total):
 
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 4
+    rounds = benchstats.runs()
     hosts = HOSTS[:n]
     others = [d for d in lab.virsh("list", "--name").stdout.split() if d not in hosts]
     print("other running domains on this libvirtd (sharing the CPUs): %d" % len(others))
+    figures = {key: [] for key in ("seq_define", "seq_marker", "seq_total", "par_define", "par_marker", "par_total",
+                                   "walls", "own", "absent")}
     gen = prepare(hosts)
     try:
-        start = time.monotonic()
-        rows = [up(h) for h in hosts]
-        report("sequential (%d guests)" % n, rows, time.monotonic() - start)
-        for h in hosts:
-            down(h)
+        for _round in range(rounds):
+            start = time.monotonic()
+            rows = [up(h) for h in hosts]
+            figures["seq_total"].append(time.monotonic() - start)
+            report("sequential (%d guests)" % n, rows, figures["seq_total"][-1])
+            figures["seq_define"].extend(r[1] for r in rows)
+            figures["seq_marker"].extend(r[2] for r in rows)
+            for h in hosts:
+                down(h)
 
-        start = time.monotonic()
-        with ThreadPoolExecutor(n) as pool:
-            rows = list(pool.map(up, hosts))
-        report("parallel (%d module processes at once)" % n, rows, time.monotonic() - start)
+            start = time.monotonic()
+            with ThreadPoolExecutor(n) as pool:
+                rows = list(pool.map(up, hosts))
+            figures["par_total"].append(time.monotonic() - start)
+            report("parallel (%d module processes at once)" % n, rows, figures["par_total"][-1])
+            figures["par_define"].extend(r[1] for r in rows)
+            figures["par_marker"].extend(r[2] for r in rows)
 
-        args = lab.fast_guest(hosts[0], wait_for=dict(console=lab.MARKER))
-        walls, own = [], []
-        for _run in range(5):
+            args = lab.fast_guest(hosts[0], wait_for=dict(console=lab.MARKER))
+            for _run in range(5):
+                t = time.monotonic()
+                result = lab.run_module("libvirt_guest", args)
+                figures["walls"].append(time.monotonic() - t)
+                assert not result["changed"], result
+                figures["own"].append(result["timings"]["total"])
             t = time.monotonic()
-            result = lab.run_module("libvirt_guest", args)
-            walls.append(time.monotonic() - t)
-            assert not result["changed"], result
-            own.append(result["timings"]["total"])
-        print("no-change run on a running guest (with wait_for): module process %.2f s (median of 5), "
-              "module's own work %.3f s (max)" % (sorted(walls)[2], max(own)))
-        t = time.monotonic()
-        with ThreadPoolExecutor(n) as pool:
-            list(pool.map(down, hosts))
-        print("absent for %d guests in parallel: %.1f s" % (n, time.monotonic() - t))
+            with ThreadPoolExecutor(n) as pool:
+                list(pool.map(down, hosts))
+            figures["absent"].append(time.monotonic() - t)
     finally:
         for _step in gen:
             pass
+    bench = benchstats.Report("libvirt_guest")
+    for key, label in (("seq_define", "sequential: define+start, per guest"),
+                       ("seq_marker", "sequential: start to console marker, per guest"),
+                       ("seq_total", "sequential: %d guests in total" % n),
+                       ("par_define", "parallel: define+start, per guest"),
+                       ("par_marker", "parallel: start to console marker, per guest"),
+                       ("par_total", "parallel: %d guests in total" % n),
+                       ("walls", "no-change run (wait_for), module process"),
+                       ("own", "no-change run, the module's own work"),
+                       ("absent", "absent, %d guests in parallel" % n)):
+        bench.add(label, figures[key])
+    return bench.finish()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

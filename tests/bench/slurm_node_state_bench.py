@@ -7,7 +7,9 @@ bench, SlurmctldPort 7017, 1,000 State=FUTURE nodes, state under
 /tmp/hpcvm-lab/bench-slurm, the VM cluster's munge socket) inside the lab's network
 namespace, times the module, then stops that slurmctld by its PID.
 
-    .venv/bin/python tests/bench/slurm_node_state_bench.py   (re-enters the lab netns itself)
+    .venv/bin/python tests/bench/slurm_node_state_bench.py [N]   (re-enters the lab netns itself)
+
+Every step runs N times (default 3, see benchstats.py); the targets apply to the module time's median.
 
 "Module time" is the module process alone (python -m ...slurm_node_state ARGS.json,
 as Ansible runs it on the target). The ansible-playbook wall time adds Ansible's
@@ -21,12 +23,13 @@ import json
 import os
 import shutil
 import signal
-import statistics
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+import benchstats
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LAB_DIR = "/tmp/hpcvm-lab"
@@ -39,7 +42,6 @@ PLAYBOOK = os.path.join(REPO, ".venv", "bin", "ansible-playbook")
 COUNT = 1000
 NODES = "bench-[0001-%04d]" % COUNT
 PORT = 7017
-REPEAT = 3
 
 
 def in_lab():
@@ -158,15 +160,15 @@ def timed(argv, env=None):
     return time.monotonic() - started
 
 
-def baselines():
+def baselines(repeat):
     """What the module cannot go below on this machine right now."""
     env = dict(os.environ, PYTHONPATH=os.path.join(REPO, ".cache", "collections"))
     scontrol_env = dict(os.environ, SLURM_CONF=CONF, LC_ALL="C")
     imports = [PYTHON, "-c", "import ansible.module_utils.basic, ClusterShell.NodeSet"]
     show = ["scontrol", "-F", "-o", "show", "node", NODES]
     return [
-        ("python + imports, no work", [timed(imports, env) for _i in range(REPEAT)]),
-        ("scontrol -F show node x1000", [timed(show, scontrol_env) for _i in range(REPEAT)]),
+        ("python + imports, no work", [timed(imports, env) for _i in range(repeat)]),
+        ("scontrol -F show node x1000", [timed(show, scontrol_env) for _i in range(repeat)]),
     ]
 
 
@@ -174,6 +176,7 @@ def main():
     if not in_lab():
         lab_exec = os.path.join(REPO, "lab", "exec")  # re-enter the lab netns (argv, no shell)
         os.execvp(lab_exec, [lab_exec, PYTHON] + sys.argv)  # noqa: S606
+    repeat = benchstats.runs(given=sys.argv[1] if len(sys.argv) > 1 else None)
     write_conf()
     pid = start_slurmctld()
     rows = []
@@ -190,7 +193,7 @@ def main():
             ("future, none change", dict(state="future"), 0),
         ]
         times = {label: [] for label, _extra, _expected in steps}
-        for _round in range(REPEAT):  # each round ends with every node FUTURE again
+        for _round in range(repeat):  # each round ends with every node FUTURE again
             for label, extra, expected in steps:
                 args = dict(extra, slurm_conf=CONF, nodes=[NODES])
                 elapsed, result = run_module(args)
@@ -198,28 +201,33 @@ def main():
                 times[label].append(elapsed)
         for label, _extra, expected in steps:
             rows.append((label, "module", times[label], expected))
-        for label, extra in (("playbook drain, all change", dict(state="drain", reason="bench: playbook")),
-                             ("playbook drain, none change", dict(state="drain", reason="bench: playbook"))):
-            elapsed, changed = run_playbook(dict(extra, slurm_conf=CONF, nodes=[NODES]))
-            rows.append((label, "ansible-playbook wall", [elapsed], COUNT if changed else 0))
-        drained = scontrol("-F", "-o", "show", "node").stdout.count("State=FUTURE+DRAIN ")
-        print("nodes FUTURE+DRAIN after the playbook run: %d of %d" % (drained, COUNT))
-        assert drained == COUNT
-        rows.extend((label, "baseline", values, 0) for label, values in baselines())
+        playbook_steps = (("playbook drain, all change", COUNT), ("playbook drain, none change", 0))
+        walls = {label: [] for label, _expected in playbook_steps}
+        for _round in range(repeat):  # each round drains all nodes, then returns them to FUTURE
+            for label, expected in playbook_steps:
+                elapsed, changed = run_playbook(dict(state="drain", reason="bench: playbook", slurm_conf=CONF,
+                                                     nodes=[NODES]))
+                assert (COUNT if changed else 0) == expected, (label, changed)
+                walls[label].append(elapsed)
+            drained = scontrol("-F", "-o", "show", "node").stdout.count("State=FUTURE+DRAIN ")
+            print("nodes FUTURE+DRAIN after the playbook run: %d of %d" % (drained, COUNT))
+            assert drained == COUNT
+            for state in ("down", "future"):
+                run_module(dict(state=state, reason="bench: reset", slurm_conf=CONF, nodes=[NODES]))
+        rows.extend((label, "ansible-playbook wall", walls[label], expected) for label, expected in playbook_steps)
+        rows.extend((label, "baseline", values, 0) for label, values in baselines(repeat))
     finally:
         stop_slurmctld(pid)
         shutil.rmtree(BENCH, ignore_errors=True)
         print("bench slurmctld (pid %d) stopped, %s removed" % (pid, BENCH))
-    print("%-30s %-22s %8s %8s %8s" % ("step", "measured", "min s", "median s", "changed"))
-    for label, what, values, changed in rows:
-        print("%-30s %-22s %8.3f %8.3f %8d" % (label, what, min(values), statistics.median(values), changed))
-    module_rows = [r for r in rows if r[1] == "module"]
-    worst_change = max(statistics.median(r[2]) for r in module_rows if r[3])
-    worst_none = max(statistics.median(r[2]) for r in module_rows if not r[3])
-    print("targets (median module time): all change %.3f s (< 3 s: %s), none change %.3f s (< 1 s: %s)" % (
-        worst_change, "ok" if worst_change < 3 else "MISSED", worst_none, "ok" if worst_none < 1 else "MISSED"))
     print("load average at the end: %s" % " ".join("%.1f" % v for v in os.getloadavg()))
+    report = benchstats.Report("slurm_node_state")
+    for label, what, values, changed in rows:
+        # targets on the module process: < 3 s when all 1,000 nodes change, < 1 s when none does
+        target = (("<", 3.0) if changed else ("<", 1.0)) if what == "module" else None
+        report.add("%s (%s)" % (label, what), values, target=target, note="%d changed" % changed)
+    return report.finish()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
