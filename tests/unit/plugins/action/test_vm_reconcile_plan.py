@@ -253,6 +253,32 @@ def test_check_mode_plans_the_same_and_writes_no_memory(run_module, monkeypatch,
     assert result["changed"] is True and not (tmp_path / "state").exists()
 
 
+def test_an_unread_hypervisor_is_not_read_as_empty(run_module, monkeypatch, tmp_path, libvirt_guests):
+    """hv01's libvirt_guest_info failed (the role drops failed reads, hpc.slurm_vm.reconcile_by_where): its
+    orphan domain keeps its first-seen date and is not removed, as if it were still there."""
+    names = dns_names(run_module, monkeypatch, "vms.lab.test.live.zone")
+    guests = libvirt_guests("libvirt_vm-deb12-005_live.xml")
+    snapshot_file = write_snapshot_file(tmp_path)
+    first = run_action(role_args(tmp_path, snapshot_file, names, {"hv01": guests}, [], grace=3600))
+    assert _kinds(first["waiting"]) == [("domain", "vm-deb12-005", "hv01")]
+    memory_file = tmp_path / "state" / MEMORY_FILE
+    memory = json.loads(memory_file.read_text())
+    memory["first_seen"] = {key: seen - 7200 for key, seen in memory["first_seen"].items()}
+    memory_file.write_text(json.dumps(memory))
+
+    args = role_args(tmp_path, snapshot_file, names, {}, [], grace=3600)
+    args["files"] = {}
+    unread = run_action(args)
+    assert not unread.get("failed"), unread
+    assert unread["remove"] == [] and unread["waiting"] == []
+    assert unread["first_seen"] == memory["first_seen"]
+    assert json.loads(memory_file.read_text())["first_seen"] == memory["first_seen"]
+    # read again: the domain is removed, its clock having run on while hv01 was not read
+    again = run_action(role_args(tmp_path, snapshot_file, names, {"hv01": guests}, [], grace=3600))
+    assert _kinds(again["remove"]) == [("domain", "vm-deb12-005", "hv01")]
+    assert "orphaned for 2h00m, grace 60m" in again["remove"][0]["reason"]
+
+
 def test_a_missing_snapshot_file_fails_and_plans_nothing(run_module, monkeypatch, tmp_path):
     names = dns_names(run_module, monkeypatch, "vms.lab.test.claim.zone")
     missing = str(tmp_path / "no-snapshot.json")  # the demand inventory failed: no file was written
