@@ -30,6 +30,7 @@ import benchstats
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
+sys.path.insert(0, os.path.join(HERE, "..", "..", ".cache", "collections"))  # story imports the collection
 from e2e.story import Story, run  # noqa: E402
 
 LIBVIRT_PIDS = "/run/libvirt/qemu"  # qemu:///system writes <domain>.pid here
