@@ -212,8 +212,8 @@ def main():
             drained = scontrol("-F", "-o", "show", "node").stdout.count("State=FUTURE+DRAIN ")
             print("nodes FUTURE+DRAIN after the playbook run: %d of %d" % (drained, COUNT))
             assert drained == COUNT
-            for state in ("down", "future"):
-                run_module(dict(state=state, reason="bench: reset", slurm_conf=CONF, nodes=[NODES]))
+            for reset in (dict(state="down", reason="bench: reset"), dict(state="future")):
+                run_module(dict(reset, slurm_conf=CONF, nodes=[NODES]))
         rows.extend((label, "ansible-playbook wall", walls[label], expected) for label, expected in playbook_steps)
         rows.extend((label, "baseline", values, 0) for label, values in baselines(repeat))
     finally:
