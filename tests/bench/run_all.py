@@ -49,7 +49,8 @@ def run_script(script):
     """Run one script, echo its output as it comes; (exit status, result rows, saw DONE_TAG, seconds)."""
     started = time.monotonic()
     proc = subprocess.Popen([sys.executable, os.path.join(HERE, script)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, bufsize=1)
+                            stderr=subprocess.STDOUT, text=True, bufsize=1,
+                            env=dict(os.environ, PYTHONUNBUFFERED="1"))  # its lines as they come
     rows, done = [], False
     for line in proc.stdout:
         sys.stdout.write(line)
