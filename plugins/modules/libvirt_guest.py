@@ -25,8 +25,8 @@ description:
     lists the guests that carry it; with O(hpc.slurm_vm.libvirt_guest_info#module:all=true) it lists every domain
     and says of each whether it is ours.
   - The module refuses, and changes nothing, when a domain of that name exists without our mark, whatever
-    O(state) asks: no power change, no new definition, no undefine, and none of the files named after the guest
-    is removed. Check mode reports the same refusal. O(force=true) overrides it.
+    O(state) asks. That is no power change, no new definition, no undefine, and none of the files named after the
+    guest is removed. Check mode reports the same refusal. O(force=true) overrides it.
 extends_documentation_fragment:
   - hpc.slurm_vm.libvirt
   - ansible.builtin.action_common_attributes
