@@ -13,7 +13,10 @@ short_description: List Slurm reservations, optionally those whose name starts w
 version_added: 0.1.0
 description:
   - Reads every reservation in one C(scontrol -o show reservation) call and returns them as canonical dicts.
-  - The reconciler lists the collection's own reservations with O(name_prefix=hpcvm-).
+  - O(name_prefix=hpcvm-) lists the reservations named as the collection's, including any made by hand under
+    that prefix. Each one's C(owned) says whether it is the collection's own, that is named C(hpcvm-<host>) and
+    in the shape the spawn role gives it (Nodes exactly C(<host>), Users exactly C(root), no Accounts, Flags or
+    PartitionName), which is what M(hpc.slurm_vm.slurm_reservation) changes and deletes without O(force).
 author:
   - hpc.slurm_vm contributors (!UNKNOWN)
 extends_documentation_fragment:
@@ -62,6 +65,7 @@ reservations:
       flags: [MAINT]
       partition: null
       state: INACTIVE
+      owned: false
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -58,8 +58,7 @@ def check_ownership(current, action, force):
     does not carry the collection's mark, unless force. action: what would be done ('delete', 'change')."""
     if force or current is None or host_of_reservation(current["name"]) is None:
         return
-    mismatches = reservation_mark_mismatches(current["name"], current["nodes"], current["users"],
-                                             current["accounts"], current["flags"], current["partition"])
+    mismatches = _mark_mismatches(current)
     if mismatches:
         found = "; ".join("%s=%s where ours has %s" % (field, _shown(field, held), _shown(field, wanted))
                           for field, held, wanted in mismatches)
@@ -67,6 +66,16 @@ def check_ownership(current, action, force):
             "refusing to %s reservation %s: its name is hpc.slurm_vm's but hpc.slurm_vm did not create it (%s); "
             "force=true %ss it anyway" % (action, current["name"], found, action),
             reservation=current["name"], mismatches=[dict(field=f, found=h, ours=w) for f, h, w in mismatches])
+
+
+def owned(current):
+    """True when the reservation model `current` is the collection's: named hpcvm-<host>, with its mark."""
+    return host_of_reservation(current["name"]) is not None and not _mark_mismatches(current)
+
+
+def _mark_mismatches(current):
+    return reservation_mark_mismatches(current["name"], current["nodes"], current["users"], current["accounts"],
+                                       current["flags"], current["partition"])
 
 
 def _shown(field, value):

@@ -194,4 +194,5 @@ def _change_reservation(client, name, before, desired, params, now, check_mode):
 def run_slurm_reservation_info(module):
     found = [reservation_from_record(r) for r in slurm_client(module).reservations()]
     found = resv.filter_by_prefix(found, module.params["name_prefix"])
-    return dict(changed=False, reservations=[resv.public_view(r) for r in sorted(found, key=lambda r: r["name"])])
+    return dict(changed=False, reservations=[dict(resv.public_view(r), owned=resv.owned(r))
+                                             for r in sorted(found, key=lambda r: r["name"])])

@@ -12,7 +12,7 @@ import pytest
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import marks
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import parse
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import reservation as resv
-from ansible_collections.hpc.slurm_vm.plugins.modules import slurm_reservation
+from ansible_collections.hpc.slurm_vm.plugins.modules import slurm_reservation, slurm_reservation_info
 from ansible_collections.hpc.slurm_vm.tests.unit.plugins.module_utils.slurm.slurm_replay import (
     case,
     snapshot_fixture,
@@ -164,3 +164,13 @@ def test_a_hostlist_over_the_bound_fails_before_any_command(run_module, replay, 
                                                            nodes=["vm-[1-99999999]"], duration="60", users=["root"]))
     assert kind == "fail" and result["error"] == "InvalidInput" and result["names"] == 99999999, result
     assert "more than the limit of 100,000" in result["msg"] and calls == []
+
+
+def test_the_info_module_says_which_reservations_are_owned(run_module, replay):
+    script, _calls, slurm_conf = replay
+    both = dict(rc=0, stdout=case("show_res_two")["stdout"] + SPAWNED_LINE + "\n", stderr="")
+    script.append((["-o", "show", "reservation"], both))
+    kind, result = run_module(slurm_reservation_info.main, dict(slurm_conf=slurm_conf))
+    assert kind == "exit", result
+    assert [(r["name"], r["owned"]) for r in result["reservations"]] == [
+        ("fx-a", False), ("hpcvm-fx-b", False), ("hpcvm-vm-disk-004", True)]
