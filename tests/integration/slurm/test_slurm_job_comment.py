@@ -32,9 +32,10 @@ def held(lab):
 
 
 def comments(lab, job_id):
-    """{job id as squeue -r prints it: comment} read straight from Slurm."""
-    out = lab.run(["squeue", "-h", "-r", "-j", job_id, "-O", "JobID:30,Comment:200"]).stdout
-    return {line[:30].strip(): line[30:].strip() for line in out.splitlines() if line.strip()}
+    """{job id as squeue -r prints it (123_4 for an array task): comment} read straight from Slurm;
+    "(null)" for none, as squeue's %k prints it."""
+    out = lab.run(["squeue", "-h", "-r", "-j", job_id, "-o", "%i|%k"]).stdout
+    return dict(line.split("|", 1) for line in out.splitlines() if line.strip())
 
 
 def test_write_idempotent_check_mode_and_clear(lab, held):
