@@ -55,6 +55,7 @@ def test_a_gres_no_image_provides_is_named():
         result = story.scheduler()
         assert result["spawned"] == [], result
         said = comment(job_id)
-        assert said == "%s no VM image provides gres %s (known: vm_deb12)" % (PREFIX, gres), said
+        known = ",".join(sorted(i.get("gres", "vm_" + name) for name, i in story.images.items()))
+        assert said == "%s no VM image provides gres %s (known: %s)" % (PREFIX, gres, known), said
     finally:
         run(["scancel", job_id], check=False)

@@ -138,16 +138,22 @@ def normalize_image(name, raw):
     memory_mb, real_memory_mb = _memory(name, raw)
     network = _normalize_network(name, raw.get("network"))
     _check_pool_addresses(name, network, indices)
+    gres_count = _positive_int(name, "gres_count", raw.get("gres_count", 1))
+    vcpus = _positive_int(name, "vcpus", raw.get("vcpus", 1))
+    if gres_count > vcpus:
+        # every job takes at least one CPU: only vcpus of them could share a VM, not gres_count
+        raise ImageTableError("image %s: gres_count %d needs vcpus >= %d (each job of a shared VM takes at least one "
+                              "CPU; vcpus is %d)" % (name, gres_count, gres_count, vcpus))
     return {
         "name": name,
         "description": raw.get("description", ""),
         "gres": gres,
-        "gres_count": _positive_int(name, "gres_count", raw.get("gres_count", 1)),
+        "gres_count": gres_count,
         "feature": feature,
         "pool": nodeset.normalize(raw["pool"]),
         "hosts": hosts,
         "indices": indices,
-        "vcpus": _positive_int(name, "vcpus", raw.get("vcpus", 1)),
+        "vcpus": vcpus,
         "memory_mb": memory_mb,
         "real_memory_mb": real_memory_mb,
         "boot": raw.get("boot") or {},
@@ -326,6 +332,16 @@ def pool_addresses(image):
     return [{"hostname": h, "mac": vm_mac(image, h), "ip": vm_ip(image, h)} for h in image["hosts"]]
 
 
+def default_mem_per_cpu(images):
+    """The partition's DefMemPerCPU: the smallest RealMemory / vcpus of the images (MB).
+
+    The VM cluster runs CR_Core_Memory; without a default, a job that does not ask for memory
+    gets the whole node's and the gres_count jobs of a shared VM cannot run side by side. With
+    it, a one-CPU job gets its share (RealMemory / vcpus) on the image with the least memory
+    per CPU, and as much or more elsewhere is left to the others (a job may ask --mem)."""
+    return min(image["real_memory_mb"] // image["vcpus"] for image in images.values())
+
+
 def render_pool_conf(images, partition="vms", max_time="7-00:00:00", default_time="01:00:00",
                      extra_gres_types=(), partition_options=""):
     """The VM cluster's slurm.conf lines for every pool: GresTypes, nodes, partition.
@@ -333,7 +349,9 @@ def render_pool_conf(images, partition="vms", max_time="7-00:00:00", default_tim
     Nodes are State=FUTURE: slurmctld neither resolves nor pings them and keeps
     their jobs across restarts; a node turns IDLE when its VM's slurmd registers.
     The partition needs a finite MaxTime so that reservations keep out jobs that
-    would outlive a VM, and a DefaultTime so that jobs without --time fit too.
+    would outlive a VM, a DefaultTime so that jobs without --time fit too, and a
+    DefMemPerCPU (default_mem_per_cpu) so that the jobs of a shared VM fit side by
+    side; partition_options may set DefMemPerCPU or DefMemPerNode itself.
     """
     max_seconds = parse_duration(max_time)
     if max_seconds is None:
@@ -367,6 +385,8 @@ def render_pool_conf(images, partition="vms", max_time="7-00:00:00", default_tim
         pools.append(image["pool"])
     part = "PartitionName=%s Nodes=%s DefaultTime=%s MaxTime=%s State=UP" % (
         partition, nodeset.normalize(pools), format_duration(default_seconds), format_duration(max_seconds))
+    if not re.search(r"(?i)\bDefMemPer(CPU|Node)=", str(partition_options)):
+        part += " DefMemPerCPU=%d" % default_mem_per_cpu(images)
     if partition_options:
         part += " " + str(partition_options).strip()
     lines.append(part)

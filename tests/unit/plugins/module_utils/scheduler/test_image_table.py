@@ -151,8 +151,22 @@ def test_render_pool_conf():
             in lines)
     # node_addr: false renders the pool as one line, with the feature instead of a gres
     assert "NodeName=vm-sl6-[009-010] CPUs=1 RealMemory=400 Features=sl6 State=FUTURE" in lines
+    # DefMemPerCPU: the least RealMemory per CPU of the images (sl6: 400 / 1; deb12: 960 / 2 = 480)
     assert lines[-1] == ("PartitionName=vms Nodes=vm-deb12-[001-004],vm-sl6-[009-010] "
-                         "DefaultTime=01:30:00 MaxTime=2-00:00:00 State=UP Hidden=NO")
+                         "DefaultTime=01:30:00 MaxTime=2-00:00:00 State=UP DefMemPerCPU=400 Hidden=NO")
+
+
+def test_a_site_sets_its_own_default_memory_in_the_partition_options():
+    text = image_table.render_pool_conf(image_table.normalize_table(TABLE), partition_options="DefMemPerNode=100")
+    assert text.splitlines()[-1].endswith("State=UP DefMemPerNode=100") and "DefMemPerCPU" not in text
+
+
+def test_gres_count_above_vcpus_is_refused():
+    """gres_count 4 on 1 vCPU: Slurm gives each job at least one CPU, so 3 of the 4 units would wait (seen in the
+    lab with CR_Core_Memory while the planner counted them free)."""
+    with pytest.raises(ImageTableError) as err:
+        image_table.normalize_table(table(sl6__gres_count=4))
+    assert "image sl6: gres_count 4 needs vcpus >= 4" in err.value.message
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -23,7 +23,7 @@ NET = {"bridge": "br0", "subnet": "10.77.0.0/16"}
 TABLE = {
     "a": {"pool": "vm-a-[001-004]", "network": dict(NET, ip_offset=256, mac_prefix="52:54:00:77:01"),
           "rules": {"lifetime": 14400, "boot_timeout": 300, "idle_timeout": 600}},
-    "b": {"pool": "vm-b-[001-002]", "gres_count": 2, "network": dict(NET, ip_offset=512, mac_prefix="52:54:00:77:02"),
+    "b": {"pool": "vm-b-[001-002]", "gres_count": 2, "vcpus": 2, "network": dict(NET, ip_offset=512, mac_prefix="52:54:00:77:02"),
           "rules": {"max_vms": 2}},
 }
 
