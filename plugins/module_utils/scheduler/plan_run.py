@@ -44,8 +44,11 @@ def read_history(path):
 def run(params):
     """params (validated) -> the plan. Raises SlurmVmError subclasses."""
     snapshot = params.get("snapshot")
+    source = "the snapshot given"
     if snapshot is None:
+        source = "snapshot file %s" % params["snapshot_file"]
         snapshot = slurm_snapshot.snapshot_from_file(state_files.read_json(params["snapshot_file"], "snapshot"))
+    slurm_snapshot.require_complete(snapshot, source)
     history = params.get("history") or {}
     if params.get("history_file"):
         history = read_history(params["history_file"])

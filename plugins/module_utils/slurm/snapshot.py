@@ -80,6 +80,23 @@ def snapshot_for_file(snapshot):
     return data
 
 
+# What every snapshot holds, and the type of each part. A part that is missing is unknown, never "none":
+# without host_jobs, every live VM would look like an orphan to the reconciler.
+SNAPSHOT_PARTS = (("time", (int, float)), ("vm_jobs", list), ("nodes", dict), ("reservations", dict),
+                  ("host_jobs", dict))
+
+
+def require_complete(snapshot, source="the snapshot"):
+    """snapshot, checked: a dict with every part of SNAPSHOT_PARTS; raises SnapshotError naming what lacks."""
+    if not isinstance(snapshot, dict):
+        raise SnapshotError("%s is not a snapshot (a mapping): %s" % (source, type(snapshot).__name__))
+    missing = [part for part, kind in SNAPSHOT_PARTS if not isinstance(snapshot.get(part), kind)]
+    if missing:
+        raise SnapshotError("%s is incomplete: %s missing or malformed; pass the slurm_demand inventory's "
+                            "slurm_vm_snapshot (or slurm_vm_snapshot_file)" % (source, ", ".join(missing)))
+    return snapshot
+
+
 def snapshot_from_file(data):
     """Inverse of snapshot_for_file; a snapshot with plain vm_jobs passes unchanged."""
     if "vm_job_groups" in data:

@@ -306,12 +306,10 @@ def test_a_truncated_snapshot_file_fails(run_module, monkeypatch, tmp_path):
     assert result["failed"] is True and result["msg"].startswith("cannot read the snapshot %s" % snapshot_file)
 
 
-@pytest.mark.xfail(strict=True, reason="reconcile_run/reconcile.plan read a snapshot without host_jobs as 'no host "
-                                       "job at all' (snapshot.get('host_jobs') or {}): every live VM's marked "
-                                       "records become orphans")
 def test_a_snapshot_without_its_host_jobs_fails(run_module, monkeypatch, tmp_path):
     """The host cluster is the source of 'which VM is live'; a snapshot that lacks it must not plan."""
     names = dns_names(run_module, monkeypatch, "vms.lab.test.live.zone")
     snapshot_file = write_snapshot_file(tmp_path, drop=("host_jobs",))
     result = run_action(role_args(tmp_path, snapshot_file, names, {"hv01": []}, [], grace=0))
-    assert result.get("failed") is True, result["remove"]
+    assert result.get("failed") is True, result.get("remove")
+    assert "is incomplete: host_jobs missing or malformed" in result["msg"], result["msg"]

@@ -43,7 +43,7 @@ def test_bad_image_table_fails_clearly(run_module):
 def test_malformed_snapshot_fails_clearly(run_module):
     kind, result = run_module(vm_plan.main, {"snapshot": {"time": 1}, "images": IMAGES})
     assert kind == "fail"
-    assert "snapshot is malformed" in result["msg"]
+    assert "the snapshot given is incomplete: vm_jobs, nodes, reservations, host_jobs missing" in result["msg"]
 
 
 def test_history_file_puts_the_image_into_backoff(run_module, tmp_path):
