@@ -12,7 +12,8 @@ table (benchmark, figure, median, min, max, target, verdict). A script that stop
 closing BENCH-DONE line, or a non-zero exit without a missed target) is shown as ERROR. The exit
 status is 1 when any target was missed or any script failed. Not part of `make test`: timings on a
 shared machine are noisy. HPCVM_BENCH_RUNS sets the number of runs of every script (default: each
-script's own, at least 3).
+script's own, at least 3). HPCVM_BENCH_STOP_AFTER=HH:MM (UTC) starts no script after that time, for a
+bounded turn on a shared lab: those are shown as NOT RUN, and a run with any NOT RUN fails too.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -24,6 +25,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 
 from benchstats import DONE_TAG, RESULT_TAG
 
@@ -43,6 +45,16 @@ SCRIPTS = [
     "many_vms_bench.py",
 ]
 COLUMNS = ("benchmark", "figure", "median", "min", "max", "target", "verdict")
+STOP_AFTER_ENV = "HPCVM_BENCH_STOP_AFTER"
+
+
+def past_stop_time(stop_after):
+    """True when it is later than stop_after (HH:MM, UTC, today)."""
+    if not stop_after:
+        return False
+    hours, minutes = (int(part) for part in stop_after.split(":"))
+    now = datetime.now(timezone.utc)
+    return (now.hour, now.minute) >= (hours, minutes)
 
 
 def run_script(script):
@@ -63,9 +75,13 @@ def run_script(script):
     return status, rows, done, time.monotonic() - started
 
 
+def bench_name(script):
+    return script[:-len("_bench.py")] if script.endswith("_bench.py") else script
+
+
 def table_rows(script, status, rows, done):
     """The table's rows for one script: its figures, and an ERROR row when it did not end as it should."""
-    bench = script[:-len("_bench.py")] if script.endswith("_bench.py") else script
+    bench = bench_name(script)
     out = [(bench, r["name"], r["median"], r["min"], r["max"], r["target"], r["verdict"]) for r in rows]
     missed = any(r["verdict"] == "MISSED" for r in rows)
     if not done or (status != 0 and not missed) or (status == 0 and missed):
@@ -90,8 +106,14 @@ def main():
     scripts = [s for s in SCRIPTS if not args.names or any(s.startswith(n) for n in args.names)]
     if not scripts:
         raise SystemExit("no benchmark matches %s; known: %s" % (args.names, ", ".join(SCRIPTS)))
+    stop_after = os.environ.get(STOP_AFTER_ENV)
     rows, failed, spent = [], False, []
     for script in scripts:
+        if past_stop_time(stop_after):
+            rows.append((bench_name(script), "(not started: %s=%s)" % (STOP_AFTER_ENV, stop_after),
+                         "-", "-", "-", "-", "NOT RUN"))
+            failed = True
+            continue
         print("=== %s (%s)" % (script, time.strftime("%H:%M:%S")), flush=True)
         status, results, done, seconds = run_script(script)
         script_rows = table_rows(script, status, results, done)
@@ -101,8 +123,9 @@ def main():
     table = format_table(rows)
     missed = sum(1 for r in rows if r[-1] == "MISSED")
     errors = sum(1 for r in rows if r[-1] == "ERROR")
-    summary = "%d figures, %d targets missed, %d scripts failed; time: %s\n" % (
-        len(rows) - errors, missed, errors, ", ".join(spent))
+    not_run = sum(1 for r in rows if r[-1] == "NOT RUN")
+    summary = "%d figures, %d targets missed, %d scripts failed, %d not run; time: %s\n" % (
+        len(rows) - errors - not_run, missed, errors, not_run, ", ".join(spent))
     print("\n" + table + summary, end="")
     if args.table:
         with open(args.table, "w") as handle:
