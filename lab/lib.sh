@@ -4,6 +4,14 @@ set -euo pipefail
 # Ansible runs the executables of a folder given as inventory with --list/--host:
 # a lab script must never act on that (it once recursed lab/up -> lab/down).
 case "${1:-}" in --list|--host) echo '{}'; exit 0;; esac
+# Daemons the lab starts must not inherit a lock their caller holds (`flock FILE lab/up` passes the
+# lock's fd on, and every daemon would keep the lock until lab/down): close every inherited fd but
+# 0-2 and bash's own 255. `source` has read this file whole already.
+for _fd in /proc/$$/fd/*; do
+  _fd=${_fd##*/}
+  if [ "$_fd" -gt 2 ] 2>/dev/null && [ "$_fd" -lt 255 ]; then eval "exec $_fd>&-" 2>/dev/null || true; fi
+done
+unset _fd
 LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LAB_DIR=${HPCVM_LAB_DIR:-/tmp/hpcvm-lab}
 export HPCVM_LAB_DIR=$LAB_DIR
