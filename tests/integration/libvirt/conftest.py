@@ -58,11 +58,12 @@ def virsh(*args, check=False):
 
 
 def fast_guest(host, **extra):
-    """libvirt_guest arguments for the lab's fast guest (Debian kernel, host root over 9p)."""
+    """libvirt_guest arguments for the lab's fast guest (Debian kernel, host root over 9p); its kernel and
+    initrd are in CACHE, the image directory it gives (libvirt_guest refuses boot files outside it)."""
     mac, _ip = GUESTS.get(host, ("52:54:00:77:01:fe", None))
     args = dict(
         name=host, uri=URI, state_dir=STATE_DIR, virt_type="qemu", memory=256, vcpus=1, mac=mac, bridge="br-hpcvm",
-        kernel=os.path.join(CACHE, "vmlinux"), initrd=os.path.join(CACHE, "initrd.gz"),
+        image_dir=CACHE, kernel=os.path.join(CACHE, "vmlinux"), initrd=os.path.join(CACHE, "initrd.gz"),
         cmdline="console=ttyS0 quiet panic=-1 acpi=off vm.hostname=%s vm.tmpdisk=hpcvm-tmp "
                 "vm.fetch=%st7-%s.tar.gz" % (host, BOOT_URL, host),
         filesystems=[dict(source="/", target="hostroot", readonly=True)],

@@ -13,7 +13,7 @@ import subprocess
 import time
 import xml.etree.ElementTree as ET
 
-from .conftest import LAB_DIR, MARKER, STATE_DIR, URI, fast_guest, run_module, virsh
+from .conftest import CACHE, LAB_DIR, MARKER, STATE_DIR, URI, fast_guest, run_module, virsh
 
 IMAGES = os.path.join(LAB_DIR, "t7-images")
 NASTY = "x'\"<&>]]></cmdline><devices><disk type='file'><source file='/etc/shadow'/></disk></devices>"
@@ -132,7 +132,11 @@ def test_overlay_on_a_disk_image(guest, tmp_path):
     images = pathlib.Path(IMAGES)
     base = images / "base.qcow2"
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(base), "64M"], check=True)
-    args = fast_guest(host, state="defined", image=str(base), tmp_disk=None)
+    # image, kernel and initrd in one image directory (a symlink out of it would be refused: copies)
+    for name in ("vmlinux", "initrd.gz"):
+        shutil.copyfile(os.path.join(CACHE, name), str(images / name))
+    args = fast_guest(host, state="defined", image=str(base), tmp_disk=None, image_dir=str(images),
+                      kernel=str(images / "vmlinux"), initrd=str(images / "initrd.gz"))
     result = run_module("libvirt_guest", args)
     assert result.get("actions") == ["create_overlay", "define"], result
     overlay = os.path.join(STATE_DIR, host + ".qcow2")
@@ -167,6 +171,19 @@ def test_bad_input_leaves_nothing(guest, tmp_path):
         (dict(mac="52:54-00:77:01:05"), "invalid MAC address"),
         (dict(kernel="/var/cache/hpcvm-lab/guest/no-such-vmlinux"), "does not exist"),
         (dict(image="/etc/passwd", image_dir=str(tmp_path)), "outside the allowed image directory"),
+        # without image_dir this backed an overlay by /etc/passwd; now the default directory confines
+        (dict(image="/img/../../etc/passwd", image_format="raw", image_dir=None),
+         "image /img/../../etc/passwd (resolves to /etc/passwd) is outside the allowed image directory "
+         "/var/lib/hpc-slurm-vm/images"),
+        (dict(image=os.path.join(CACHE, "..", "..", "..", "etc", "passwd"), image_format="raw"),
+         "is outside the allowed image directory %s" % CACHE),
+        (dict(initrd="/etc/passwd"), "initrd /etc/passwd is outside the allowed image directory"),
+        # (the kernel may be a symlink: the message then names what it resolves to as well)
+        (dict(image_dir=None), "is outside the allowed image directory /var/lib/hpc-slurm-vm/images;"),
+        (dict(timeout=-5), "timeout must be 0 or more seconds, got -5"),
+        (dict(shutdown_timeout=-1), "shutdown_timeout must be 0 or more seconds, got -1"),
+        (dict(memory=-256), "memory must be a positive integer"),
+        (dict(vcpus=0), "vcpus must be a positive integer"),
         (dict(tmp_disk=dict(size="100000T")), "does not fit"),
         (dict(uri="qemu:///system?socket=/nonexistent/libvirt-sock"), "cannot connect to libvirt"),
         (dict(uri="nosuchdriver:///x"), "cannot connect to libvirt"),
