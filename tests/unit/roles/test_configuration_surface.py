@@ -38,8 +38,8 @@ EXPECTED_DEFAULTS = {
     "group/hpc.slurm_vm.dhcp": "{{ slurm_vm_dhcp | hpc.slurm_vm.dhcp_defaults }}",
     "group/hpc.slurm_vm.slurm": "{{ slurm_vm_vm_cluster | hpc.slurm_vm.slurm_defaults }}",
     "hpc.slurm_vm.slurm_host_job": "{{ slurm_vm_host_cluster | hpc.slurm_vm.slurm_defaults }}",
-    "group/hpc.slurm_vm.libvirt":
-        "{{ slurm_vm_libvirt_uri | default(none) | hpc.slurm_vm.libvirt_defaults(slurm_vm_vm_dir) }}",
+    "group/hpc.slurm_vm.libvirt": "{{ slurm_vm_libvirt_uri | default(none) | hpc.slurm_vm.libvirt_defaults("
+                                  "slurm_vm_vm_dir, slurm_vm_image_dir | default(none)) }}",
 }
 
 
@@ -177,6 +177,8 @@ def test_the_shipped_site_settings_pass_the_filters(inventory):
     assert set(module_defaults.dns_defaults(site["slurm_vm_dns"])) >= {"server", "key_name", "key_secret"}
     for cluster in ("slurm_vm_host_cluster", "slurm_vm_vm_cluster"):
         assert module_defaults.slurm_defaults(site[cluster])["slurm_conf"]
+    assert module_defaults.libvirt_defaults(None, None, site["slurm_vm_image_dir"]) == {
+        "image_dir": site["slurm_vm_image_dir"]}
 
 
 def test_the_dns_defaults_carry_every_connection_option_and_no_zone():
@@ -202,6 +204,9 @@ def test_the_libvirt_defaults_carry_both_options():
         "uri": "qemu:///system", "state_dir": "/var/lib/vms"}
     assert set(module_defaults.libvirt_defaults("qemu:///system", "/v")) == set(_fragment("libvirt"))
     assert module_defaults.libvirt_defaults(None, "/v") == {"state_dir": "/v"}
+    # and the site's image directory (libvirt_guest's own option; libvirt_guest_info accepts it)
+    assert set(module_defaults.libvirt_defaults("qemu:///system", "/v", "/i")) == set(_fragment("libvirt")) | {
+        "image_dir"}
 
 
 def test_no_role_or_play_spells_an_ownership_prefix():
