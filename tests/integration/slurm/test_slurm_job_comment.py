@@ -32,10 +32,11 @@ def held(lab):
 
 
 def comments(lab, job_id):
-    """{job id as squeue -r prints it (123_4 for an array task): comment} read straight from Slurm;
-    "(null)" for none, as squeue's %k prints it."""
+    """{job id as squeue -r prints it (123_4 for an array task): comment} read straight from Slurm; ''
+    for none (squeue's %k prints "(null)" for a comment never set, and nothing for one cleared)."""
     out = lab.run(["squeue", "-h", "-r", "-j", job_id, "-o", "%i|%k"]).stdout
-    return dict(line.split("|", 1) for line in out.splitlines() if line.strip())
+    pairs = (line.split("|", 1) for line in out.splitlines() if line.strip())
+    return {job: "" if text == "(null)" else text for job, text in pairs}
 
 
 def test_write_idempotent_check_mode_and_clear(lab, held):
@@ -43,7 +44,7 @@ def test_write_idempotent_check_mode_and_clear(lab, held):
     args = dict(slurm_conf=lab.conf["vm"], comments=[{"comment": WHY, "jobs": [job_id]}])
     check = run_module("slurm_job_comment", args, check=True)
     assert not check.failed and check.changed and check["changed_jobs"] == [job_id], check
-    assert comments(lab, job_id) == {job_id: "(null)"}
+    assert comments(lab, job_id) == {job_id: ""}
     first = run_module("slurm_job_comment", args)
     assert not first.failed and first.changed, first
     assert comments(lab, job_id) == {job_id: WHY}
@@ -51,7 +52,7 @@ def test_write_idempotent_check_mode_and_clear(lab, held):
     assert not again.failed and not again.changed and again["commands"] == [], again
     cleared = run_module("slurm_job_comment", dict(args, comments=[{"comment": "", "jobs": [job_id]}]))
     assert not cleared.failed and cleared.changed, cleared
-    assert comments(lab, job_id) == {job_id: "(null)"}
+    assert comments(lab, job_id) == {job_id: ""}
 
 
 def test_a_users_comment_is_kept_and_a_gone_job_is_skipped(lab, held):
