@@ -14,9 +14,10 @@ version_added: 0.2.0
 description:
   - Slurm shows a generic pending reason for a job that no VM will serve, such as "Nodes required for job are DOWN,
     DRAINED or reserved". The scheduler knows the real one (the time limit is over the image's VM lifetime, no
-    image provides the gres, the image is in backoff, a limit such as C(max_vms), or slurm.conf disagreeing with the image table). The plan of
-    M(hpc.slurm_vm.vm_plan) lists the comments to write in RV(hpc.slurm_vm.vm_plan#module:job_comments); this
-    module writes them, so that C(squeue -O comment) and C(scontrol show job) show them to the user.
+    image provides the gres, the image is in backoff, a limit such as C(max_vms), or slurm.conf disagreeing with
+    the image table). The plan of M(hpc.slurm_vm.vm_plan) lists the comments to write in
+    RV(hpc.slurm_vm.vm_plan#module:job_comments); this module writes them, so that C(squeue -O comment) and
+    C(scontrol show job) show them to the user.
   - A comment is the collection's when it starts with O(prefix). Right before writing, the jobs' comments are read
     again with one C(squeue). A job whose comment is neither empty nor the collection's keeps it (the user set it),
     and a job that left the queue is skipped; both are listed in RV(kept).

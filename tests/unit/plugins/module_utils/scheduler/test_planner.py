@@ -23,7 +23,8 @@ NET = {"bridge": "br0", "subnet": "10.77.0.0/16"}
 TABLE = {
     "a": {"pool": "vm-a-[001-004]", "network": dict(NET, ip_offset=256, mac_prefix="52:54:00:77:01"),
           "rules": {"lifetime": 14400, "boot_timeout": 300, "idle_timeout": 600}},
-    "b": {"pool": "vm-b-[001-002]", "gres_count": 2, "vcpus": 2, "network": dict(NET, ip_offset=512, mac_prefix="52:54:00:77:02"),
+    "b": {"pool": "vm-b-[001-002]", "gres_count": 2, "vcpus": 2,
+          "network": dict(NET, ip_offset=512, mac_prefix="52:54:00:77:02"),
           "rules": {"max_vms": 2}},
 }
 
@@ -163,6 +164,6 @@ def test_a_node_slurm_set_invalid_reg_is_a_failed_boot_with_slurms_reason():
     assert item["step"] == "end_host_job" and item["boot_failure"] == "invalid_registration", item
     assert item["reason"].startswith("slurmd registered invalid (Low socket*core*thread count, Low CPUs)")
     assert "Low CPUs" in result["preview"]
-    plain = [t for t in vm_planner.plan(*build({"host_jobs": {"vm-a-001": ["RUNNING", -100, 14000]},
-                                                "nodes": {"vm-a-001": "IDLE+DRAIN"}})[:2])["teardown"]]
+    plain = vm_planner.plan(*build({"host_jobs": {"vm-a-001": ["RUNNING", -100, 14000]},
+                                    "nodes": {"vm-a-001": "IDLE+DRAIN"}})[:2])["teardown"]
     assert plain[0]["boot_failure"] is None and plain[0]["reason"].startswith("drained")
