@@ -8,6 +8,8 @@ __metaclass__ = type
 import json
 import os
 
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import reservation_name
+
 from ..conftest import wait_until
 from .ansible_runner import run_module, run_playbook
 
@@ -152,3 +154,41 @@ def test_playbook_with_module_defaults_and_diff(lab, pool, reservations, vm_conf
     with open(out) as handle:
         repeat = json.load(handle)
     assert not repeat["create"]["changed"] and not repeat["drain"]["changed"]
+
+
+def test_a_reservation_under_the_prefix_made_by_hand_is_refused_until_force(lab, vm_conf):
+    """hpcvm-vm-disk-003 made with plain scontrol on two nodes for root and nobody: its name is the collection's
+    but the spawn role makes Nodes=vm-disk-003 Users=root, so the module neither deletes nor changes it without
+    force. The same name in the spawn role's shape is the collection's own and goes without force."""
+    name = reservation_name("vm-disk-003")
+    lab.run(["scontrol", "delete", "ReservationName=" + name], check=False)
+    try:
+        lab.run(["scontrol", "create", "reservation", "ReservationName=" + name, "Nodes=vm-disk-[002-003]",
+                 "StartTime=now+7days", "Duration=60", "Users=root,nobody"])
+        made = show(lab, name)
+        assert "Nodes=vm-disk-[002-003] " in made and "Users=root,nobody " in made, made
+
+        gone = dict(slurm_conf=vm_conf, name=name, state="absent")
+        change = dict(slurm_conf=vm_conf, name=name, duration="120")
+        for args, check, action in ((gone, True, "delete"), (gone, False, "delete"), (change, False, "change")):
+            refused = run_module(MOD, args, check=check)
+            assert refused.failed and refused["error"] == "ReservationNotOwned", refused
+            assert refused["msg"].startswith("refusing to %s reservation %s: " % (action, name)), refused
+            assert "Nodes=vm-disk-[002-003] where ours has vm-disk-003" in refused["msg"], refused
+            assert "Users=nobody,root where ours has root" in refused["msg"], refused
+            assert show(lab, name) == made
+
+        forced = run_module(MOD, dict(change, force=True))
+        assert forced.changed and forced["command"] == ["update", "ReservationName=" + name,
+                                                        "Duration=02:00:00"], forced
+        assert "Duration=02:00:00" in show(lab, name)
+        assert run_module(MOD, dict(gone, force=True)).changed and show(lab, name) is None
+
+        ours = dict(slurm_conf=vm_conf, name=name, nodes=["vm-disk-003"], start_time="now+7days", duration="60",
+                    users=["root"])
+        assert run_module(MOD, ours).changed and show(lab, name) is not None
+        deleted = run_module(MOD, gone)
+        assert deleted.changed and deleted["command"] == ["delete", "ReservationName=" + name], deleted
+        assert show(lab, name) is None
+    finally:
+        lab.run(["scontrol", "delete", "ReservationName=" + name], check=False)
