@@ -8,6 +8,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -207,3 +209,50 @@ def test_network_and_broadcast_address_are_refused_and_nothing_written(backend, 
         assert _dnsmasq_files() == before
     finally:
         absent(backend, hostname=h["hostname"], force=True)
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "FILE:///etc/passwd", "ftp://127.0.0.1:8000/",
+                                 "127.0.0.1:8000"])
+def test_kea_api_url_is_http_or_https_only(lab, url):
+    # file:///etc/passwd was opened and its first bytes shown in the error (DhcpBackendError "sent no JSON: b'root:")
+    h = host("kea_api", 6)
+    result = present("kea_api", h, kea_api_url=url)
+    _assert_failed_unchanged("kea_api", result, "DhcpInvalidInput", "want an http:// or https:// URL")
+    assert "root:" not in str(result), result
+    # the control agent itself answers: the refusal is the URL's, and nothing was written
+    assert lookup("kea_api", hostname=h["hostname"]) == []
+
+
+# An HTTP server that answers every POST with 200 and an HTML page holding a passwd line, as a wrong URL could.
+HTML_SERVER = """
+import sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+class Page(BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = b"<html>root:x:0:0:root:/root:/bin/bash</html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+server = HTTPServer(("127.0.0.1", 0), Page)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+
+def test_kea_api_reply_that_is_not_the_apis_json_is_not_echoed(lab):
+    # The server is ours, on the lab namespace's loopback, and stopped by its PID.
+    server = subprocess.Popen([sys.executable, "-c", HTML_SERVER], stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(server.stdout.readline())
+        result = present("kea_api", host("kea_api", 6), kea_api_url="http://127.0.0.1:%d/" % port)
+    finally:
+        server.terminate()
+        server.wait(10)
+    # before: DhcpBackendError "sent no JSON: b'<html>root:x:0:0:...'"
+    assert result.get("failed") and result["error"] == "DhcpBackendError", result
+    assert "HTTP 200, content type text/html, 44 bytes" in result["msg"], result
+    assert "root:" not in str(result) and "<html" not in str(result), result
