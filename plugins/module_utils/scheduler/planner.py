@@ -179,9 +179,9 @@ def _boot_seconds(vms):
 
 
 def _foreign_reservations(snapshot, images):
-    """gc items of the reservations hpcvm-<host> whose host is in no image's pool."""
+    """gc items of our reservations hpcvm-<host> (with the mark) whose host is in no image's pool."""
     pool_reservations = {reservation_name(h) for i in images.values() for h in i["hosts"]}
     return [{"image": None, "hostname": host_of_reservation(res_name), "kind": "reservation",
              "reason": "reservation %s names no pool host" % res_name}
-            for res_name in sorted(snapshot["reservations"])
-            if host_of_reservation(res_name) and res_name not in pool_reservations]
+            for res_name, res in sorted(snapshot["reservations"].items())
+            if host_of_reservation(res_name) and res.get("ours") and res_name not in pool_reservations]

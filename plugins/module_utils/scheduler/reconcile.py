@@ -240,11 +240,13 @@ def _judge_dhcp(inputs, judgement):
 
 
 def _judge_reservations(inputs, judgement):
-    """Reservations hpcvm-<host> in the VM cluster."""
+    """Reservations hpcvm-<host> in the VM cluster that carry our mark (a reservation named like ours
+    without it, or from a snapshot that does not say, is someone else's: never judged)."""
     judgement.observed.add(("reservation", None))
-    for res_name in sorted(inputs.snapshot.get("reservations") or {}):
+    reservations = inputs.snapshot.get("reservations") or {}
+    for res_name in sorted(reservations):
         host = host_of_reservation(res_name)
-        if host is None:
+        if host is None or not reservations[res_name].get("ours"):
             continue
         item = {"kind": "reservation", "hostname": host, "where": VM_CLUSTER, "name": res_name,
                 "key": record_key("reservation", VM_CLUSTER, res_name)}

@@ -20,7 +20,11 @@ import time
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import nodeset
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import host_of_job
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import (
+    host_of_job,
+    host_of_reservation,
+    reservation_mark_mismatches,
+)
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.durations import parse_duration
 
 # A node running (or finishing) jobs: its base state is one of these.
@@ -404,8 +408,19 @@ def reservation_from_record(record):
     )
 
 
+def reservation_is_ours(record):
+    """Whether a `scontrol -o show res` record carries the collection's mark (common/marks.py: the
+    name hpcvm-<host>, Nodes exactly <host>, the users spawn sets, nothing else)."""
+    if host_of_reservation(record["ReservationName"]) is None:
+        return False
+    model = reservation_from_record(record)
+    return not reservation_mark_mismatches(model["name"], model["nodes"], model["users"], model["accounts"],
+                                           model["flags"], model["partition"])
+
+
 def snapshot_reservations(text):
-    """`scontrol -o show res` output -> {name: {nodes, start, end, users, state}} for the snapshot."""
+    """`scontrol -o show res` output -> {name: {nodes, start, end, users, state, ours}} for the snapshot;
+    ours: reservation_is_ours (a reservation named like ours but without the mark is someone else's)."""
     reservations = {}
     for record in parse_reservations(text):
         reservations[record["ReservationName"]] = {
@@ -414,5 +429,6 @@ def snapshot_reservations(text):
             "end": parse_time(record.get("EndTime")),
             "users": record.get("Users", ""),
             "state": record.get("State", ""),
+            "ours": reservation_is_ours(record),
         }
     return reservations

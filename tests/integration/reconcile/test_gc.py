@@ -4,9 +4,11 @@
 (large grace); an unmarked record and the records of a live VM survive.
 
 Orphans of vm-disk-003 (no host job): DNS A + PTR + TXT mark, the dnsmasq hostsdir file,
-a guest file vm-disk-003.tmp, and a reservation hpcvm-vm-recon-003 (ours by its prefix, naming
-no pool host). Live: vm-deb12-006 with a host job hpcvm:vm-deb12-006 (a sleep on a stand-in
-hypervisor) and the same records.
+a guest file vm-disk-003.tmp, and a reservation hpcvm-vm-share-002 as role spawn makes it (Nodes
+vm-share-002, Users root), naming no pool host: gc runs with an image table without image share, as
+after an image left the table. Foreign: hpcvm-vm-recon-004 on vm-disk-004, named like ours but without
+the mark (its nodes are not its name's host); it survives. Live: vm-deb12-006 with a host job
+hpcvm:vm-deb12-006 (a sleep on a stand-in hypervisor) and the same records.
 Unmarked: keep-reconcile.<zone> A. gc runs only on these names (slurm_vm_reconcile_only_hosts)
 so that other tests' records in the shared lab are not judged, and under the scheduler's lock.
 
@@ -34,6 +36,7 @@ import dns.rdatatype
 import dns.tsigkeyring
 import dns.update
 import pytest
+import yaml
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import (
     DHCP_NAME_PREFIX,
@@ -45,11 +48,12 @@ from ..conftest import REPO
 
 ORPHAN = "vm-disk-003"
 ORPHAN_IP, ORPHAN_MAC = "10.77.2.3", "52:54:00:77:02:03"
-ORPHAN_RES = "vm-recon-003"  # reservation hpcvm-vm-recon-003 on node vm-disk-003
+ORPHAN_RES = "vm-share-002"  # reservation hpcvm-vm-share-002 on node vm-share-002 (image share left the table)
+FOREIGN_RES, FOREIGN_NODE = "vm-recon-004", "vm-disk-004"  # hpcvm-vm-recon-004 on vm-disk-004: not ours
 LIVE = "vm-deb12-006"
 LIVE_IP, LIVE_MAC = "10.77.1.6", "52:54:00:77:01:06"
 UNMARKED = "keep-reconcile"
-HOSTS = [ORPHAN, ORPHAN_RES, LIVE, UNMARKED]
+HOSTS = [ORPHAN, ORPHAN_RES, FOREIGN_RES, LIVE, UNMARKED]
 
 
 class Lab(object):
@@ -87,7 +91,7 @@ class Lab(object):
         with open(os.path.join(self.hostsdir, DHCP_NAME_PREFIX + host), "w") as handle:
             handle.write("# %s %s\n%s,%s,%s\n" % (MARK_TAG, json.dumps({"vm": host, "image": image}), mac, ip, host))
         self.lab.run(["scontrol", "create", "reservation", "ReservationName=" + reservation_name(res or host),
-                      "Nodes=" + host, "StartTime=now+2hours", "Duration=60", "Users=root"])
+                      "Nodes=" + (res or host), "StartTime=now+2hours", "Duration=60", "Users=root"])
         with open(os.path.join(self.vm_dir, host + ".tmp"), "w") as handle:
             handle.write("reconcile test\n")
 
@@ -119,8 +123,11 @@ class Lab(object):
         }
 
     def gc(self, state_dir, grace, check=False):
+        with open(os.path.join(REPO, "inventories", "lab", "group_vars", "all", "images.yml")) as handle:
+            images = yaml.safe_load(handle)["slurm_vm_images"]
+        del images["share"]  # the orphan reservation's image left the table
         extra = {"slurm_vm_state_dir": state_dir, "slurm_vm_reconcile_grace": grace,
-                 "slurm_vm_reconcile_only_hosts": HOSTS}
+                 "slurm_vm_reconcile_only_hosts": HOSTS, "slurm_vm_images": images}
         argv = ["flock", "-w", "600", os.path.join(self.lab.dir, "run", "scheduler.lock"),
                 os.path.join(REPO, ".venv", "bin", "ansible-playbook"), "-i", "inventories/lab",
                 "-i", "inventories/lab_demand", "playbooks/gc.yml", "-e", json.dumps(extra)]
@@ -140,9 +147,12 @@ def env(lab):
     try:
         env.update(env.zone, ("add", "%s.%s" % (UNMARKED, env.zone), "A", "10.77.9.250"))
         env.add_vm_records(ORPHAN, ORPHAN_IP, ORPHAN_MAC, "disk", "claimed", res=ORPHAN_RES)
+        lab.run(["scontrol", "create", "reservation", "ReservationName=" + reservation_name(FOREIGN_RES),
+                 "Nodes=" + FOREIGN_NODE, "StartTime=now+2hours", "Duration=60", "Users=root"])
         yield env
     finally:
         env.remove_vm_records(ORPHAN, ORPHAN_IP, res=ORPHAN_RES)
+        lab.run(["scontrol", "delete", "reservation=" + reservation_name(FOREIGN_RES)], check=False)
         env.update(env.zone, ("delete", "%s.%s" % (UNMARKED, env.zone), None, None))
 
 
@@ -199,8 +209,12 @@ def test_gc_removes_marked_orphans_and_keeps_the_rest(lab, env, tmp_path):
         assert env.state_of(ORPHAN, ORPHAN_IP, res=ORPHAN_RES) == {
             "A": [], "TXT": [], "PTR": [], "dhcp": False, "reservation": False, "file": False, "node": "FUTURE"}
 
-        # The live VM (held host job) and the unmarked name are untouched.
+        # The live VM (held host job), the unmarked name and the reservation without our mark are untouched.
         assert env.state_of(LIVE, LIVE_IP) == before_live
+        assert lab.run(["scontrol", "show", "reservation", reservation_name(FOREIGN_RES)],
+                       check=False).returncode == 0
+        assert "remove %-11s %s" % ("reservation", FOREIGN_RES) not in out
+        assert not any(FOREIGN_RES in key for key in _memory(state_dir))
         assert env.rrset("%s.%s" % (UNMARKED, env.zone), "A") == ["10.77.9.250"]
         assert "remove dns         %s" % LIVE not in out
     finally:

@@ -60,7 +60,8 @@ def build(scenario):
                      "num_nodes": num_nodes, "nodelist": "", "time_limit": limit, "submit": NOW + submit,
                      "start": None, "end": None})
     snapshot = {"time": NOW, "vm_jobs": jobs, "nodes": nodes, "host_jobs": host_jobs,
-                "reservations": {r: {"nodes": r[6:], "start": NOW, "end": NOW + 3600, "users": "root", "state": ""}
+                "reservations": {r: {"nodes": r[6:], "start": NOW, "end": NOW + 3600, "users": "root", "state": "",
+                                     "ours": not r.startswith("hpcvm-foreign-")}
                                  for r in scenario.get("reservations") or []}}
     history = {}
     for image, record in (scenario.get("history") or {}).items():

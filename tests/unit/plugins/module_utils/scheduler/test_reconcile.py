@@ -29,7 +29,8 @@ def _node(state="FUTURE", flags=(), reason="", registered=False, slurmd_start=No
             "alloc_cpus": alloc}
 
 
-def _snapshot(host_jobs=None, reservations=(), nodes=None):
+def _snapshot(host_jobs=None, reservations=(), nodes=None, foreign=()):
+    """reservations: names of reservations with our mark (as spawn makes them); foreign: named like ours, without."""
     all_nodes = {h: _node() for i in IMAGES.values() for h in i["hosts"]}
     all_nodes.update(nodes or {})
     jobs = {}
@@ -37,8 +38,8 @@ def _snapshot(host_jobs=None, reservations=(), nodes=None):
         jobs[host] = {"id": str(500 + index), "name": "hpcvm:" + host, "state": state,
                       "start": NOW - 1000 if state == "RUNNING" else None,
                       "hypervisor": "hv01" if state == "RUNNING" else None}
-    res = {name: {"nodes": name[6:], "start": NOW, "end": NOW + 3600, "users": "root", "state": "INACTIVE"}
-           for name in reservations}
+    res = {name: {"nodes": name[6:], "start": NOW, "end": NOW + 3600, "users": "root", "state": "INACTIVE",
+                  "ours": name in reservations} for name in list(reservations) + list(foreign)}
     return {"time": NOW, "vm_jobs": [], "nodes": all_nodes, "reservations": res, "host_jobs": jobs}
 
 
@@ -159,6 +160,11 @@ def test_reservation_naming_no_pool_host():
     result = _plan(snapshot=_snapshot(reservations=["hpcvm-vm-gone-001"]))
     assert _kinds(result["remove"]) == [("reservation", "vm-gone-001", "vm cluster")]
     assert "names no pool host" in result["remove"][0]["reason"]
+
+
+def test_a_reservation_named_like_ours_without_the_mark_is_never_judged():
+    result = _plan(snapshot=_snapshot(foreign=["hpcvm-vm-gone-001", "hpcvm-vm-disk-003"]))
+    assert result["remove"] == [] and result["waiting"] == [] and result["first_seen"] == {}
 
 
 def test_grace_period_and_first_seen_memory():

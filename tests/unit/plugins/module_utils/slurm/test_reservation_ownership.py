@@ -174,3 +174,13 @@ def test_the_info_module_says_which_reservations_are_owned(run_module, replay):
     assert kind == "exit", result
     assert [(r["name"], r["owned"]) for r in result["reservations"]] == [
         ("fx-a", False), ("hpcvm-fx-b", False), ("hpcvm-vm-disk-004", True)]
+
+
+def test_the_snapshot_says_which_reservations_are_ours():
+    """The scheduler and the reconciler read the mark from the snapshot: a reservation named like ours
+    without it is never planned for removal (the reconciler and the planner's gc skip it)."""
+    reservations = parse.snapshot_reservations(SPAWNED_LINE + "\n" + FOREIGN_LINE + "\n")
+    assert reservations["hpcvm-vm-disk-004"]["ours"] is True
+    assert reservations["hpcvm-fx-b"]["ours"] is False
+    other = parse.snapshot_reservations(FOREIGN_LINE.replace("=hpcvm-fx-b ", "=maint-1 ") + "\n")
+    assert other["maint-1"]["ours"] is False
