@@ -60,6 +60,8 @@ options:
     default: "hpc.slurm_vm:"
 seealso:
   - module: hpc.slurm_vm.vm_plan
+author:
+  - hpc.slurm_vm contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -16,7 +16,8 @@ description:
   - O(name_prefix=hpcvm-) lists the reservations named as the collection's, including any made by hand under
     that prefix. Each one's C(owned) says whether it is the collection's own, that is named C(hpcvm-<host>) and
     in the shape the spawn role gives it (Nodes exactly C(<host>), Users exactly C(root), no Accounts, Flags or
-    PartitionName), which is what M(hpc.slurm_vm.slurm_reservation) changes and deletes without O(force).
+    PartitionName), which is what M(hpc.slurm_vm.slurm_reservation) changes and deletes without
+    O(hpc.slurm_vm.slurm_reservation#module:force).
 author:
   - hpc.slurm_vm contributors (!UNKNOWN)
 extends_documentation_fragment:

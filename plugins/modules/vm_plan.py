@@ -162,7 +162,7 @@ job_comments:
       no longer applies. Only jobs whose comment is empty or starts with O(reason_prefix) are listed.
     - Reasons said, after the prefix, for example C(time limit 1-00:00:00 is over what a deb12 VM can give
       (11:58:50)), C(no VM image provides gres vm_old), C(image deb12 paused after 3 failed VM boots, until ...),
-      C(waiting for a deb12 VM: limited by max_vms 4).
+      C(waiting for a deb12 VM, limited by max_vms 4).
     - M(hpc.slurm_vm.slurm_job_comment) writes them.
   returned: always
   type: list

@@ -16,7 +16,7 @@ SHARE = ["vm-share-001", "vm-share-002"]
 
 def test_four_jobs_run_at_once_on_one_vm():
     story = Story(image="share", idle_timeout=10, name="shared-vm")
-    jobs = [fh.sbatch("shared-vm", "--gres=vm_share:1", wrap="sleep 25; hostname") for _ in range(4)]
+    jobs = [fh.sbatch("shared-vm", "--gres=vm_share:1", wrap="sleep 25; hostname") for _job in range(4)]
     seen = {"together": None}
     try:
         def all_running_together():

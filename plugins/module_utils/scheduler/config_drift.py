@@ -25,6 +25,7 @@ def _gres_count(node, image):
     return parse_node_gres(node["gres"]).get(image["gres"], 0)
 
 
+
 # (Slurm's node field, the table's key, the snapshot node's value or None when not known)
 FIELDS = (
     ("CPUs", "vcpus", lambda node, image: node.get("cpus")),

@@ -17,7 +17,7 @@ from ansible.parsing.dataloader import DataLoader
 from ansible_collections.hpc.slurm_vm.tests.unit.plugins.inventory.test_slurm_demand import (  # noqa: F401
     CAPTURED,
     Site,
-    plugin_class,
+    plugin_class,  # a pytest fixture; pylint: disable=unused-import
 )
 from ansible_collections.hpc.slurm_vm.tests.unit.plugins.module_utils.slurm.slurm_replay import SnapshotReplayRunner
 
@@ -31,7 +31,8 @@ def make_plugin(request):
     return request.getfixturevalue("plugin_class")
 
 
-def failed_parse(make_plugin, config, outputs=CAPTURED, stderr="", raised=AnsibleParserError):
+def failed_parse(make_plugin, config, outputs=None, stderr="", raised=AnsibleParserError):
+    outputs = CAPTURED if outputs is None else outputs
     plugin = make_plugin()
     plugin.runner = SnapshotReplayRunner(outputs, stderr=stderr)
     inventory = InventoryData()

@@ -239,12 +239,13 @@ def test_a_domain_that_is_not_ours_is_left_alone_unless_force(client, env, state
     args = params(env, name="t7-foreign", state=state, shutdown_timeout=1)
     verb = "remove" if state == "absent" else "change"
     for check_mode in (True, False):
-        with pytest.raises(le.DomainNotOwned, match="refusing to %s domain t7-foreign: it is not ours "
-                                                     r"\(no urn:hpc.slurm_vm:1 metadata\); force=true" % verb):
+        refusal = ("refusing to %s domain t7-foreign: it is not ours "
+                   r"\(no urn:hpc.slurm_vm:1 metadata\); force=true" % verb)
+        with pytest.raises(le.DomainNotOwned, match=refusal):
             ensure_guest(args, client, files, check_mode=check_mode)
         assert client.conn.lookupByName("t7-foreign").XMLDesc(0) == before
-        assert sorted(os.listdir(str(env["state_dir"]))) == ["t7-foreign.console.log", "t7-foreign.qcow2",
-                                                              "t7-foreign.tmp.raw"]
+        assert sorted(os.listdir(str(env["state_dir"]))) == [
+            "t7-foreign.console.log", "t7-foreign.qcow2", "t7-foreign.tmp.raw"]
     assert client.current("t7-foreign")["ours"] is False
     forced = ensure_guest(dict(args, force=True), client, files)
     if state == "absent":

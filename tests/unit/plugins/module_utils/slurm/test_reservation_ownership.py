@@ -18,8 +18,8 @@ from ansible_collections.hpc.slurm_vm.tests.unit.plugins.module_utils.slurm.slur
     snapshot_fixture,
 )
 from ansible_collections.hpc.slurm_vm.tests.unit.plugins.module_utils.slurm.test_slurm_modules import (  # noqa: F401
-    conf,
-    scontrol,
+    conf,  # a pytest fixture; pylint: disable=unused-import
+    scontrol,  # a pytest fixture; pylint: disable=unused-import
 )
 
 SPAWNED_LINE = snapshot_fixture("scontrol_show_res.txt").splitlines()[0]
