@@ -350,7 +350,7 @@ MAPPED_EXCEPTIONS = [
                                                                     for i, c in enumerate(MAPPED_EXCEPTIONS)])
 def test_every_exception_kind_maps_to_its_class(exc, cls, words):
     mapped = errors.error_for_exception(exc, "query x A", "10.77.0.1:53", 10.0)
-    assert type(mapped) is cls
+    assert type(mapped) is cls  # pylint: disable=unidiomatic-typecheck
     assert words in mapped.message and mapped.details["server"] == "10.77.0.1:53"
 
 
