@@ -17,13 +17,13 @@ __metaclass__ = type
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import nodeset
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse import parse_node_gres
 
+
 def _gres_count(node, image):
     """The node's count of the image's gres; None when the image has none or Slurm's line had no
     Gres field at all ('(null)' is a field that says: no gres, so 0)."""
     if not image["gres"] or not node.get("gres"):
         return None
     return parse_node_gres(node["gres"]).get(image["gres"], 0)
-
 
 
 # (Slurm's node field, the table's key, the snapshot node's value or None when not known)
