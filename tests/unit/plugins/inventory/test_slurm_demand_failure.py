@@ -14,11 +14,14 @@ from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.inventory.data import InventoryData
 from ansible.parsing.dataloader import DataLoader
 
+# plugin_class is a pytest fixture: imported to be found, never named
+# pylint: disable=unused-import
 from ansible_collections.hpc.slurm_vm.tests.unit.plugins.inventory.test_slurm_demand import (  # noqa: F401
     CAPTURED,
     Site,
-    plugin_class,  # a pytest fixture; pylint: disable=unused-import
+    plugin_class,
 )
+# pylint: enable=unused-import
 from ansible_collections.hpc.slurm_vm.tests.unit.plugins.module_utils.slurm.slurm_replay import SnapshotReplayRunner
 
 UNREACHABLE = "slurm_load_jobs error: Unable to contact slurm controller (connect failure)\n"

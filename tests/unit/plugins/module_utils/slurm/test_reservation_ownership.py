@@ -17,10 +17,13 @@ from ansible_collections.hpc.slurm_vm.tests.unit.plugins.module_utils.slurm.slur
     case,
     snapshot_fixture,
 )
+# conf and scontrol are pytest fixtures: imported to be found, never named
+# pylint: disable=unused-import
 from ansible_collections.hpc.slurm_vm.tests.unit.plugins.module_utils.slurm.test_slurm_modules import (  # noqa: F401
-    conf,  # a pytest fixture; pylint: disable=unused-import
-    scontrol,  # a pytest fixture; pylint: disable=unused-import
+    conf,
+    scontrol,
 )
+# pylint: enable=unused-import
 
 SPAWNED_LINE = snapshot_fixture("scontrol_show_res.txt").splitlines()[0]
 FOREIGN_LINE = [line for line in case("show_res_two")["stdout"].splitlines() if "=hpcvm-fx-b " in line][0]
