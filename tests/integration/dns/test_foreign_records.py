@@ -25,7 +25,7 @@ def _rec(check_mode=False, **args):
 
 def _foreign_by_hand(dnslab):
     assert dnslab.raw_update(FWD, lambda u: (u.add(NAME, 300, "A", "10.77.50.81"),
-                                             u.add(NAME, 300, "TXT", "made by hand"))) == "NOERROR"
+                                             u.add(NAME, 300, "TXT", '"made by hand"'))) == "NOERROR"
     assert dnslab.raw_update(REV, lambda u: u.add(PTR, 300, "PTR", ELSEWHERE)) == "NOERROR"
 
 
