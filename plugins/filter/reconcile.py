@@ -42,9 +42,10 @@ def reconcile_dhcp_host(item):
 
 def reconcile_dns_record(item):
     """A dns removal of vm_reconcile_plan as a dns_record `records` entry: a forward name goes whole
-    (A, mark and the PTRs of its addresses), an orphan PTR by itself."""
+    (A, mark and the PTRs of its addresses), an orphan PTR by itself, by the value it pointed at when it
+    was judged (dns_record takes a PTR removed without its value for someone else's)."""
     if item.get("type") == "PTR":
-        return {"name": item["name"], "type": "PTR", "zone": item["where"], "ptr": False}
+        return {"name": item["name"], "type": "PTR", "zone": item["where"], "value": [item["value"]], "ptr": False}
     return {"name": item["name"], "ptr": True}
 
 

@@ -218,8 +218,9 @@ def _judge_ptrs(inputs, judgement, forward_names):
             if pool_ptr != name or target in forward_names:
                 continue
             where = _fqdn(entry.get("zone") or inputs.reverse_zone or "")
+            # the value it points at: dns_record removes it as ours only while it still points there
             item = {"kind": "dns", "hostname": host, "where": where, "name": name, "type": "PTR",
-                    "ptr": False, "key": record_key("ptr", where, name)}
+                    "value": target, "ptr": False, "key": record_key("ptr", where, name)}
             judgement.consider(item, host, "PTR %s -> %s, the pool address of %s, without its forward name"
                                % (name, target, host))
 

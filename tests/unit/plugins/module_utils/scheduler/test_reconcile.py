@@ -9,6 +9,7 @@ import copy
 
 import pytest
 
+from ansible_collections.hpc.slurm_vm.plugins.filter.reconcile import reconcile_dns_record
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import reconcile as reconcile_plan
 
@@ -217,6 +218,14 @@ def test_orphan_ptr_without_forward_name():
     assert [(i["kind"], i["name"], i.get("type")) for i in result["remove"]] == [
         ("dns", "2.1.77.10.in-addr.arpa.", "PTR")]
     assert result["remove"][0]["where"] == RZONE and result["remove"][0]["ptr"] is False
+    # removed by the value it points at: dns_record takes a PTR removed without one for someone else's
+    assert result["remove"][0]["value"] == "vm-deb12-002." + ZONE
+
+
+def test_an_orphan_ptr_becomes_a_dns_record_removal_by_its_value():
+    item = _plan(ptrs=[_ptr("vm-deb12-002", "10.77.1.2")])["remove"][0]
+    assert reconcile_dns_record(item) == {"name": "2.1.77.10.in-addr.arpa.", "type": "PTR", "zone": RZONE,
+                                          "value": ["vm-deb12-002." + ZONE], "ptr": False}
 
 
 @pytest.mark.parametrize("ptr,forward", [
