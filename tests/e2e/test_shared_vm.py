@@ -8,6 +8,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
+
 from . import faults_helpers as fh
 from .story import Story, job, run
 
@@ -31,9 +33,11 @@ def test_four_jobs_run_at_once_on_one_vm():
         vm = seen["together"]
         story.event("4 jobs run together on %s: %s" % (vm, sorted(fields)))
         assert vm in SHARE, vm
-        # each took one CPU and its share of memory (DefMemPerCPU), not the whole node
+        # each took one CPU, one unit and its share of memory (the partition's DefMemPerCPU), not the whole node
+        mem = image_table.default_mem_per_cpu(image_table.normalize_table(story.images))
         for job_fields in fields.values():
-            assert "cpu=1," in job_fields["TRES"] and "gres/vm_share=1" in job_fields["TRES"], job_fields["TRES"]
+            assert job_fields["TRES"].startswith("cpu=1,mem=%dM," % mem), job_fields["TRES"]
+            assert "vm_share:1" in job_fields["TresPerNode"], job_fields["TresPerNode"]
         host_jobs = [h for h in SHARE if story.host_job(h)]
         assert host_jobs == [vm], host_jobs  # one VM for the four
         done = story.wait("the 4 jobs to finish", lambda: all(fh.job_finished(j)() for j in jobs), timeout=120)
