@@ -18,6 +18,7 @@ __metaclass__ = type
 
 import os
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -33,13 +34,23 @@ for i in range(1, 5):
     lab.GUESTS.setdefault("t7-bench-%d" % i, ("52:54:00:77:07:%02x" % i, "10.77.7.%d" % i))
 
 
+class TempDirs:
+    """The one method of pytest's tmp_path_factory that the boot_dir fixture uses."""
+
+    @staticmethod
+    def mktemp(prefix):
+        return tempfile.mkdtemp(prefix=prefix + "-")
+
+
 def prepare(hosts):
-    """The guest fixture's preparation (reservation + boot tarball), without pytest."""
-    gen = lab.guest.__wrapped__(None)
+    """The fixtures' preparation without pytest: the boot server (boot_dir: its own HTTP server on the lab
+    gateway, stopped by PID when the generator ends), then each host's reservation + boot tarball (guest)."""
+    boot = lab.boot_dir.__wrapped__(None, TempDirs())
+    gen = lab.guest.__wrapped__(None, next(boot))
     prepare_one = next(gen)
     for host in hosts:
         prepare_one(host)
-    return gen
+    return [gen, boot]
 
 
 def up(host):
@@ -103,8 +114,9 @@ def main():
                 list(pool.map(down, hosts))
             figures["absent"].append(time.monotonic() - t)
     finally:
-        for _step in gen:
-            pass
+        for fixture in gen:  # the guests' cleanup first, then the boot server's
+            for _step in fixture:
+                pass
     bench = benchstats.Report("libvirt_guest")
     for key, label in (("seq_define", "sequential: define+start, per guest"),
                        ("seq_marker", "sequential: start to console marker, per guest"),
