@@ -18,6 +18,7 @@ __metaclass__ = type
 import contextlib
 import time
 
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import addresses
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput, SlurmVmError
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.module_exit import finish_module
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.client import LIBVIRT_IMPORT_ERROR, LibvirtClient
@@ -101,6 +102,9 @@ def _check_wait_for(wait_for, spec, state, check_mode):
         raise InvalidInput("wait_for console or address needs state: running")
     if wait.get("console") and not (spec and spec["console_log"]):
         raise InvalidInput("wait_for.console needs console_log: true")
+    if wait.get("address") and wait["address"] != "any":
+        # the module connects to it (TCP port 22): a dotted IPv4 address, never a name or anything else
+        wait["address"] = addresses.ipv4_address(wait["address"], "wait_for.address")
     return wait
 
 

@@ -50,3 +50,12 @@ def test_sizes_must_be_positive(spec_params, state, extra, message):
 @pytest.mark.parametrize("value, default, expected", [(None, 300, 300), (0, 300, 0), (0.3, 300, 0.3), (60, 1, 60)])
 def test_check_seconds(value, default, expected):
     assert lr.check_seconds(value, "timeout", default) == expected
+
+
+@pytest.mark.parametrize("address", ["example.org", "10.77.1.01", "10.77.1.1/24", "::1", "10.77.1.1; reboot"])
+def test_a_wait_for_address_is_a_dotted_ipv4_address(spec_params, address):
+    """The module connects to it (TCP 22) while it waits: a name or anything else is refused first."""
+    with pytest.raises(InvalidInput) as caught:
+        lr.ensure_guest(spec_params(state="running", wait_for={"address": address}), Untouchable(), Untouchable(),
+                        check_mode=True)
+    assert caught.value.message.startswith("invalid wait_for.address %r: want an IPv4 address" % address)
