@@ -56,7 +56,11 @@ options:
     description: PostgreSQL password (V(kea_pgsql)).
     type: str
   kea_api_url:
-    description: URL of the Kea control agent (V(kea_api)); V(https://...) for TLS.
+    description:
+      - URL of the Kea control agent (V(kea_api)); V(https://...) for TLS.
+      - Only V(http) and V(https) with a host are accepted, checked before any request. Redirects are not
+        followed (the basic-auth credentials would go along), and a reply that is not the agent's JSON is
+        described by status, type and length, never shown.
     type: str
     default: http://127.0.0.1:8000/
   kea_api_user:

@@ -19,7 +19,7 @@ options:
     type: str
     required: true
   port:
-    description: TCP port of the DNS server.
+    description: TCP port of the DNS server, 1 to 65535 (checked before anything is sent).
     type: int
     default: 53
   key_name:
@@ -30,6 +30,8 @@ options:
   key_secret:
     description:
       - Base64 secret of the TSIG key O(key_name).
+      - It must decode to at least the hash length of O(key_algorithm) (RFC 2104, as C(tsig-keygen) makes
+        them), 16 bytes for V(hmac-md5) up to 64 for V(hmac-sha512); an error gives the length, never the secret.
       - Keep it in a vault or an AWX credential; it is never logged.
     type: str
   key_algorithm:
@@ -38,7 +40,7 @@ options:
     default: hmac-sha256
     choices: [hmac-sha256, hmac-sha512, hmac-sha384, hmac-sha224, hmac-sha1, hmac-md5]
   timeout:
-    description: Seconds to wait for the connection and for each answer.
+    description: Seconds to wait for the connection and for each answer; above 0.
     type: float
     default: 10.0
 requirements:
