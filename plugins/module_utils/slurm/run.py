@@ -18,7 +18,7 @@ __metaclass__ = type
 import time
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import nodeset
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput, SlurmVmError
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.runner import CommandRunner
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import host_job
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import node_state
@@ -42,7 +42,15 @@ def run_slurm_host_job(module):
         return _cancel_host_jobs(client, wanted, planned)
     jobs, failed, commands = _submit_host_jobs(client, wanted, planned, params)
     if not module.check_mode:
-        _read_back_host_jobs(client, jobs, params["wait"])
+        try:
+            _read_back_host_jobs(client, jobs, params["wait"])
+        except SlurmVmError as exc:
+            # the jobs exist now: the failure says which, so the caller can record or cancel them
+            submitted = [j for j in jobs if j["action"] == "submitted"]
+            exc.message = "%s (after sbatch submitted %s)" % (
+                exc.message, ", ".join("%s as job %s" % (j["hostname"], j["job_id"]) for j in submitted) or "nothing")
+            exc.details.update(changed=bool(submitted), jobs=jobs, failed_jobs=failed, commands=commands)
+            raise
     result = dict(changed=any(j["action"] == "submitted" for j in jobs), jobs=jobs, failed_jobs=failed,
                   commands=commands)
     if failed and params["fail_on_error"]:

@@ -199,3 +199,15 @@ def test_a_failed_squeue_fails_and_is_never_read_as_no_job(run_module, slurm, co
     assert "Unable to contact slurm controller" in result["msg"]
     assert result["rc"] == CASES["squeue_unreachable"]["rc"] and result["cmd"] == SQUEUE_ONE
     assert "jobs" not in result and not result.get("changed")
+
+
+def test_a_failed_read_back_after_sbatch_says_which_jobs_were_submitted(run_module, slurm, conf):
+    """sbatch ran, then slurmctld stopped answering: the job exists, so the failure names it (a rerun finds
+    it by name; the caller may cancel or record it) and reports the change."""
+    slurm.expect("squeue_none", "sbatch_ok", "squeue_unreachable")
+    kind, result = run_module(slurm_host_job.main, args(conf))
+    assert kind == "fail", result
+    assert result["msg"].startswith("squeue failed: ")
+    assert result["msg"].endswith("(after sbatch submitted %s as job %s)" % (HOST, JOB_ID)), result["msg"]
+    assert result["changed"] is True and result["commands"] == [SBATCH]
+    assert [(j["hostname"], j["job_id"], j["action"]) for j in result["jobs"]] == [(HOST, JOB_ID, "submitted")]
