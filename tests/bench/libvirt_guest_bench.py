@@ -17,6 +17,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -46,11 +47,12 @@ def prepare(hosts):
     """The fixtures' preparation without pytest: the boot server (boot_dir: its own HTTP server on the lab
     gateway, stopped by PID when the generator ends), then each host's reservation + boot tarball (guest)."""
     boot = lab.boot_dir.__wrapped__(None, TempDirs())
-    gen = lab.guest.__wrapped__(None, next(boot))
+    root = next(boot)
+    gen = lab.guest.__wrapped__(None, root)
     prepare_one = next(gen)
     for host in hosts:
         prepare_one(host)
-    return [gen, boot]
+    return [gen, boot], root
 
 
 def up(host):
@@ -82,7 +84,7 @@ def main():
     print("other running domains on this libvirtd (sharing the CPUs): %d" % len(others))
     figures = {key: [] for key in ("seq_define", "seq_marker", "seq_total", "par_define", "par_marker", "par_total",
                                    "walls", "own", "absent")}
-    gen = prepare(hosts)
+    gen, boot_root = prepare(hosts)
     try:
         for _round in range(rounds):
             start = time.monotonic()
@@ -117,6 +119,7 @@ def main():
         for fixture in gen:  # the guests' cleanup first, then the boot server's
             for _step in fixture:
                 pass
+        shutil.rmtree(boot_root, ignore_errors=True)
     bench = benchstats.Report("libvirt_guest")
     for key, label in (("seq_define", "sequential: define+start, per guest"),
                        ("seq_marker", "sequential: start to console marker, per guest"),
