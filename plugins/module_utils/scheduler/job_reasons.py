@@ -48,15 +48,12 @@ def image_reasons(image, supply, rules):
 def _beyond_capacity(supply, image):
     """The unserved jobs, oldest first, that the VMs spawned in this run cannot hold."""
     room = supply.count * image["gres_count"]
-    left = []
-    for job in supply.unserved:
+    for index, job in enumerate(supply.unserved):
         units = units_per_node(job, image) * job["num_nodes"]
-        if units <= room:
-            room -= units
-        else:
-            room = 0  # later, smaller jobs do not jump the queue in this count
-            left.append(job)
-    return left
+        if units > room:
+            return supply.unserved[index:]  # later, smaller jobs do not jump the queue in this count
+        room -= units
+    return []
 
 
 def unknown_image_reasons(vm_jobs, images, now):
@@ -79,28 +76,32 @@ def comment_changes(vm_jobs, reasons, prefix):
     that is not ours; a job whose comment is ours and that has no reason any more gets "".
     The pending tasks of a job array share one record: they are updated through the array's
     id (updating one task would split it off). One item per distinct comment (Slurm updates
-    a list of jobs in one call), sorted."""
+    a list of jobs in one call), sorted by comment; the jobs in the snapshot's (squeue's) order."""
+    texts = {}  # reason -> comment: a few distinct reasons for many jobs
     targets = {}
     for job in vm_jobs:
-        target = update_target(job)
         reason = reasons.get(job["id"])
-        wanted = "%s %s" % (prefix, reason) if reason else ""
-        if target not in targets or (wanted and not targets[target][1]):
-            targets[target] = (job.get("comment", ""), wanted)
-    by_comment = {}
-    for target, (current, wanted) in targets.items():
+        current = job.get("comment", "")
+        if reason:
+            wanted = texts.get(reason)
+            if wanted is None:
+                wanted = texts[reason] = "%s %s" % (prefix, reason)
+        elif not current:
+            continue  # the common case: nothing said, nothing to say
+        else:
+            wanted = ""
         if wanted == current or (current and not current.startswith(prefix)):
-            continue
+            continue  # already said, or the user's own comment
+        target = update_target(job)
+        if not targets.get(target):  # a record's first word, or a reason over a clear
+            targets[target] = wanted
+    by_comment = {}
+    for target, wanted in targets.items():
         by_comment.setdefault(wanted, []).append(target)
-    return [{"comment": comment, "jobs": sorted(ids, key=_job_order)} for comment, ids in sorted(by_comment.items())]
+    return [{"comment": comment, "jobs": by_comment[comment]} for comment in sorted(by_comment)]
 
 
 def update_target(job):
     """The job id an update goes to: a pending array task's array, any other job itself."""
     array_id, sep, _task = job["id"].partition("_")
     return array_id if sep and job["state"] == "PENDING" else job["id"]
-
-
-def _job_order(job_id):
-    head, _sep, task = job_id.partition("_")
-    return (int(head) if head.isdigit() else 0, task, job_id)

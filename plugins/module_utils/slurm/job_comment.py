@@ -25,6 +25,10 @@ COMMENT_FORMAT = squeue_format(COMMENT_FIELDS)
 # A job id as squeue -r prints it: 123, an array task 123_4, or a whole array 123.
 JOB_ID_RE = re.compile(r"^[0-9]+(_[0-9]+)?$")
 MAX_COMMENT = 1024
+# Job ids per scontrol update and per squeue -j: one argument of Linux argv holds at most 128 KiB, and a
+# backlog of 100,000 pending jobs may be told one reason at once. More ids than this are read with one
+# squeue of the whole queue instead.
+IDS_PER_CALL = 500
 _GONE_TEXT = "Invalid job id specified"
 
 
@@ -83,7 +87,10 @@ class JobCommentClient(object):
         array's id collects its tasks' lines. Raises SlurmCommandError when squeue fails."""
         if not job_ids:
             return {}
-        result = self._run(["squeue", "-h", "-r", "-j", ",".join(job_ids), "-o", COMMENT_FORMAT])
+        argv = ["squeue", "-h", "-r", "-o", COMMENT_FORMAT]
+        if len(job_ids) <= IDS_PER_CALL:
+            argv[3:3] = ["-j", ",".join(job_ids)]
+        result = self._run(argv)
         if result.rc != 0:
             if _GONE_TEXT in result.output:
                 return {}  # Slurm answered: none of them is in the queue any more
@@ -99,13 +106,21 @@ class JobCommentClient(object):
         return found
 
     def set_comment(self, job_ids, text):
-        """One scontrol update for the jobs; raises SlurmCommandError."""
-        result = self.slurm.scontrol(["update", "JobId=" + ",".join(job_ids), "Comment=" + text], changes=True)
-        if result.rc != 0 and not result.skipped:
-            raise SlurmCommandError("scontrol update JobId=%s Comment=... failed: %s"
-                                    % (",".join(job_ids), result.output.strip()), cmd=list(result.argv),
-                                    rc=result.rc, stdout=result.stdout, stderr=result.stderr)
-        return ["scontrol", "update", "JobId=" + ",".join(job_ids), "Comment=" + text]
+        """scontrol update for the jobs, IDS_PER_CALL at a time; the command lines. Raises SlurmCommandError."""
+        commands = []
+        for start in range(0, len(job_ids), IDS_PER_CALL):
+            argv = comment_argv(job_ids[start:start + IDS_PER_CALL], text)
+            result = self.slurm.scontrol(argv[1:], changes=True)
+            if result.rc != 0 and not result.skipped:
+                raise SlurmCommandError("scontrol update %s Comment=... failed: %s" % (argv[2], result.output.strip()),
+                                        cmd=list(result.argv), rc=result.rc, stdout=result.stdout,
+                                        stderr=result.stderr)
+            commands.append(argv)
+        return commands
+
+
+def comment_argv(job_ids, text):
+    return ["scontrol", "update", "JobId=" + ",".join(job_ids), "Comment=" + text]
 
 
 def run_slurm_job_comment(module, client):
@@ -116,9 +131,10 @@ def run_slurm_job_comment(module, client):
     for text in sorted(planned["update"]):
         ids = planned["update"][text]
         if module.check_mode:
-            commands.append(["scontrol", "update", "JobId=" + ",".join(ids), "Comment=" + text])
+            commands.extend(comment_argv(ids[start:start + IDS_PER_CALL], text)
+                            for start in range(0, len(ids), IDS_PER_CALL))
         else:
-            commands.append(client.set_comment(ids, text))
+            commands.extend(client.set_comment(ids, text))
     changed_jobs = sorted(j for ids in planned["update"].values() for j in ids)
     after = {}
     if changed_jobs and not module.check_mode:
