@@ -105,17 +105,16 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import DEFAULT_REASON_PREFIX
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.module_exit import exit_with_result
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.runner import CommandRunner
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.client import SLURM_ARGUMENT_SPEC, SlurmClient
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.client import SLURM_ARGUMENT_SPEC
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.job_comment import (
     JobCommentClient,
     run_slurm_job_comment,
 )
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.run import slurm_client
 
 
 def _run(module):
-    slurm = SlurmClient(CommandRunner(module), module.params["slurm_conf"], module.params["cluster"])
-    return run_slurm_job_comment(module, JobCommentClient(slurm))
+    return run_slurm_job_comment(module, JobCommentClient(slurm_client(module)))
 
 
 def main():
