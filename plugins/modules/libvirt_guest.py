@@ -157,7 +157,8 @@ options:
   tmp_disk:
     description:
       - A sparse raw file C(<state_dir>/<name>.tmp.raw) attached as a virtio disk for the guest's /tmp. The guest
-        finds it by its O(tmp_disk.serial) and formats it. The task fails when it would not fit into the free space.
+        finds it by its O(tmp_disk.serial) and mounts it (formatting it first unless O(tmp_disk.filesystem) made a
+        filesystem on it). The task fails when it would not fit into the free space.
     type: dict
     suboptions:
       size:
@@ -168,6 +169,18 @@ options:
         description: Disk serial the guest looks for.
         type: str
         default: tmpdisk
+      filesystem:
+        description:
+          - V(none) leaves the file empty, for a guest that formats its own disk.
+          - V(ext4) makes a scratch ext4 filesystem on it on the host when the file is created (C(mkfs.ext4) from
+            e2fsprogs, needed on the host that runs the module; without journal, label or reserved blocks, its
+            root directory owned by root), so the guest only mounts it and sets the mode of /tmp itself.
+          - The filesystem is made only when the file is created (a new guest, a changed O(tmp_disk.size), or a
+            file that went missing). An existing tmp disk is never reformatted; a change of this option alone
+            changes nothing on an existing guest.
+        type: str
+        choices: [none, ext4]
+        default: none
   console_log:
     description:
       - Write the serial console to C(<state_dir>/<name>.console.log) (emptied at each start). Needed for
@@ -222,6 +235,7 @@ options:
     default: false
 requirements:
   - netaddr >= 1.0 (MAC and IP checks, on the host that runs the module)
+  - e2fsprogs (C(mkfs.ext4)) on the host that runs the module, only for O(tmp_disk.filesystem=ext4)
 seealso:
   - module: hpc.slurm_vm.libvirt_guest_info
 author:
@@ -229,7 +243,7 @@ author:
 """
 
 EXAMPLES = r"""
-- name: A fast lab guest with Debian's kernel, the host's root over 9p and a tmp disk
+- name: A fast lab guest with Debian's kernel, the host's root over 9p and a tmp disk made ext4 on the host
   hpc.slurm_vm.libvirt_guest:
     name: vm-deb12-005
     uri: qemu:///system
@@ -248,6 +262,7 @@ EXAMPLES = r"""
         readonly: true
     tmp_disk:
       size: 512M
+      filesystem: ext4
     metadata:
       image: deb12
       hostjob: "1234"
@@ -318,7 +333,9 @@ files:
   type: dict
   sample: {console_log: /tmp/hpcvm-lab/vms/vm-deb12-005.console.log}
 timings:
-  description: Seconds spent in define, start, wait and the other slow steps, and in the whole task (total).
+  description:
+    - Seconds spent in define, start, wait and the other slow steps (such as C(tmp_disk), creating the tmp disk and
+      its filesystem), and in the whole task (total).
   returned: always
   type: dict
   sample: {define: 0.02, start: 0.41, wait: 7.9, total: 8.4}
@@ -372,6 +389,7 @@ def argument_spec():
         tmp_disk=dict(type="dict", options=dict(
             size=dict(type="str", required=True),
             serial=dict(type="str", default="tmpdisk"),
+            filesystem=dict(type="str", default="none", choices=["none", "ext4"]),
         )),
         console_log=dict(type="bool", default=True),
         metadata=dict(type="dict"),

@@ -22,7 +22,10 @@ import re
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.addresses import host_mac
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.guest_files import guest_files
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.guest_files import (
+    TMP_DISK_FILESYSTEMS,
+    guest_files,
+)
 
 # A libvirt domain name is also a file name here (overlay, tmp disk, console
 # log) and usually a Slurm/DNS host name, so keep it to a safe alphabet.
@@ -190,8 +193,10 @@ def desired_spec(params, check_files=True):
 
     params keys: name, state_dir, virt_type, memory (MiB), vcpus, cpu_mode, acpi,
     mac, bridge, network, image, image_format, image_dir, kernel, initrd,
-    cmdline, sysinfo, filesystems, tmp_disk ({size, serial}), console_log, metadata.
+    cmdline, sysinfo, filesystems, tmp_disk ({size, serial, filesystem}), console_log, metadata.
     image, kernel and initrd must resolve into image_dir (DEFAULT_IMAGE_DIR when unset).
+    tmp_disk.filesystem is checked here but, like image_format, is not part of the spec: it says how
+    the file is made when it is created and is never compared with an existing guest (tmp_disk_filesystem()).
     """
     name = check_name(params["name"])
     files = guest_files(name, check_path(params["state_dir"], "state_dir"))
@@ -292,12 +297,28 @@ def _tmp_disk(params, files, disks):
     if not tmp:
         return None
     size = parse_size(tmp.get("size"), "tmp_disk.size")
+    tmp_disk_filesystem(params)
     serial = check_text(tmp.get("serial") or "tmpdisk", "tmp_disk.serial")
     if not SERIAL_RE.match(serial):
         raise InvalidInput("tmp_disk.serial %r: up to 20 letters, digits, '_', '.', '-'" % serial)
     disks.append({"file": files["tmp_disk"], "format": "raw", "target": "vdb" if disks else "vda",
                   "bus": "virtio", "cache": "unsafe", "serial": serial, "readonly": False})
     return size
+
+
+def tmp_disk_filesystem(params):
+    """The filesystem a tmp disk gets when it is created: none (the guest formats it) or ext4; None without one.
+
+    An existing tmp disk is never reformatted, so this is not in the spec and a change of it alone changes nothing.
+    """
+    tmp = params.get("tmp_disk")
+    if not tmp:
+        return None
+    filesystem = tmp.get("filesystem") or "none"
+    if filesystem not in TMP_DISK_FILESYSTEMS:
+        raise InvalidInput("tmp_disk.filesystem must be one of %s, got %r" % (", ".join(TMP_DISK_FILESYSTEMS),
+                                                                             filesystem))
+    return filesystem
 
 
 def fill_generated(desired, current):

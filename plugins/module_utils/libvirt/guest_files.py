@@ -5,8 +5,9 @@
 
 guest_files(name, state_dir) names a guest's overlay, tmp disk and console log.
 GuestFiles creates and removes them (the qcow2 overlay through qemu-img, run as
-an argv list by an injected runner; the sparse raw tmp disk; the console log),
-and console_tail/read_console read the console log.  Typed errors, no fail_json.
+an argv list by an injected runner; the sparse raw tmp disk, made an ext4
+filesystem by mkfs.ext4 on request; the console log), and console_tail/read_console
+read the console log.  Typed errors, no fail_json.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,6 +20,11 @@ import os
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.errors import DiskSpaceError, GuestFileError
 
 CONSOLE_TAIL_LINES = 20
+TMP_DISK_FILESYSTEMS = ("none", "ext4")
+# A scratch /tmp: no label, no journal, no reserved blocks, root's root directory (the guest
+# chmods it 1777); lazy init and nodiscard keep the sparse file sparse and mkfs at milliseconds.
+MKFS_EXT4_OPTIONS = ("-q", "-F", "-m", "0", "-O", "^has_journal",
+                     "-E", "lazy_itable_init=1,lazy_journal_init=1,nodiscard,root_owner=0:0")
 
 
 def guest_files(name, state_dir):
@@ -60,11 +66,15 @@ def console_tail(path, lines=CONSOLE_TAIL_LINES):
 
 
 class GuestFiles(object):
-    """The files beside a guest. runner(argv) -> (rc, stdout, stderr) runs qemu-img."""
+    """The files beside a guest. runner(argv) -> (rc, stdout, stderr) runs qemu-img and mkfs.ext4.
 
-    def __init__(self, runner, qemu_img="qemu-img"):
+    mkfs_ext4: the path of mkfs.ext4, or None when it was not found (asking for an ext4 tmp disk then fails).
+    """
+
+    def __init__(self, runner, qemu_img="qemu-img", mkfs_ext4="mkfs.ext4"):
         self.runner = runner
         self.qemu_img = qemu_img
+        self.mkfs_ext4 = mkfs_ext4
 
     @staticmethod
     def size(path):
@@ -112,8 +122,22 @@ class GuestFiles(object):
             raise GuestFileError("qemu-img could not create the overlay %s on %s: %s" % (
                 path, base, (err or out).strip()), cmd=argv, rc=rc, stdout=out, stderr=err)
 
-    def create_tmp_disk(self, path, size):
-        """A sparse raw file of size bytes; the guest finds it by its serial and formats it."""
+    def check_filesystem_tool(self, path, filesystem):
+        """Raise before anything is made when the tool for filesystem (other than none) is missing."""
+        if filesystem != "none" and not self.mkfs_ext4:
+            raise GuestFileError("cannot make an ext4 filesystem on the tmp disk %s: mkfs.ext4 was not found "
+                                 "(install e2fsprogs, or use tmp_disk.filesystem none)" % path, path=path)
+
+    def create_tmp_disk(self, path, size, filesystem="none"):
+        """A sparse raw file of size bytes, found by the guest by its serial.
+
+        filesystem none leaves it empty (the guest formats it); ext4 makes a scratch ext4 filesystem
+        on it here, so the guest only mounts it. A file that fails half-way is removed.
+        """
+        if filesystem not in TMP_DISK_FILESYSTEMS:
+            raise GuestFileError("unknown tmp disk filesystem %r (known: %s)" % (
+                filesystem, ", ".join(TMP_DISK_FILESYSTEMS)), path=path)
+        self.check_filesystem_tool(path, filesystem)
         self._mkdir(path)
         self.check_space(path, size)
         try:
@@ -125,6 +149,16 @@ class GuestFiles(object):
         except OSError as exc:
             self.remove(path)
             raise GuestFileError("cannot create tmp disk %s: %s" % (path, exc), path=path) from None
+        if filesystem == "ext4":
+            self._make_ext4(path)
+
+    def _make_ext4(self, path):
+        argv = [self.mkfs_ext4] + list(MKFS_EXT4_OPTIONS) + [path]
+        rc, out, err = self.runner(argv)
+        if rc != 0:
+            self.remove(path)
+            raise GuestFileError("mkfs.ext4 could not make a filesystem on the tmp disk %s (rc %s): %s" % (
+                path, rc, (err or out).strip()), path=path, cmd=argv, rc=rc, stdout=out, stderr=err)
 
     def reset_console_log(self, path):
         """Empty the console log before a start, so a wait sees this boot only."""

@@ -31,6 +31,7 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.domain_spec i
     check_name,
     check_path,
     desired_spec,
+    tmp_disk_filesystem,
 )
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.guest_files import GuestFiles, guest_files
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.plan import plan_guest
@@ -47,8 +48,10 @@ def run_libvirt_guest(module):
 
     def work():
         qemu_img = module.get_bin_path("qemu-img") or "qemu-img"
+        # None when missing: only an ext4 tmp disk needs it, and that then fails before any change
+        mkfs_ext4 = module.get_bin_path("mkfs.ext4")
         with contextlib.closing(LibvirtClient(module.params["uri"])) as client:
-            result = ensure_guest(module.params, client, GuestFiles(run, qemu_img=qemu_img),
+            result = ensure_guest(module.params, client, GuestFiles(run, qemu_img=qemu_img, mkfs_ext4=mkfs_ext4),
                                   check_mode=module.check_mode)
         for warning in result.pop("warnings"):
             module.warn(warning)
@@ -122,6 +125,8 @@ def ensure_guest(params, client, files, check_mode=False, clock=time.time, monot
         result["timings"]["total"] = round(monotonic() - began, 3)
         return result
 
+    if "create_tmp_disk" in plan["actions"]:
+        files.check_filesystem_tool(paths["tmp_disk"], tmp_disk_filesystem(params))
     try:
         _apply(plan, desired, current, client, files, paths, params, result, monotonic, clock)
     except SlurmVmError:
@@ -227,7 +232,8 @@ def _apply(plan, desired, current, client, files, paths, params, result, monoton
             _timed(result, "overlay", monotonic, files.create_overlay, paths["overlay"], desired["base_image"],
                    params.get("image_format") or "qcow2")
         elif action == "create_tmp_disk":
-            files.create_tmp_disk(paths["tmp_disk"], desired["tmp_disk_size"])
+            _timed(result, "tmp_disk", monotonic, files.create_tmp_disk, paths["tmp_disk"], desired["tmp_disk_size"],
+                   tmp_disk_filesystem(params))
         elif action == "define":
             _timed(result, "define", monotonic, client.define, build_domain_xml(desired, uuid=uuid), name)
         elif action == "set_metadata":

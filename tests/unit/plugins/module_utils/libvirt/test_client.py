@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import shutil
+import subprocess
 
 import pytest
 
@@ -342,3 +344,95 @@ def test_info_module(run_module):
     assert [(g["name"], g["ours"], g["macs"]) for g in result["guests"]] == [("test", False, ["aa:bb:cc:dd:ee:ff"])]
     kind, result = run_module(libvirt_guest_info.main, dict(uri="bogus:///x"))
     assert kind == "fail" and "cannot connect" in result["msg"]
+
+
+# ------------------------------------------------------------ tmp disk filesystem
+MKFS_EXT4 = shutil.which("mkfs.ext4") or next(
+    (p for p in ("/usr/sbin/mkfs.ext4", "/sbin/mkfs.ext4") if os.access(p, os.X_OK)), None)
+EXT4_MAGIC_OFFSET = 1024 + 56
+
+
+def ext4_magic(path):
+    with open(str(path), "rb") as handle:
+        handle.seek(EXT4_MAGIC_OFFSET)
+        return handle.read(2)
+
+
+class MkfsRunner(Runner):
+    """qemu-img as Runner fakes it; mkfs.ext4 for real."""
+
+    def __call__(self, argv):
+        if argv[0] != MKFS_EXT4:
+            return Runner.__call__(self, argv)
+        self.calls.append(list(argv))
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        return done.returncode, done.stdout, done.stderr
+
+
+@pytest.mark.skipif(MKFS_EXT4 is None, reason="mkfs.ext4 (e2fsprogs) is not installed")
+def test_ext4_tmp_disk_is_made_once_and_never_reformatted(client, env):
+    runner = MkfsRunner()
+    files = gf.GuestFiles(runner, mkfs_ext4=MKFS_EXT4)
+    tmp = env["state_dir"] / "t7-unit.tmp.raw"
+    ext4 = dict(size="16M", serial="hpcvm-tmp", filesystem="ext4")
+
+    check = ensure_guest(params(env, tmp_disk=ext4), client, files, check_mode=True)
+    plain = ensure_guest(params(env), client, files, check_mode=True)
+    assert check["actions"] == ["create_overlay", "create_tmp_disk", "define", "start"] == plain["actions"]
+    assert check["diff"] == plain["diff"] and runner.calls == [] and not tmp.exists()
+
+    real = ensure_guest(params(env, tmp_disk=ext4), client, files)
+    assert real["actions"] == check["actions"] and real["timings"]["tmp_disk"] >= 0
+    assert runner.calls[1] == [MKFS_EXT4, "-q", "-F", "-m", "0", "-O", "^has_journal", "-E",
+                               "lazy_itable_init=1,lazy_journal_init=1,nodiscard,root_owner=0:0", str(tmp)]
+    assert ext4_magic(tmp) == b"\x53\xef" and tmp.stat().st_size == 16 * 1024 ** 2
+
+    # the option alone changes nothing on an existing guest, in check mode or not, running or off
+    for state in ("running", "destroyed"):
+        for check_mode in (True, False):
+            none = ensure_guest(params(env, state=state, tmp_disk=dict(ext4, filesystem="none")), client, files,
+                                check_mode=check_mode)
+            assert none["actions"] == (["destroy"] if state == "destroyed" else []) and not none["changes"]
+            if not check_mode:
+                assert ext4_magic(tmp) == b"\x53\xef"
+    assert len(runner.calls) == 2
+
+    # a new size makes a new file, with the filesystem asked for now
+    resized = ensure_guest(params(env, state="destroyed", tmp_disk=dict(size="32M", filesystem="none")), client, files)
+    assert resized["actions"] == ["remove_tmp_disk", "create_tmp_disk", "define"]
+    assert ext4_magic(tmp) == b"\0\0" and len(runner.calls) == 2
+    ensure_guest(params(env, state="absent"), client, files)
+
+
+def test_ext4_tmp_disk_without_mkfs_fails_before_any_change(client, env):
+    runner = Runner()
+    files = gf.GuestFiles(runner, mkfs_ext4=None)
+    args = params(env, tmp_disk=dict(size="16M", filesystem="ext4"))
+    assert ensure_guest(args, client, files, check_mode=True)["actions"][1] == "create_tmp_disk"
+    with pytest.raises(le.GuestFileError, match="mkfs.ext4 was not found"):
+        ensure_guest(args, client, files)
+    assert runner.calls == [] and client.lookup("t7-unit") is None and not env["state_dir"].exists()
+
+
+def test_failed_mkfs_rolls_back_a_new_guest(client, env):
+    class FailingMkfs(Runner):
+        def __call__(self, argv):
+            if argv[0] == "mkfs.ext4":
+                self.calls.append(list(argv))
+                return 1, "", "t7-unit.tmp.raw: Not enough space to build proposed filesystem\n"
+            return Runner.__call__(self, argv)
+
+    runner = FailingMkfs()
+    with pytest.raises(le.GuestFileError, match="t7-unit.tmp.raw.*Not enough space"):
+        ensure_guest(params(env, tmp_disk=dict(size="8K", filesystem="ext4")), client, gf.GuestFiles(runner))
+    assert [argv[0] for argv in runner.calls] == ["qemu-img", "mkfs.ext4"]
+    assert client.lookup("t7-unit") is None and os.listdir(str(env["state_dir"])) == []
+
+
+def test_module_takes_the_filesystem_option(run_module, env):
+    kind, result = run_module(libvirt_guest.main, dict(params(env, tmp_disk=dict(size="16M", filesystem="xfs")),
+                                                       uri="test:///default", _ansible_check_mode=True))
+    assert kind == "fail" and "filesystem" in result["msg"] and "xfs" in result["msg"]
+    kind, result = run_module(libvirt_guest.main, dict(params(env, tmp_disk=dict(size="16M", filesystem="ext4")),
+                                                       uri="test:///default", _ansible_check_mode=True))
+    assert kind == "exit" and result["actions"] == ["create_overlay", "create_tmp_disk", "define", "start"]

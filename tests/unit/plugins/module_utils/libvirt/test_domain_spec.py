@@ -111,6 +111,7 @@ def test_missing_image_files(spec_params, images, key):
     (dict(filesystems=[dict(source="/", target="t", driver="virtiofs", readonly=True)]), "read-only"),
     (dict(tmp_disk=dict(size="lots")), "tmp_disk.size"),
     (dict(tmp_disk=dict(size="1G", serial="x" * 21)), "tmp_disk.serial"),
+    (dict(tmp_disk=dict(size="1G", filesystem="xfs")), r"tmp_disk.filesystem must be one of none, ext4, got 'xfs'"),
 ])
 def test_bad_input(spec_params, extra, message):
     with pytest.raises(InvalidInput, match=message):
@@ -127,3 +128,17 @@ def test_parse_size(value, size):
 def test_parse_size_rejects(value):
     with pytest.raises(InvalidInput):
         ds.parse_size(value)
+
+
+@pytest.mark.parametrize("tmp_disk, expected", [
+    (None, None), (dict(size="1G"), "none"), (dict(size="1G", filesystem=None), "none"),
+    (dict(size="1G", filesystem="none"), "none"), (dict(size="1G", filesystem="ext4"), "ext4"),
+])
+def test_tmp_disk_filesystem_is_checked_but_not_part_of_the_spec(spec_params, tmp_disk, expected):
+    """How the file is made, not what libvirt holds: a spec with ext4 equals one without."""
+    params = spec_params(tmp_disk=tmp_disk)
+    assert ds.tmp_disk_filesystem(params) == expected
+    spec = ds.desired_spec(params)
+    assert set(spec) == set(ds.SPEC_KEYS)
+    if tmp_disk:
+        assert spec == ds.desired_spec(spec_params(tmp_disk=dict(tmp_disk, filesystem="none")))

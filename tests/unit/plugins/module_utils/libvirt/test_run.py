@@ -59,3 +59,12 @@ def test_a_wait_for_address_is_a_dotted_ipv4_address(spec_params, address):
         lr.ensure_guest(spec_params(state="running", wait_for={"address": address}), Untouchable(), Untouchable(),
                         check_mode=True)
     assert caught.value.message.startswith("invalid wait_for.address %r: want an IPv4 address" % address)
+
+
+@pytest.mark.parametrize("state", ["running", "defined", "shutdown", "destroyed"])
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_an_unknown_tmp_disk_filesystem_is_refused_first(spec_params, state, check_mode):
+    with pytest.raises(InvalidInput) as caught:
+        lr.ensure_guest(spec_params(state=state, tmp_disk=dict(size="512M", filesystem="btrfs")), Untouchable(),
+                        Untouchable(), check_mode=check_mode)
+    assert caught.value.message == "tmp_disk.filesystem must be one of none, ext4, got 'btrfs'"
