@@ -218,6 +218,8 @@ def one_round(story, dhcp_watch):
         failure = "; watcher failed: %s" % watcher.error if watcher.error else ""
         raise SystemExit("the job did not start: %r%s" % (seen, failure))
     guest = read_console(watcher.console)
+    with open(os.path.join(LAB_DIR, "scheduler", "bench-console.log"), "w") as handle:
+        handle.write(watcher.console)   # the last round's console, to read where the guest's time went
     missing = [key for key in ("dhcp", "lease", "tmpdisk", "stage1") if key not in guest]
     if missing:
         raise SystemExit("%s's console lacks %s:\n%s" % (watcher.vm, missing, watcher.console[-3000:]))
