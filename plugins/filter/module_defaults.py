@@ -26,9 +26,10 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.dhcp.run import site_argument_spec
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.client import DNS_CONNECTION_ARGSPEC
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.client import SLURM_ARGUMENT_SPEC
+# the option modules import nothing else: this filter runs in the worker of every module task of the groups
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dhcp.connection_options import site_argument_spec
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.connection_options import DNS_CONNECTION_ARGSPEC
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.connection_options import SLURM_ARGUMENT_SPEC
 
 # slurm_vm_dns names the TSIG key's fields after the key; the modules after their options.
 DNS_SITE_NAMES = {"tsig_key_name": "key_name", "tsig_secret": "key_secret", "tsig_algorithm": "key_algorithm"}

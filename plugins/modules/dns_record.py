@@ -320,7 +320,7 @@ cause:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.client import DNS_CONNECTION_ARGSPEC
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.connection_options import DNS_CONNECTION_ARGSPEC
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.run import run_dns_record
 
 MARK_SPEC = dict(vm=dict(type="str"), image=dict(type="str", required=True), job=dict(type="str", required=True))

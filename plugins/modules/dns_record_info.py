@@ -120,7 +120,7 @@ zones:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.client import DNS_CONNECTION_ARGSPEC
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.connection_options import DNS_CONNECTION_ARGSPEC
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.run import run_dns_record_info
 
 

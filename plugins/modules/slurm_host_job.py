@@ -164,7 +164,7 @@ commands:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.module_exit import exit_with_result
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.client import SLURM_ARGUMENT_SPEC
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.connection_options import SLURM_ARGUMENT_SPEC
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.run import run_slurm_host_job
 
 

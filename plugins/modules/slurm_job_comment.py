@@ -105,7 +105,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import DEFAULT_REASON_PREFIX
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.module_exit import exit_with_result
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.client import SLURM_ARGUMENT_SPEC
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.connection_options import SLURM_ARGUMENT_SPEC
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.job_comment import (
     JobCommentClient,
     run_slurm_job_comment,

@@ -153,7 +153,7 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.module_exit import exit_with_result
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.client import SLURM_ARGUMENT_SPEC
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.connection_options import SLURM_ARGUMENT_SPEC
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.node_state import REASON_STATES, STATES
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.run import run_slurm_node_state
 

@@ -29,52 +29,15 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.dhcp.model import (
     normalize_mac,
     parse_subnet,
 )
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dhcp.connection_options import (
+    BACKENDS,
+    connection_argument_spec,
+    site_argument_spec,
+)
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.module_exit import (
     finish_module,
     missing_library_failure,
 )
-
-BACKENDS = ("kea_pgsql", "kea_api", "dnsmasq", "omapi")
-
-
-def connection_argument_spec():
-    """Backend selection and every backend's connection options (doc fragment hpc.slurm_vm.dhcp)."""
-    return dict(
-        backend=dict(type="str", required=True, choices=list(BACKENDS)),
-        timeout=dict(type="float", default=10.0),
-        pgsql_host=dict(type="str", default="/run/postgresql"),
-        pgsql_port=dict(type="int", default=5432),
-        pgsql_database=dict(type="str", default="kea"),
-        pgsql_user=dict(type="str", default="kea"),
-        pgsql_password=dict(type="str", no_log=True),
-        kea_api_url=dict(type="str", default="http://127.0.0.1:8000/"),
-        kea_api_user=dict(type="str"),
-        kea_api_password=dict(type="str", no_log=True),
-        kea_api_validate_certs=dict(type="bool", default=True),
-        kea_api_ca_path=dict(type="path"),
-        kea_api_lock_file=dict(type="path"),
-        dnsmasq_hostsdir=dict(type="path", default="/etc/dnsmasq.d/hosts"),
-        dnsmasq_pid_file=dict(type="path", default="/run/dnsmasq/dnsmasq.pid"),
-        omapi_host=dict(type="str", default="127.0.0.1"),
-        omapi_port=dict(type="int", default=7911),
-        omapi_key_name=dict(type="str", default="omapi_key"),
-        omapi_key=dict(type="str", no_log=True),
-    )
-
-
-def site_argument_spec():
-    """The connection options plus where the VMs' reservations live (subnet, Kea's subnet id).
-
-    Both modules accept every one of them, so a play sets them once for the action group
-    hpc.slurm_vm.dhcp (module_defaults gives every module of a group every key).
-    """
-    spec = connection_argument_spec()
-    spec.update(
-        subnet=dict(type="str"),
-        subnet_id=dict(type="int"),
-    )
-    return spec
-
 
 def dhcp_host_argument_spec():
     spec = site_argument_spec()

@@ -30,6 +30,7 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.errors import (
     error_for_exception,
     error_for_rcode,
 )
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.connection_options import TSIG_ALGORITHMS
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.model import NameState
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.names import in_zone, parent_name, zone_of
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.rdata import canonical_rdata_text
@@ -52,7 +53,6 @@ except ImportError:  # reported by the modules through missing_required_lib, by 
 else:
     DNSPYTHON_IMPORT_ERROR = None
 
-TSIG_ALGORITHMS = ("hmac-sha256", "hmac-sha512", "hmac-sha384", "hmac-sha224", "hmac-sha1", "hmac-md5")
 # The shortest secret taken per algorithm: the hash output length L. RFC 2104 section 3 strongly discourages
 # keys shorter than L, and tsig-keygen makes keys of exactly L bytes.
 TSIG_MIN_SECRET_BYTES = {"hmac-md5": 16, "hmac-sha1": 20, "hmac-sha224": 28, "hmac-sha256": 32,
@@ -60,17 +60,6 @@ TSIG_MIN_SECRET_BYTES = {"hmac-md5": 16, "hmac-sha1": 20, "hmac-sha224": 28, "hm
 # Read a zone by transfer when more names than this are wanted from it; fewer are queried.
 AXFR_THRESHOLD = 16
 QUERY_TYPES_OF_NAME = ("A", "AAAA", "CNAME", "TXT", "PTR")
-
-# Shared argument spec of the DNS modules (doc fragment hpc.slurm_vm.dns).
-DNS_CONNECTION_ARGSPEC = dict(
-    server=dict(type="str", required=True),
-    port=dict(type="int", default=53),
-    key_name=dict(type="str"),
-    key_secret=dict(type="str", no_log=True),
-    key_algorithm=dict(type="str", default="hmac-sha256", choices=list(TSIG_ALGORITHMS)),
-    timeout=dict(type="float", default=10.0),
-)
-
 
 class DnsClient(object):
     """Zone discovery, reading names, and batched RFC 2136 updates against one server."""
@@ -254,7 +243,7 @@ def name_states_of_zone(rrsets):
 
 
 def client_from_params(params, transport=None):
-    """A DnsClient from the module parameters of DNS_CONNECTION_ARGSPEC."""
+    """A DnsClient from the module parameters of connection_options.DNS_CONNECTION_ARGSPEC."""
     server = params["server"]
     if not server:
         raise InvalidInput("server is required")

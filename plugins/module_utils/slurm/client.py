@@ -24,10 +24,6 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse import parse_nodes, parse_reservations
 
 # Shared by every Slurm-facing module (doc fragment hpc.slurm_vm.slurm).
-SLURM_ARGUMENT_SPEC = dict(
-    slurm_conf=dict(type="path"),
-    cluster=dict(type="str"),
-)
 
 
 # ---------------------------------------------------------------- errors
