@@ -1,13 +1,19 @@
 # -*- coding: utf-8 -*-
 # Copyright: hpc.slurm_vm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Demand: which pending VM-cluster jobs a new VM could serve, by image. Pure."""
+"""Demand: which pending VM-cluster jobs a new VM could serve, by image. Pure.
+
+The planner reads each demand job once, in the snapshot's (squeue's) order, into a demand
+record (demand_records): sorted oldest first, the job dicts lie scattered over memory, and
+with 100,000 pending jobs every further pass over them costs more than the work it does.
+"""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 import re
+from operator import itemgetter
 
 # Pending reasons that are not demand: the job could not start on a new VM either.
 NOT_DEMAND_REASON_RE = re.compile(
@@ -16,6 +22,20 @@ NOT_DEMAND_REASON_RE = re.compile(
 
 
 _NOT_DEMAND_CACHE = {}
+# Reasons that make a pending job demand without a look at its start time (not "" or "None"):
+# the fast path of demand_by_image, filled by is_demand.
+_PLAIN_DEMAND_REASONS = set()
+_SUBMIT = itemgetter("submit")
+
+# A demand record: a demand job as the planner reads it, the plain tuple
+# (id, submit, time_limit, units, num_nodes), read with these indices. submit: the submit time,
+# 0 when Slurm gave none; units: the gres units it asks for on each node (units_per_node).
+# Not a namedtuple: the garbage collector stops tracking a plain tuple of strings and numbers,
+# but would walk 100,000 namedtuples in each full collection.
+JOB_ID, SUBMIT, TIME_LIMIT, UNITS, NUM_NODES = range(5)
+_RECORD_ID = itemgetter(JOB_ID)
+_RECORD_SUBMIT = itemgetter(SUBMIT)
+_RECORD_TIME_LIMIT = itemgetter(TIME_LIMIT)
 
 
 def is_demand(job, now=None):
@@ -31,6 +51,8 @@ def is_demand(job, now=None):
     blocked = _NOT_DEMAND_CACHE.get(reason)
     if blocked is None:
         blocked = _NOT_DEMAND_CACHE.setdefault(reason, bool(NOT_DEMAND_REASON_RE.match(reason)))
+        if not blocked and reason not in ("", "None"):
+            _PLAIN_DEMAND_REASONS.add(reason)
     return not blocked
 
 
@@ -61,18 +83,47 @@ def _feature_words(expression):
     return words
 
 
-def demand_by_image(jobs, images, now=None):
-    """{image: [pending jobs that are demand]}, oldest first (now: see is_demand)."""
+def _demand_in_order(jobs, images, now, records=False, rest=None):
+    """{image: [jobs that are demand (is_demand)]}, in the jobs' order; with records, each
+    job as its demand record, read here: the jobs lie in memory in squeue's order.
+    rest: a list to append the jobs to that are not pending with one gres an image provides."""
     gres_index = {i["gres"]: name for name, i in images.items() if i["gres"]}
     feature_index = {i["feature"]: name for name, i in images.items() if i["feature"]}
+    units = {name: (i["gres"], i["gres_count"]) for name, i in images.items()}
     demand = {name: [] for name in images}
+    plain = _PLAIN_DEMAND_REASONS
     for job in jobs:
-        name = job_image(job, images, gres_index, feature_index)
-        if name is not None and is_demand(job, now):
+        if job["state"] != "PENDING":
+            if rest is not None:
+                rest.append(job)
+            continue  # never demand (is_demand); its image does not matter
+        gres = job["gres"]
+        name = None
+        if len(gres) == 1:  # one gres: no sort needed (job_image)
+            for only in gres:
+                name = gres_index.get(only)
+        if name is None:
+            if rest is not None:
+                rest.append(job)
+            name = job_image(job, images, gres_index, feature_index)
+        if name is None or not (job["reason"] in plain or is_demand(job, now)):
+            continue
+        if records:  # demand_record, inline
+            image_gres, gres_count = units[name]
+            demand[name].append((job["id"], job["submit"] or 0, job["time_limit"],
+                                 gres.get(image_gres, 1) if image_gres else gres_count, job["num_nodes"]))
+        else:
             demand[name].append(job)
-    for name in demand:
+    return demand
+
+
+def demand_by_image(jobs, images, now=None):
+    """{image: [pending jobs that are demand]}, oldest first (now: see is_demand)."""
+    demand = _demand_in_order(jobs, images, now)
+    for queue in demand.values():
         # Oldest first; the sort is stable, so equal submit times keep squeue's (priority) order.
-        demand[name].sort(key=_submit_time)
+        # Every submit time set: the same keys as _submit_time, read without a Python call per job.
+        queue.sort(key=_SUBMIT if all(map(_SUBMIT, queue)) else _submit_time)
     return demand
 
 
@@ -80,26 +131,45 @@ def _submit_time(job):
     return job["submit"] or 0
 
 
+def demand_records(jobs, images, now=None, rest=None):
+    """demand_by_image, each job as its demand record: {image: [record]}, oldest first.
+
+    rest: a list that gets, in the jobs' order, every job that is not pending with exactly one gres,
+    one that an image provides: the only jobs that run on a node (vm_state.hosts_with_jobs) or ask
+    for a gres no image provides (job_reasons.unknown_image_reasons), so the planner reads those
+    facts from a few jobs, not from 100,000 again."""
+    records = _demand_in_order(jobs, images, now, records=True, rest=rest)
+    for queue in records.values():
+        queue.sort(key=_RECORD_SUBMIT)  # stable: equal submit times keep squeue's (priority) order
+    return records
+
+
+def demand_record(job, image):
+    """The demand record of a job that asks for the image."""
+    return job["id"], job["submit"] or 0, job["time_limit"], units_per_node(job, image), job["num_nodes"]
+
+
 def demand_summary(jobs, image, now, max_ids=None):
-    """What an image's pending jobs ask for (one pass over the jobs)."""
-    units = 0
-    oldest = 0
-    longest = 0
-    gres = image["gres"]
-    for job in jobs:
-        units += (job["gres"].get(gres, 1) if gres else image["gres_count"]) * job["num_nodes"]
-        if job["submit"] and now - job["submit"] > oldest:
-            oldest = now - job["submit"]
-        if job["time_limit"] and job["time_limit"] > longest:
-            longest = job["time_limit"]
+    """What an image's pending jobs ask for."""
+    return records_summary([demand_record(job, image) for job in jobs], now, max_ids)
+
+
+def records_summary(records, now, max_ids=None):
+    """demand_summary of demand records (builtins over the records: a backlog has 100,000)."""
+    oldest_submit = min(filter(None, map(_RECORD_SUBMIT, records)), default=None)
     return {
-        "pending_jobs": len(jobs),
-        "requested_units": units,
-        "oldest_wait": oldest,
-        "job_ids": [j["id"] for j in (jobs if max_ids is None else jobs[:max_ids])],
-        "job_ids_truncated": max_ids is not None and len(jobs) > max_ids,
-        "longest_time_limit": longest,
+        "pending_jobs": len(records),
+        "requested_units": requested_units(records),
+        "oldest_wait": 0 if oldest_submit is None else max(0, now - oldest_submit),
+        "job_ids": list(map(_RECORD_ID, records if max_ids is None else records[:max_ids])),
+        "job_ids_truncated": max_ids is not None and len(records) > max_ids,
+        "longest_time_limit": max(0, max(filter(None, map(_RECORD_TIME_LIMIT, records)), default=0)),
     }
+
+
+def requested_units(records):
+    """The gres units demand records ask for, over all their nodes."""
+    return sum(record[UNITS] * record[NUM_NODES] for record in records)
 
 
 def units_per_node(job, image):

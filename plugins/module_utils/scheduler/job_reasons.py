@@ -19,29 +19,42 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.demand import is_demand, units_per_node
+from itertools import repeat
+from operator import itemgetter
+
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.demand import (
+    JOB_ID,
+    NUM_NODES,
+    TIME_LIMIT,
+    UNITS,
+    is_demand,
+)
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.preview import iso_time
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.durations import format_duration
 
+_ID = itemgetter(JOB_ID)
 
-def image_reasons(image, supply, rules):
-    """{job id: reason} for the image's pending demand jobs that this plan leaves waiting."""
-    reasons = {}
+
+def image_reasons(image, supply, rules, reasons=None):
+    """{job id: reason} for the image's pending demand jobs (demand records, spawn.ImageSupply)
+    that this plan leaves waiting. reasons: a dict to add them to (and return), replacing what it
+    said for those jobs; the planner's, so that 100,000 ids are not copied from one dict into another."""
+    reasons = {} if reasons is None else reasons
     usable = image["rules"]["lifetime"] - rules["grace"]
     for job in supply.unservable:
-        if job["time_limit"] is None:
-            reasons[job["id"]] = "no time limit, and a %s VM lives %s: set --time to %s or less" % (
+        if job[TIME_LIMIT] is None:
+            reasons[job[JOB_ID]] = "no time limit, and a %s VM lives %s: set --time to %s or less" % (
                 image["name"], format_duration(image["rules"]["lifetime"]), format_duration(usable))
         else:
-            reasons[job["id"]] = "time limit %s is over what a %s VM can give (%s): this job cannot start" % (
-                format_duration(job["time_limit"]), image["name"], format_duration(usable))
+            reasons[job[JOB_ID]] = "time limit %s is over what a %s VM can give (%s): this job cannot start" % (
+                format_duration(job[TIME_LIMIT]), image["name"], format_duration(usable))
     if supply.backoff:
         why = "image %s paused after %d failed VM boots, until %s" % (
             image["name"], supply.backoff["failures"], iso_time(supply.backoff["until"]))
-        reasons.update((job["id"], why) for job in supply.unserved)
+        reasons.update(zip(map(_ID, supply.unserved), repeat(why)))
     elif supply.count < supply.wanted:
         why = "waiting for a %s VM: limited by %s" % (image["name"], supply.limited_by)
-        reasons.update((job["id"], why) for job in _beyond_capacity(supply, image))
+        reasons.update(zip(map(_ID, _beyond_capacity(supply, image)), repeat(why)))
     return reasons
 
 
@@ -49,7 +62,7 @@ def _beyond_capacity(supply, image):
     """The unserved jobs, oldest first, that the VMs spawned in this run cannot hold."""
     room = supply.count * image["gres_count"]
     for index, job in enumerate(supply.unserved):
-        units = units_per_node(job, image) * job["num_nodes"]
+        units = job[UNITS] * job[NUM_NODES]
         if units > room:
             return supply.unserved[index:]  # later, smaller jobs do not jump the queue in this count
         room -= units
@@ -61,8 +74,9 @@ def unknown_image_reasons(vm_jobs, images, now):
     known = {i["gres"] for i in images.values() if i["gres"]}
     reasons = {}
     for job in vm_jobs:
-        if job["state"] != "PENDING" or not job["gres"] or known.intersection(job["gres"]):
-            continue
+        gres = job["gres"]
+        if not gres or not known.isdisjoint(gres) or job["state"] != "PENDING":
+            continue  # most jobs: a gres some image provides (isdisjoint builds no set)
         if is_demand(job, now):
             reasons[job["id"]] = "no VM image provides gres %s (known: %s)" % (
                 ",".join(sorted(job["gres"])), ",".join(sorted(known)) or "none")
@@ -78,26 +92,46 @@ def comment_changes(vm_jobs, reasons, prefix):
     id (updating one task would split it off). One item per distinct comment (Slurm updates
     a list of jobs in one call), sorted by comment; the jobs in the snapshot's (squeue's) order."""
     texts = {}  # reason -> comment: a few distinct reasons for many jobs
-    targets = {}
+    targets = {}  # update target -> comment
+    by_comment = {"": []}  # comment -> targets in first-seen order, while no target changed its comment
+    moved = False
+    reason_of = reasons.get
     for job in vm_jobs:
-        reason = reasons.get(job["id"])
+        job_id = job["id"]
+        reason = reason_of(job_id)
         current = job.get("comment", "")
         if reason:
             wanted = texts.get(reason)
             if wanted is None:
                 wanted = texts[reason] = "%s %s" % (prefix, reason)
+                by_comment[wanted] = []
         elif not current:
             continue  # the common case: nothing said, nothing to say
         else:
             wanted = ""
-        if wanted == current or (current and not current.startswith(prefix)):
+        if current and (wanted == current or not current.startswith(prefix)):
             continue  # already said, or the user's own comment
-        target = update_target(job)
-        if not targets.get(target):  # a record's first word, or a reason over a clear
+        target = update_target(job) if "_" in job_id else job_id  # no "_": the job itself (update_target)
+        said = targets.get(target)
+        if said is None:  # a record's first word
             targets[target] = wanted
+            by_comment[wanted].append(target)
+        elif wanted and not said:  # a reason over a clear: the target moves to the reason's group
+            targets[target] = wanted
+            moved = True
+    if moved:
+        return group_by_comment(targets)
+    return [{"comment": comment, "jobs": by_comment[comment]} for comment in sorted(by_comment) if by_comment[comment]]
+
+
+def group_by_comment(targets):
+    """[{comment, jobs}] sorted by comment, from {job id: comment}; the ids keep their order."""
     by_comment = {}
     for target, wanted in targets.items():
-        by_comment.setdefault(wanted, []).append(target)
+        group = by_comment.get(wanted)
+        if group is None:
+            group = by_comment[wanted] = []
+        group.append(target)
     return [{"comment": comment, "jobs": by_comment[comment]} for comment in sorted(by_comment)]
 
 

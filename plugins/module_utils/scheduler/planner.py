@@ -37,7 +37,11 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import conf
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import job_reasons
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import lifecycle
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import spawn
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.demand import demand_by_image, demand_summary
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.demand import (
+    JOB_ID,
+    demand_records,
+    records_summary,
+)
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.preview import preview_table
 # classify_vm and DEFAULT_GLOBAL_RULES are imported from here by plugins/inventory/slurm_demand.py.
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.vm_state import (
@@ -91,11 +95,12 @@ class PlanContext(object):
         self.registered = registered
         self.reason_prefix = reason_prefix
         self.failed_boot_reason = lifecycle.failed_boot_reason(reason_prefix)
-        self.demand = demand_by_image(snapshot["vm_jobs"], images, self.now)
-        self.busy_hosts = hosts_with_jobs(snapshot["vm_jobs"])
+        other_jobs = []  # not pending with one known gres: the jobs the next two read (demand_records)
+        self.demand = demand_records(snapshot["vm_jobs"], images, self.now, other_jobs)  # {image: [record]}
+        self.busy_hosts = hosts_with_jobs(other_jobs)
         self.spawn_budget = self.rules["max_spawn_per_run"]
         self.total_room = None
-        self.wait_reasons = job_reasons.unknown_image_reasons(snapshot["vm_jobs"], images, self.now)
+        self.wait_reasons = job_reasons.unknown_image_reasons(other_jobs, images, self.now)
         self.drift = {name: config_drift.image_drift(image, snapshot["nodes"]) for name, image in images.items()}
 
     def classify(self, image):
@@ -149,14 +154,14 @@ def _plan_image(context, image, vms, result):
     result["cancel"].extend(spawn.cancel_items(supply, context.snapshot["host_jobs"]))
     for key, items in lifecycle.vm_steps(context, image, vms, supply.used).items():
         result[key].extend(items)
-    context.wait_reasons.update(job_reasons.image_reasons(image, supply, context.rules))
+    job_reasons.image_reasons(image, supply, context.rules, context.wait_reasons)
     result["images"][image["name"]] = _image_summary(context, image, vms, jobs, supply)
 
 
 def _image_summary(context, image, vms, jobs, supply):
-    summary = demand_summary(jobs, image, context.now)
+    summary = records_summary(jobs, context.now)
     summary.update({
-        "unservable_jobs": [j["id"] for j in supply.unservable],
+        "unservable_jobs": [j[JOB_ID] for j in supply.unservable],
         "vms": count_states(vms),
         "spawn": supply.count,
         "wanted": supply.wanted,

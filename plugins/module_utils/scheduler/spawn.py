@@ -10,18 +10,29 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import bisect
+from operator import itemgetter
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import host_job_name
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import config_drift
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.demand import units_per_node
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.demand import (
+    JOB_ID,
+    NUM_NODES,
+    TIME_LIMIT,
+    UNITS,
+    requested_units,
+    units_per_node,
+)
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.preview import iso_time
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.vm_state import ALIVE, VmState, is_supply
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.durations import format_duration
 
+_TIME_LIMIT = itemgetter(TIME_LIMIT)
+
 
 class ImageSupply(object):
-    """What one image's VMs can serve, and how many VMs it still wants. The fields the
+    """What one image's VMs can serve, and how many VMs it still wants. jobs: the image's
+    demand as demand records, oldest first (demand.demand_records). The fields the
     rest of the plan reads: used ({hostname: slot} of VMs that got a job), warm (slots no
     job took), unservable (jobs longer than a VM's usable life), unserved (the jobs no VM took,
     oldest first), count, wanted, limited_by, backoff, free (free hostnames), why (the spawn reason)."""
@@ -30,9 +41,7 @@ class ImageSupply(object):
         self.image = image
         slots = supply_slots(image, vms)
         fitting, self.unservable = split_by_lifetime(jobs, image, context.rules)
-        self.new_units, unserved_ids = match_jobs(fitting, slots, image)
-        by_id = {job["id"]: job for job in fitting} if unserved_ids else {}
-        self.unserved = [by_id[job_id] for job_id in unserved_ids]
+        self.new_units, self.unserved = match_records(fitting, slots, image)
         self.used = {s["hostname"]: s for s in slots if s["jobs"]}
         self.warm = [s for s in slots if not s["jobs"]]
         self.warm_deficit = max(0, image["rules"]["min_idle"] - len(self.warm))
@@ -59,51 +68,64 @@ def supply_slots(image, vms):
 
 
 def split_by_lifetime(jobs, image, rules):
-    """(jobs a VM of the image can run, jobs longer than a VM's usable life or without a time limit)."""
+    """(demand records a VM of the image can run, those longer than a VM's usable life or without
+    a time limit)."""
     longest = image["rules"]["lifetime"] - rules["grace"]
-    fitting, unservable = [], []
-    for job in jobs:
-        (fitting if job["time_limit"] is not None and job["time_limit"] <= longest else unservable).append(job)
+    limits = list(map(_TIME_LIMIT, jobs))
+    if None not in limits and max(limits, default=0) <= longest:
+        return list(jobs), []  # the common case, found by builtins alone
+    fitting = [job for job in jobs if job[TIME_LIMIT] is not None and job[TIME_LIMIT] <= longest]
+    unservable = [job for job in jobs if job[TIME_LIMIT] is None or job[TIME_LIMIT] > longest]
     return fitting, unservable
 
 
 def match_jobs(jobs, slots, image):
     """Greedy best fit, oldest job first: each node request takes the slot with the
-    shortest life that still covers the job's time limit.
+    shortest life that still covers the job's time limit. jobs: job dicts, oldest first.
+    Returns (unserved units, unserved job ids); see match_records."""
+    records = [(job["id"], 0, job["time_limit"], units_per_node(job, image), job["num_nodes"])
+               for job in jobs]  # demand records; the order is given, the submit time is not read
+    unserved_units, unserved = match_records(records, slots, image)
+    return unserved_units, [job[JOB_ID] for job in unserved]
+
+
+def match_records(jobs, slots, image):
+    """match_jobs of demand records: (unserved units, the unserved records, oldest first).
 
     Slots are kept sorted by (life_left, hostname), so each request is a binary
     search, and once every slot is full the rest is summed without searching:
-    fast enough for 100,000 pending jobs. Returns (unserved units, unserved job ids).
+    fast enough for 100,000 pending jobs.
     """
     order = sorted(slots, key=lambda s: (s["life_left"], s["hostname"]))
     keys = [(s["life_left"], s["hostname"]) for s in order]
     unserved_units = 0
     unserved_jobs = []
+    matched = 0
     for job in jobs:
-        units = units_per_node(job, image)
         if not order:
-            unserved_units += units * job["num_nodes"]
-            unserved_jobs.append(job["id"])
-            continue
-        missed = sum(1 for _node_index in range(job["num_nodes"])
-                     if not _take_slot(order, keys, job, units))
+            break  # every slot is full: the rest is unserved, summed below
+        matched += 1
+        missed = sum(1 for _node_index in range(job[NUM_NODES]) if not _take_slot(order, keys, job))
         if missed:
-            unserved_units += units * missed
-            unserved_jobs.append(job["id"])
+            unserved_units += job[UNITS] * missed
+            unserved_jobs.append(job)
+    rest = jobs[matched:] if matched else jobs
+    unserved_units += requested_units(rest)
+    unserved_jobs.extend(rest)
     return unserved_units, unserved_jobs
 
 
-def _take_slot(order, keys, job, units):
-    """Give one node request of job the shortest-lived slot that covers its time limit and has
-    room for units; False if none has. A full slot leaves order and keys."""
-    position = bisect.bisect_left(keys, (job["time_limit"], ""))
-    while position < len(order) and order[position]["free_units"] < units:
+def _take_slot(order, keys, job):
+    """Give one node request of the job (a demand record) the shortest-lived slot that covers its time
+    limit and has room for its units; False if none has. A full slot leaves order and keys."""
+    position = bisect.bisect_left(keys, (job[TIME_LIMIT], ""))
+    while position < len(order) and order[position]["free_units"] < job[UNITS]:
         position += 1  # too full for this request, though it may serve a smaller one
     if position == len(order):
         return False
     slot = order[position]
-    slot["free_units"] -= units
-    slot["jobs"].append(job["id"])
+    slot["free_units"] -= job[UNITS]
+    slot["jobs"].append(job[JOB_ID])
     if slot["free_units"] == 0:
         del order[position]
         del keys[position]
