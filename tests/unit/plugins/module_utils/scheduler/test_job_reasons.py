@@ -86,3 +86,35 @@ def test_pending_array_tasks_are_updated_through_the_array_and_a_running_task_it
             dict(base, id="7_3", state="PENDING", comment="")]
     changes = job_reasons.comment_changes(jobs, {"7_2": "x", "7_3": "x"}, PREFIX)
     assert changes == [{"comment": "", "jobs": ["7_1"]}, {"comment": PREFIX + " x", "jobs": ["7"]}]
+
+
+def test_an_array_told_to_clear_by_one_task_and_a_reason_by_a_later_one_gets_the_reason():
+    base = {"user": "u", "partition": "vms", "reason": "Resources", "gres": {"vm_a": 1}, "features": "",
+            "num_nodes": 1, "nodelist": "", "time_limit": 600, "submit": NOW, "start": None, "end": None,
+            "state": "PENDING"}
+    jobs = [dict(base, id="9", comment=""),
+            dict(base, id="8_1", comment=PREFIX + " old"),   # ours, no reason now: clear the array...
+            dict(base, id="10", comment=PREFIX + " old"),
+            dict(base, id="8_2", comment="")]                # ...but its other task still waits: the reason
+    changes = job_reasons.comment_changes(jobs, {"9": "x", "8_2": "x"}, PREFIX)
+    assert changes == [{"comment": "", "jobs": ["10"]}, {"comment": PREFIX + " x", "jobs": ["9", "8"]}]
+
+
+def test_group_by_comment_keeps_the_ids_in_order_and_sorts_the_comments():
+    assert job_reasons.group_by_comment({"3": "b", "1": "", "2": "b", "4": "a"}) == [
+        {"comment": "", "jobs": ["1"]}, {"comment": "a", "jobs": ["4"]}, {"comment": "b", "jobs": ["3", "2"]}]
+    assert job_reasons.group_by_comment({}) == []
+
+
+def test_image_reasons_adds_to_the_reasons_it_is_given():
+    # the plan's reasons so far (a gres no image provides) stay; the image's replace any for the same job
+    snapshot, images, history = build({"jobs": [[1, "a", 1, 1, 86400, -60, "Resources"]]})
+    context = vm_planner.PlanContext(snapshot, images, history=history)
+    image = images["a"]
+    supply = vm_planner.spawn.ImageSupply(context, image, context.classify(image), context.demand["a"])
+    given = {"7": "no VM image provides gres vm_old (known: vm_a,vm_b)", "1": "stale"}
+    returned = job_reasons.image_reasons(image, supply, context.rules, given)
+    assert returned is given
+    assert given == dict(job_reasons.image_reasons(image, supply, context.rules),
+                         **{"7": "no VM image provides gres vm_old (known: vm_a,vm_b)"})
+    assert given["1"].startswith("time limit 1-00:00:00 is over what a a VM can give")

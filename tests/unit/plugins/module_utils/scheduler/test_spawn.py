@@ -51,3 +51,26 @@ def test_a_backoff_holds_every_spawn_but_only_says_so_when_one_was_wanted():
     count, limited_by = spawn.capped_count(2, [], {"failures": 3, "until": 0})
     assert count == 0 and limited_by.startswith("backoff after 3 failed boots, until ")
     assert spawn.capped_count(0, [], {"failures": 3, "until": 0}) == (0, None)
+
+
+def record(job_id, limit, units=1, nodes=1):
+    """A demand record (demand.demand_records): (id, submit, time_limit, units, num_nodes)."""
+    return (str(job_id), 0, limit, units, nodes)
+
+
+def test_match_records_hands_back_the_unserved_records_oldest_first():
+    # one slot for two units: job 1 takes it, job 2 (two nodes) finds it full, job 3 is summed after it
+    jobs = [record(1, 500, units=2), record(2, 500, nodes=2), record(3, 500, units=2)]
+    slots = [slot("vm-a-001", 1000)]
+    assert spawn.match_records(jobs, slots, IMAGE) == (4, [jobs[1], jobs[2]])
+    assert slots[0]["jobs"] == ["1"]
+
+
+def test_split_by_lifetime_sets_apart_the_jobs_a_vm_cannot_run():
+    image = {"rules": {"lifetime": 1070}}
+    rules = {"grace": 70}
+    fit, long_job, no_limit = record(1, 1000), record(2, 1001), record(3, None)
+    assert spawn.split_by_lifetime([fit, long_job, fit, no_limit], image, rules) == (
+        [fit, fit], [long_job, no_limit])
+    assert spawn.split_by_lifetime([fit, fit], image, rules) == ([fit, fit], [])
+    assert spawn.split_by_lifetime([], image, rules) == ([], [])
