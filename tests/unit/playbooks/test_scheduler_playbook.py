@@ -21,6 +21,22 @@ with open(os.path.join(ROOT, "playbooks", "scheduler.yml")) as handle:
     PLAYS = yaml.safe_load(handle)
 
 
+def _included(task):
+    """The tasks of a playbooks/tasks file that task includes (the plays include their work that way)."""
+    path = task.get("ansible.builtin.include_tasks")
+    if not path:
+        return []
+    with open(os.path.join(ROOT, "playbooks", path)) as handle:
+        return yaml.safe_load(handle)
+
+
+def _all_tasks():
+    for play in PLAYS:
+        for task in play.get("tasks") or []:
+            yield task
+            yield from _included(task)
+
+
 def _render(expression, variables):
     templar = Templar(loader=DataLoader(), variables=variables)
     templar.environment.filters.update({"hpc.slurm_vm." + k: v for k, v in MarksFilters().filters().items()})
@@ -28,7 +44,7 @@ def _render(expression, variables):
 
 
 def _task(prefix):
-    (task,) = [t for play in PLAYS for t in play.get("tasks") or [] if t["name"].startswith(prefix)]
+    (task,) = [t for t in _all_tasks() if t["name"].startswith(prefix)]
     return task
 
 
@@ -44,9 +60,12 @@ def test_pending_host_jobs_are_cancelled_by_slurm_host_job():
 
 
 def test_no_slurm_command_in_the_playbook():
-    for play in PLAYS:
-        for task in play.get("tasks") or []:
-            assert "ansible.builtin.command" not in task and "ansible.builtin.shell" not in task, task["name"]
+    names = []
+    for task in _all_tasks():
+        names.append(task["name"])
+        assert "ansible.builtin.command" not in task and "ansible.builtin.shell" not in task, task["name"]
+    assert "Cancel pending host jobs no longer needed (a job already gone is left alone)" in names   # included
+    assert "Tear down" in names
 
 
 def test_vm_plan_gets_the_site_reason_prefix():

@@ -31,7 +31,8 @@ CONNECTED_ROLES = ("claim", "teardown", "reconcile", "spawn")
 # Every play that runs those roles (the scheduler, the reconciler, the molecule scenarios).
 PLAY_FILES = ["playbooks/scheduler.yml", "playbooks/gc.yml"] + sorted(
     os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, "tests", "molecule", "lab", "*.yml")))
-TASK_FILES = sorted(os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, "roles", "*", "tasks", "*.yml")))
+TASK_FILES = sorted(os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, "roles", "*", "tasks", "*.yml"))
+                    + glob.glob(os.path.join(ROOT, "playbooks", "tasks", "*.yml")))
 # Which site variable feeds which defaults: the one place a play says it.
 EXPECTED_DEFAULTS = {
     "group/hpc.slurm_vm.dns": "{{ slurm_vm_dns | hpc.slurm_vm.dns_defaults }}",
@@ -96,9 +97,13 @@ def _plays_running_roles():
             names = [r if isinstance(r, str) else r.get("role") or r.get("name") for r in play.get("roles") or []]
             for section in ("pre_tasks", "tasks", "post_tasks"):
                 for task in _tasks(play.get(section)):
-                    for key in ("ansible.builtin.include_role", "ansible.builtin.import_role"):
-                        if key in task:
-                            names.append(task[key]["name"])
+                    # a play's own task files (playbooks/tasks) run under the play's module_defaults
+                    included = task.get("ansible.builtin.include_tasks")
+                    inner = _tasks(_load(os.path.join(os.path.dirname(path), included))) if included else []
+                    for each in [task] + list(inner):
+                        for key in ("ansible.builtin.include_role", "ansible.builtin.import_role"):
+                            if key in each:
+                                names.append(each[key]["name"])
             roles = {n.split(".")[-1] for n in names if n}
             if roles & set(CONNECTED_ROLES):
                 yield path, play["name"], play.get("module_defaults")
