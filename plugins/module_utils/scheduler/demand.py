@@ -28,11 +28,12 @@ _PLAIN_DEMAND_REASONS = set()
 _SUBMIT = itemgetter("submit")
 
 # A demand record: a demand job as the planner reads it, the plain tuple
-# (id, submit, time_limit, units, num_nodes), read with these indices. submit: the submit time,
-# 0 when Slurm gave none; units: the gres units it asks for on each node (units_per_node).
-# Not a namedtuple: the garbage collector stops tracking a plain tuple of strings and numbers,
-# but would walk 100,000 namedtuples in each full collection.
-JOB_ID, SUBMIT, TIME_LIMIT, UNITS, NUM_NODES = range(5)
+# (id, submit, time_limit, units, num_nodes, position), read with these indices. submit: the submit
+# time, 0 when Slurm gave none; units: the gres units it asks for on each node (units_per_node);
+# position: its index in the snapshot's vm_jobs (None when not read from them), where the planner
+# writes its wait reason (job_reasons.image_reasons). Not a namedtuple: the garbage collector stops
+# tracking a plain tuple of strings and numbers, but would walk 100,000 namedtuples in each full collection.
+JOB_ID, SUBMIT, TIME_LIMIT, UNITS, NUM_NODES, POSITION = range(6)
 _RECORD_ID = itemgetter(JOB_ID)
 _RECORD_SUBMIT = itemgetter(SUBMIT)
 _RECORD_TIME_LIMIT = itemgetter(TIME_LIMIT)
@@ -92,7 +93,7 @@ def _demand_in_order(jobs, images, now, records=False, rest=None):
     units = {name: (i["gres"], i["gres_count"]) for name, i in images.items()}
     demand = {name: [] for name in images}
     plain = _PLAIN_DEMAND_REASONS
-    for job in jobs:
+    for position, job in enumerate(jobs):
         if job["state"] != "PENDING":
             if rest is not None:
                 rest.append(job)
@@ -111,7 +112,7 @@ def _demand_in_order(jobs, images, now, records=False, rest=None):
         if records:  # demand_record, inline
             image_gres, gres_count = units[name]
             demand[name].append((job["id"], job["submit"] or 0, job["time_limit"],
-                                 gres.get(image_gres, 1) if image_gres else gres_count, job["num_nodes"]))
+                                 gres.get(image_gres, 1) if image_gres else gres_count, job["num_nodes"], position))
         else:
             demand[name].append(job)
     return demand
@@ -144,9 +145,9 @@ def demand_records(jobs, images, now=None, rest=None):
     return records
 
 
-def demand_record(job, image):
-    """The demand record of a job that asks for the image."""
-    return job["id"], job["submit"] or 0, job["time_limit"], units_per_node(job, image), job["num_nodes"]
+def demand_record(job, image, position=None):
+    """The demand record of a job that asks for the image (position: its index in vm_jobs)."""
+    return job["id"], job["submit"] or 0, job["time_limit"], units_per_node(job, image), job["num_nodes"], position
 
 
 def demand_summary(jobs, image, now, max_ids=None):

@@ -25,6 +25,7 @@ from operator import itemgetter
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.demand import (
     JOB_ID,
     NUM_NODES,
+    POSITION,
     TIME_LIMIT,
     UNITS,
     is_demand,
@@ -35,10 +36,12 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.durations impor
 _ID = itemgetter(JOB_ID)
 
 
-def image_reasons(image, supply, rules, reasons=None):
+def image_reasons(image, supply, rules, reasons=None, reason_at=None):
     """{job id: reason} for the image's pending demand jobs (demand records, spawn.ImageSupply)
     that this plan leaves waiting. reasons: a dict to add them to (and return), replacing what it
-    said for those jobs; the planner's, so that 100,000 ids are not copied from one dict into another."""
+    said for those jobs. reason_at: the planner's list of reasons by the jobs' positions in vm_jobs
+    (see comment_changes); when given, the reason shared by the jobs no VM takes, which may be
+    100,000 jobs, goes there (by their records' position) instead of into the dict."""
     reasons = {} if reasons is None else reasons
     usable = image["rules"]["lifetime"] - rules["grace"]
     for job in supply.unservable:
@@ -51,11 +54,21 @@ def image_reasons(image, supply, rules, reasons=None):
     if supply.backoff:
         why = "image %s paused after %d failed VM boots, until %s" % (
             image["name"], supply.backoff["failures"], iso_time(supply.backoff["until"]))
-        reasons.update(zip(map(_ID, supply.unserved), repeat(why)))
+        _say(supply.unserved, why, reasons, reason_at)
     elif supply.count < supply.wanted:
         why = "waiting for a %s VM: limited by %s" % (image["name"], supply.limited_by)
-        reasons.update(zip(map(_ID, _beyond_capacity(supply, image)), repeat(why)))
+        _say(_beyond_capacity(supply, image), why, reasons, reason_at)
     return reasons
+
+
+def _say(jobs, why, reasons, reason_at):
+    """The one reason `why` for many demand records: by position into reason_at when given (a list
+    index, no hashing), else by id into reasons."""
+    if reason_at is None:
+        reasons.update(zip(map(_ID, jobs), repeat(why)))
+    else:
+        for job in jobs:
+            reason_at[job[POSITION]] = why
 
 
 def _beyond_capacity(supply, image):
@@ -83,8 +96,10 @@ def unknown_image_reasons(vm_jobs, images, now):
     return reasons
 
 
-def comment_changes(vm_jobs, reasons, prefix):
-    """[{comment, jobs}]: the comment updates that make the jobs' comments say `reasons`.
+def comment_changes(vm_jobs, reasons, prefix, reason_at=None):
+    """[{comment, jobs}]: the comment updates that make the jobs' comments say `reasons`
+    ({job id: reason}); reason_at, when given: a list as long as vm_jobs of the jobs' reasons by
+    position (None: see `reasons`), ahead of `reasons` (the planner's, for the bulk of a backlog).
 
     A job with a reason gets "<prefix> <reason>" unless it already has it or holds a comment
     that is not ours; a job whose comment is ours and that has no reason any more gets "".
@@ -96,9 +111,10 @@ def comment_changes(vm_jobs, reasons, prefix):
     by_comment = {"": []}  # comment -> targets in first-seen order, while no target changed its comment
     moved = False
     reason_of = reasons.get
-    for job in vm_jobs:
+    for job, reason in zip(vm_jobs, repeat(None) if reason_at is None else reason_at):
         job_id = job["id"]
-        reason = reason_of(job_id)
+        if reason is None:
+            reason = reason_of(job_id)
         current = job.get("comment", "")
         if reason:
             wanted = texts.get(reason)

@@ -101,6 +101,7 @@ class PlanContext(object):
         self.spawn_budget = self.rules["max_spawn_per_run"]
         self.total_room = None
         self.wait_reasons = job_reasons.unknown_image_reasons(other_jobs, images, self.now)
+        self.reason_at = [None] * len(snapshot["vm_jobs"])  # the wait reasons by position (image_reasons)
         self.drift = {name: config_drift.image_drift(image, snapshot["nodes"]) for name, image in images.items()}
 
     def classify(self, image):
@@ -126,7 +127,8 @@ def plan(snapshot, images, rules=None, history=None, claimed=(), registered=None
     for name in sorted(images):
         _plan_image(context, images[name], vms_by_image[name], result)
     result["gc"].extend(_foreign_reservations(snapshot, images))
-    result["job_comments"] = job_reasons.comment_changes(snapshot["vm_jobs"], context.wait_reasons, reason_prefix)
+    result["job_comments"] = job_reasons.comment_changes(snapshot["vm_jobs"], context.wait_reasons, reason_prefix,
+                                                         context.reason_at)
     result["preview"] = preview_table(result)
     return result
 
@@ -154,7 +156,7 @@ def _plan_image(context, image, vms, result):
     result["cancel"].extend(spawn.cancel_items(supply, context.snapshot["host_jobs"]))
     for key, items in lifecycle.vm_steps(context, image, vms, supply.used).items():
         result[key].extend(items)
-    job_reasons.image_reasons(image, supply, context.rules, context.wait_reasons)
+    job_reasons.image_reasons(image, supply, context.rules, context.wait_reasons, context.reason_at)
     result["images"][image["name"]] = _image_summary(context, image, vms, jobs, supply)
 
 

@@ -83,7 +83,7 @@ def match_jobs(jobs, slots, image):
     """Greedy best fit, oldest job first: each node request takes the slot with the
     shortest life that still covers the job's time limit. jobs: job dicts, oldest first.
     Returns (unserved units, unserved job ids); see match_records."""
-    records = [(job["id"], 0, job["time_limit"], units_per_node(job, image), job["num_nodes"])
+    records = [(job["id"], 0, job["time_limit"], units_per_node(job, image), job["num_nodes"], None)
                for job in jobs]  # demand records; the order is given, the submit time is not read
     unserved_units, unserved = match_records(records, slots, image)
     return unserved_units, [job[JOB_ID] for job in unserved]

@@ -81,9 +81,9 @@ def test_demand_records_are_demand_by_image_read_once_into_tuples():
     records = demand.demand_records(jobs, images, QUEUE_NOW)
     assert {name: [job["id"] for job in queue] for name, queue in by_image.items()} == {
         "deb12": ["17", "10"], "disk": ["19", "16"]}   # 17 has no submit time: first, as demand_by_image sorts it
-    assert records == {name: [demand.demand_record(job, images[name]) for job in queue]
+    assert records == {name: [demand.demand_record(job, images[name], jobs.index(job)) for job in queue]
                        for name, queue in by_image.items()}
-    assert records["deb12"][0] == ("17", 0, None, 2, 3)
+    assert records["deb12"][0] == ("17", 0, None, 2, 3, 6)   # 6: its place in the snapshot's vm_jobs
     assert records["disk"][1][demand.JOB_ID] == "16" and records["disk"][1][demand.UNITS] == 1
 
 

@@ -118,3 +118,23 @@ def test_image_reasons_adds_to_the_reasons_it_is_given():
     assert given == dict(job_reasons.image_reasons(image, supply, context.rules),
                          **{"7": "no VM image provides gres vm_old (known: vm_a,vm_b)"})
     assert given["1"].startswith("time limit 1-00:00:00 is over what a a VM can give")
+
+
+def test_reasons_by_position_say_what_reasons_by_id_say():
+    # the planner's way (the jobs no VM takes, by their place in vm_jobs) and the dict's give the same comments;
+    # a reason by position goes ahead of one by id (as an image's reason replaces an unknown-gres one)
+    jobs = [[i, "b", 1, 1, 600, -100 + i, "Resources"] for i in range(1, 7)] + [[7, "a", 1, 1, 86400, -9, "Resources"]]
+    snapshot, images, history = build({"jobs": jobs})
+    context = vm_planner.PlanContext(snapshot, images, history=history)
+    by_id, by_position = {"5": "stale"}, {"5": "stale"}
+    reason_at = [None] * len(snapshot["vm_jobs"])
+    for name in sorted(images):
+        image = images[name]
+        supply = vm_planner.spawn.ImageSupply(context, image, context.classify(image), context.demand[name])
+        job_reasons.image_reasons(image, supply, context.rules, by_id)
+        job_reasons.image_reasons(image, supply, context.rules, by_position, reason_at)
+    assert [r is not None for r in reason_at] == [False] * 4 + [True, True, False]
+    assert sorted(by_position) == ["5", "7"] and sorted(by_id) == ["5", "6", "7"]
+    changes = job_reasons.comment_changes(snapshot["vm_jobs"], by_id, PREFIX)
+    assert job_reasons.comment_changes(snapshot["vm_jobs"], by_position, PREFIX, reason_at) == changes
+    assert comments({"job_comments": changes})["5"] == PREFIX + " waiting for a b VM: limited by max_vms 2"
