@@ -66,7 +66,7 @@ EXAMPLES = r"""
     state_dir: /var/lib/hpc-slurm-vm
     plan: "{{ scheduler_plan }}"
     submitted: "{{ claim_submitted | default([]) }}"
-    started: "{{ scheduler_started }}"
+    started: "{{ scheduler_plan.started }}"
     textfile: /var/lib/prometheus/node-exporter/hpc_slurm_vm.prom
 """
 

@@ -91,6 +91,32 @@ options:
       - The comments of RV(job_comments) start with it too.
     type: str
     default: "hpc.slurm_vm:"
+  reconcile:
+    description:
+      - When given, the plan also says whether this run is due to reconcile (RV(reconcile_due)) and whether that
+        reconcile reads every hypervisor (RV(sweep_due)), from the stamp files the scheduler writes after each.
+      - A stamp file that is missing, empty or not a number counts as never written, so the run is due.
+    type: dict
+    suboptions:
+      interval:
+        description: Seconds between reconciles.
+        type: int
+        default: 300
+      sweep_interval:
+        description: Seconds between sweeps (reconciles that read every hypervisor, not only those with host jobs).
+        type: int
+        default: 3600
+      sweep:
+        description: Sweep (V(true)) or not (V(false)) whatever the stamp says; unset, by O(reconcile.sweep_interval).
+        type: bool
+      stamp_file:
+        description: The file holding the time (epoch seconds) of the last reconcile.
+        type: path
+        required: true
+      sweep_stamp_file:
+        description: The file holding the time (epoch seconds) of the last sweep.
+        type: path
+        required: true
 author:
   - hpc.slurm_vm contributors (!UNKNOWN)
 """
@@ -103,6 +129,10 @@ EXAMPLES = r"""
     rules:
       max_total_vms: 200
       max_spawn_per_run: 20
+    reconcile:
+      interval: 300
+      stamp_file: /var/lib/hpc-slurm-vm/reconcile.stamp
+      sweep_stamp_file: /var/lib/hpc-slurm-vm/sweep.stamp
   register: plan
 
 - name: Show the preview
@@ -172,6 +202,27 @@ images:
   description: Per image, the demand, the VMs by state, how many to spawn, what limited it and any backoff.
   returned: always
   type: dict
+started:
+  description: When the plan was made (epoch seconds); the scheduler writes it into its stamps and run summary.
+  returned: always
+  type: float
+reconcile_due:
+  description: Whether the last reconcile is at least O(reconcile.interval) ago.
+  returned: when O(reconcile) is given
+  type: bool
+sweep_due:
+  description:
+    - Whether this run's reconcile reads every hypervisor (O(reconcile.sweep), else by O(reconcile.sweep_interval)).
+  returned: when O(reconcile) is given
+  type: bool
+reconcile_last:
+  description: The time of the last reconcile from O(reconcile.stamp_file) (epoch seconds; V(0) for never).
+  returned: when O(reconcile) is given
+  type: float
+sweep_last:
+  description: The time of the last sweep from O(reconcile.sweep_stamp_file) (epoch seconds; V(0) for never).
+  returned: when O(reconcile) is given
+  type: float
 preview:
   description: The plan as a fixed-width table.
   returned: always

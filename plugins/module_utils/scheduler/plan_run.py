@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import time
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import DEFAULT_REASON_PREFIX
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
@@ -15,6 +16,7 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import snapshot
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import state_files
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import planner as vm_planner
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.reconcile_schedule import reconcile_schedule
 
 ARGUMENT_SPEC = {
     "snapshot": {"type": "dict"},
@@ -31,6 +33,13 @@ ARGUMENT_SPEC = {
     "registered_file": {"type": "path"},
     "claimed": {"type": "list", "elements": "str", "default": []},
     "reason_prefix": {"type": "str", "default": DEFAULT_REASON_PREFIX},
+    "reconcile": {"type": "dict", "options": {
+        "interval": {"type": "int", "default": 300},
+        "sweep_interval": {"type": "int", "default": 3600},
+        "sweep": {"type": "bool"},
+        "stamp_file": {"type": "path", "required": True},
+        "sweep_stamp_file": {"type": "path", "required": True},
+    }},
 }
 REQUIRED_ONE_OF = [("snapshot", "snapshot_file")]
 MUTUALLY_EXCLUSIVE = [("snapshot", "snapshot_file"), ("history", "history_file")]
@@ -41,8 +50,18 @@ def read_history(path):
     return state_files.read_state(path, "failure history")
 
 
-def run(params):
-    """params (validated) -> the plan. Raises SlurmVmError subclasses."""
+def run(params, now=None):
+    """params (validated) -> the plan, with the time it was made (started) and, given reconcile, whether the
+    reconciler and its sweep are due. Raises SlurmVmError subclasses."""
+    now = time.time() if now is None else now
+    result = _plan(params)
+    result["started"] = now
+    if params.get("reconcile"):
+        result.update(reconcile_schedule(params["reconcile"], now))
+    return result
+
+
+def _plan(params):
     snapshot = params.get("snapshot")
     source = "the snapshot given"
     if snapshot is None:

@@ -4,6 +4,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import time
+
 from ansible_collections.hpc.slurm_vm.plugins.modules import vm_plan
 
 IMAGES = {"a": {"pool": "vm-a-[001-002]",
@@ -97,3 +99,55 @@ def test_reason_prefix_defaults_to_the_collections(run_module):
     kind, result = run_module(vm_plan.main, args)
     assert kind == "exit", result
     assert [(t["hostname"], t["step"]) for t in result["teardown"]] == [("vm-a-002", "wait")]
+
+
+def _reconcile(tmp_path, **extra):
+    return dict({"stamp_file": str(tmp_path / "reconcile.stamp"), "sweep_stamp_file": str(tmp_path / "sweep.stamp")},
+                **extra)
+
+
+def test_the_plan_says_when_it_was_made_and_nothing_of_the_reconciler_unless_asked(run_module):
+    kind, result = run_module(vm_plan.main, {"snapshot": snapshot(), "images": IMAGES})
+    assert kind == "exit" and isinstance(result["started"], float)
+    assert "reconcile_due" not in result and "sweep_due" not in result
+
+
+def test_without_stamps_the_reconciler_and_its_sweep_are_due(run_module, tmp_path):
+    kind, result = run_module(vm_plan.main, {"snapshot": snapshot(), "images": IMAGES,
+                                             "reconcile": _reconcile(tmp_path)})
+    assert kind == "exit", result
+    assert (result["reconcile_due"], result["sweep_due"]) == (True, True)
+    assert (result["reconcile_last"], result["sweep_last"]) == (0.0, 0.0)
+
+
+def test_stamps_decide_by_their_intervals(run_module, tmp_path):
+    (tmp_path / "reconcile.stamp").write_text("%f\n" % (time.time() - 100))
+    (tmp_path / "sweep.stamp").write_text("%f\n" % (time.time() - 4000))
+    args = {"snapshot": snapshot(), "images": IMAGES, "reconcile": _reconcile(tmp_path)}
+    kind, result = run_module(vm_plan.main, args)
+    assert kind == "exit" and result["reconcile_due"] is False and result["sweep_due"] is True   # 300 s, 3600 s
+    args["reconcile"] = _reconcile(tmp_path, interval=60, sweep_interval=7200)
+    kind, result = run_module(vm_plan.main, args)
+    assert result["reconcile_due"] is True and result["sweep_due"] is False
+    args["reconcile"] = _reconcile(tmp_path, interval=60, sweep_interval=7200, sweep=True)   # the site forces it
+    assert run_module(vm_plan.main, args)[1]["sweep_due"] is True
+    args["reconcile"] = _reconcile(tmp_path, sweep=False)
+    assert run_module(vm_plan.main, args)[1]["sweep_due"] is False
+
+
+def test_a_stamp_that_is_not_a_time_counts_as_never(run_module, tmp_path):
+    (tmp_path / "reconcile.stamp").write_text("garbage\n")
+    (tmp_path / "sweep.stamp").write_text("")
+    args = {"snapshot": snapshot(), "images": IMAGES, "reconcile": _reconcile(tmp_path)}
+    result = run_module(vm_plan.main, args)[1]
+    assert (result["reconcile_due"], result["sweep_due"], result["reconcile_last"]) == (True, True, 0.0)
+
+
+def test_an_unreadable_stamp_or_a_negative_interval_fails_clearly(run_module, tmp_path):
+    (tmp_path / "reconcile.stamp").mkdir()   # a directory: cannot be read as a stamp
+    kind, result = run_module(vm_plan.main, {"snapshot": snapshot(), "images": IMAGES,
+                                             "reconcile": _reconcile(tmp_path)})
+    assert kind == "fail" and "cannot read the stamp file %s" % (tmp_path / "reconcile.stamp") in result["msg"]
+    kind, result = run_module(vm_plan.main, {"snapshot": snapshot(), "images": IMAGES,
+                                             "reconcile": _reconcile(tmp_path / "x", interval=-1)})
+    assert kind == "fail" and result["msg"] == "reconcile.interval must be 0 or more seconds, got -1"
