@@ -56,10 +56,10 @@ units: setup ## unit tests (no lab needed)
 # The disk image needs the Debian mirror: it is built here, in the host namespace, never from a test
 # inside the lab namespace (no route out).
 integration: lab-up lab-disk-image ## tests against the lab's real services, run inside the lab namespace
-	lab/exec $(BIN)/pytest -q -o testpaths=tests/integration tests/integration || [ $$? -eq 5 ]
+	lab/exec $(BIN)/pytest -q --durations=15 -o testpaths=tests/integration tests/integration || [ $$? -eq 5 ]
 
 e2e: lab-up lab-disk-image ## end-to-end: the scheduler gives a pending job a VM and tears it down
-	lab/exec $(BIN)/pytest -q -o testpaths=tests/e2e tests/e2e || [ $$? -eq 5 ]
+	lab/exec $(BIN)/pytest -q --durations=15 -o testpaths=tests/e2e tests/e2e || [ $$? -eq 5 ]
 
 molecule: molecule-podman molecule-lab ## every molecule scenario
 
