@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import json
 import os
 import subprocess
@@ -45,13 +46,26 @@ def backend_params(name):
     raise ValueError(name)
 
 
-# backend -> (client interface, first reserved IP, MAC prefix, dynamic pool prefix)
+# backend -> (client interface, first reserved IP, MAC prefix)
 TOPOLOGY = {
     "kea_pgsql": ("dc-kea", "10.78.0.10", "52:54:00:78:01"),
     "kea_api": ("dc-kea", "10.78.0.20", "52:54:00:78:02"),
     "dnsmasq": ("dc-dnsm", "10.78.0.70", "52:54:00:78:03"),
     "omapi": ("dc-isc", "10.78.0.140", "52:54:00:78:04"),
 }
+# backend -> the server's dynamic pool, first and last address (lab/dhcp: Kea pool, dnsmasq dhcp-range, dhcpd
+# range): a client without a reservation gets one of these, so an answer from the server is told from silence.
+DYNAMIC_POOL = {
+    "kea_pgsql": ("10.78.0.40", "10.78.0.60"),
+    "kea_api": ("10.78.0.40", "10.78.0.60"),
+    "dnsmasq": ("10.78.0.100", "10.78.0.120"),
+    "omapi": ("10.78.0.180", "10.78.0.190"),
+}
+
+
+def in_dynamic_pool(backend, ip):
+    first, last = (ipaddress.IPv4Address(address) for address in DYNAMIC_POOL[backend])
+    return first <= ipaddress.IPv4Address(ip) <= last
 
 
 def host(backend, index, ip_offset=0):
@@ -74,8 +88,14 @@ def run_module(name, args, check=False):
                              % (name, proc.returncode, proc.stdout, proc.stderr)) from None
 
 
-def dhcp_exchange(iface, mac, scratch, tries=3):
-    """One DHCP exchange from netns hpcvm-dhcpcli on iface with this MAC: (ip, hostname) or None."""
+def dhcp_exchange(iface, mac, scratch, tries=3, timeout=3):
+    """One DHCP exchange from netns hpcvm-dhcpcli on iface with this MAC: (ip, hostname), or None when udhcpc
+    ran and no server answered ("no lease, failing"). A client that could not run raises: unknown is not None.
+
+    Each DISCOVER waits `timeout` seconds (busybox's default, -T 3 -t 3): dnsmasq pings an address of its
+    dynamic range before it offers it and answers no DHCP for those 3 seconds (captured in the lab: offer
+    3.0 s after the first DISCOVER), so a 1 s wait gave up on a server that was answering.
+    """
     ns = ["nsenter", "--net=/run/netns/%s" % CLIENT_NS]
     for argv in (["ip", "link", "set", iface, "down"], ["ip", "link", "set", iface, "address", mac],
                  ["ip", "addr", "flush", "dev", iface], ["ip", "link", "set", iface, "up"]):
@@ -88,10 +108,15 @@ def dhcp_exchange(iface, mac, scratch, tries=3):
     if os.path.exists(events):
         os.unlink(events)
     # -f foreground, -q quit once bound, -n fail without lease; udhcpc asks for option 12 (hostname)
-    subprocess.run(ns + ["busybox", "udhcpc", "-f", "-q", "-n", "-t", str(tries), "-T", "1", "-i", iface, "-s", script],
-                   capture_output=True, timeout=30, check=False)
+    proc = subprocess.run(ns + ["busybox", "udhcpc", "-f", "-q", "-n", "-t", str(tries), "-T", str(timeout),
+                                "-i", iface, "-s", script],
+                          capture_output=True, text=True, timeout=tries * timeout + 30, check=False)
     if not os.path.exists(events):
-        return None
+        output = proc.stdout + proc.stderr
+        if proc.returncode == 1 and "no lease" in output:
+            return None
+        raise AssertionError("udhcpc on %s did not run to an answer or a timeout (rc %d):\n%s"
+                             % (iface, proc.returncode, output))
     with open(events) as handle:
         words = handle.read().split()
     return (words[0], words[1] if len(words) > 1 else None) if words else None
