@@ -187,6 +187,16 @@ options:
         O(wait_for.console) and for the console lines of a failed wait. V(false) gives a pty console.
     type: bool
     default: true
+  rng:
+    description:
+      - Give the guest a virtio RNG device fed by the host's C(/dev/urandom), at most 1024 bytes per second
+        (C(<rng model='virtio'>) with C(<rate period='1000' bytes='1024'/>) and C(<backend model='random'>)).
+      - Without an entropy source a guest's kernel random number generator is ready only seconds into the boot,
+        and programs that ask it early (munged) wait until then. The guest kernel needs its C(virtio_rng) driver.
+      - V(false) leaves the device out. Changing it changes the definition, like any other device (RV(changes)
+        names C(rng)); a running guest gets it at its next start (RV(restart_needed)).
+    type: bool
+    default: true
   metadata:
     description:
       - Key/value pairs (strings) stored in the domain's C(<metadata>) under C(urn:hpc.slurm_vm:1), such as image,
@@ -283,6 +293,14 @@ EXAMPLES = r"""
       serial: hostname=vm-disk-001
     wait_for:
       address: 10.77.2.1
+
+- name: A guest without the virtio RNG device (its kernel has no virtio_rng driver)
+  hpc.slurm_vm.libvirt_guest:
+    name: vm-old-001
+    image: /srv/images/centos6.qcow2
+    image_dir: /srv/images
+    bridge: br0
+    rng: false
 
 - name: Remove the guest, its overlay, tmp disk and console log
   hpc.slurm_vm.libvirt_guest:
@@ -392,6 +410,7 @@ def argument_spec():
             filesystem=dict(type="str", default="none", choices=["none", "ext4"]),
         )),
         console_log=dict(type="bool", default=True),
+        rng=dict(type="bool", default=True),
         metadata=dict(type="dict"),
         shutdown_timeout=dict(type="int", default=60),
         wait_for=dict(type="dict", options=dict(

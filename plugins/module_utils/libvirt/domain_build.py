@@ -74,6 +74,7 @@ def build_domain_element(spec, uuid=None):
     _add_serial_console(devices, spec)
     _sub(devices, "controller", type="usb", model="none")
     _sub(devices, "memballoon", model="none")
+    _add_rngs(devices, spec)
     return domain
 
 
@@ -168,6 +169,15 @@ def _add_serial_console(devices, spec):
     else:
         serial = _sub(devices, "serial", type="pty")
     _sub(serial, "target", port="0")
+
+
+def _add_rngs(devices, spec):
+    """<rng>: a virtio RNG with an optional rate limit (bytes per period) and its host source."""
+    for rng in spec.get("rng") or []:
+        element = _sub(devices, "rng", model=rng["model"])
+        if rng.get("rate_bytes"):
+            _sub(element, "rate", period=rng.get("rate_period_ms"), bytes=rng["rate_bytes"])
+        _sub(element, "backend", rng.get("source"), model=rng["backend"])
 
 
 def _to_string(element):

@@ -106,6 +106,7 @@ def extract_spec(xml_text):
         "metadata": ours["metadata"],
         "base_image": ours["base_image"],
         "tmp_disk_size": ours["tmp_disk_size"],
+        "rng": _read_rngs(domain),
     }
 
 
@@ -174,6 +175,25 @@ def _read_interfaces(domain):
             "model": _attr(nic.find("model"), "type"),
         })
     return interfaces
+
+
+def _read_rngs(domain):
+    """Every <rng>, as domain_spec.RNG_DEVICE is written: another source, rate or a second device is a difference."""
+    rngs = []
+    for rng in domain.findall("devices/rng"):
+        rate = rng.find("rate")
+        backend = rng.find("backend")
+        rate_bytes, rate_period = _attr(rate, "bytes"), _attr(rate, "period")
+        # model='random' names its device as text; egd's indented <source> children leave only whitespace
+        source = (backend.text or "").strip() if backend is not None else ""
+        rngs.append({
+            "model": rng.get("model"),
+            "backend": _attr(backend, "model"),
+            "source": source or None,
+            "rate_bytes": int(rate_bytes) if rate_bytes else None,
+            "rate_period_ms": int(rate_period) if rate_period else None,
+        })
+    return rngs
 
 
 def _read_console_log(domain):

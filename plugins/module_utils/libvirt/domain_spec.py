@@ -50,8 +50,15 @@ SPEC_KEYS = (
     "name", "virt_type", "memory_kib", "vcpus", "cpu_mode", "acpi", "hpet",
     "kernel", "initrd", "cmdline", "boot_dev", "sysinfo",
     "interfaces", "disks", "filesystems", "console_log",
-    "metadata", "base_image", "tmp_disk_size",
+    "metadata", "base_image", "tmp_disk_size", "rng",
 )
+
+# The virtio RNG every guest gets unless rng=false: without an entropy source a guest's CRNG is ready only
+# after seconds of boot (8.6 s in a TCG lab guest), and getrandom() callers such as munged block until then.
+# The host's /dev/urandom never blocks; the rate only bounds the host CPU a guest can spend in QEMU reading
+# it (the guest's CRNG needs 32 bytes to start).
+RNG_DEVICE = {"model": "virtio", "backend": "random", "source": "/dev/urandom", "rate_bytes": 1024,
+              "rate_period_ms": 1000}
 
 _UNITS = {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4}
 
@@ -193,7 +200,8 @@ def desired_spec(params, check_files=True):
 
     params keys: name, state_dir, virt_type, memory (MiB), vcpus, cpu_mode, acpi,
     mac, bridge, network, image, image_format, image_dir, kernel, initrd,
-    cmdline, sysinfo, filesystems, tmp_disk ({size, serial, filesystem}), console_log, metadata.
+    cmdline, sysinfo, filesystems, tmp_disk ({size, serial, filesystem}), console_log, metadata, rng
+    (default true: a virtio RNG fed by the host's /dev/urandom, RNG_DEVICE).
     image, kernel and initrd must resolve into image_dir (DEFAULT_IMAGE_DIR when unset).
     tmp_disk.filesystem is checked here but, like image_format, is not part of the spec: it says how
     the file is made when it is created and is never compared with an existing guest (tmp_disk_filesystem()).
@@ -230,6 +238,7 @@ def desired_spec(params, check_files=True):
         "metadata": check_metadata(params.get("metadata")),
         "base_image": base_image,
         "tmp_disk_size": tmp_disk_size,
+        "rng": _rng_devices(params),
     }
 
 
@@ -304,6 +313,16 @@ def _tmp_disk(params, files, disks):
     disks.append({"file": files["tmp_disk"], "format": "raw", "target": "vdb" if disks else "vda",
                   "bus": "virtio", "cache": "unsafe", "serial": serial, "readonly": False})
     return size
+
+
+def _rng_devices(params):
+    """[RNG_DEVICE], or [] for rng=false; unset means true."""
+    rng = params.get("rng")
+    if rng is None:
+        rng = True
+    if not isinstance(rng, bool):
+        raise InvalidInput("rng must be true or false, got %r" % (rng,))
+    return [dict(RNG_DEVICE)] if rng else []
 
 
 def tmp_disk_filesystem(params):

@@ -35,7 +35,20 @@ def _show(field, value):
         return "%d MiB" % (value // 1024) if value % 1024 == 0 else "%d KiB" % value
     if field == "tmp_disk_size" and isinstance(value, int):
         return "%d MiB" % (value // 1024 ** 2) if value % 1024 ** 2 == 0 else "%d bytes" % value
+    if field == "rng" and isinstance(value, list):
+        return "[%s]" % ", ".join(_show_rng(rng) for rng in value)
     return repr(value)
+
+
+def _show_rng(rng):
+    """'virtio from /dev/urandom, 1024 bytes per 1000 ms' (no rate: 'unlimited')."""
+    source = rng.get("source") or "%s backend" % rng.get("backend")
+    if rng.get("rate_bytes"):
+        period = rng.get("rate_period_ms")
+        rate = "%s bytes per %s" % (rng["rate_bytes"], "%s ms" % period if period else "default period")
+    else:
+        rate = "unlimited"
+    return "%s from %s, %s" % (rng.get("model"), source, rate)
 
 
 def diff_specs(current, desired):

@@ -6,6 +6,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import xml.etree.ElementTree as ET
+
 import pytest
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt import domain_build as db
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt import domain_read as dr
@@ -24,6 +26,7 @@ SPEC_VARIANTS = [
     dict(cpu_mode="host-model", acpi=False, console_log=False, tmp_disk=None, metadata=None),
     dict(filesystems=[dict(source="/srv/share", target="share", driver="virtiofs")]),
     dict(virt_type="kvm", memory=4096, vcpus=8),
+    dict(rng=False),
 ]
 
 
@@ -102,3 +105,42 @@ def test_9p_shares_remap_inode_numbers_and_virtiofs_shares_do_not(spec_params):
     assert shares["share"].get("multidevs") is None
     assert shares["share"].find("driver").get("type") == "virtiofs"
     assert all(fs.get("accessmode") == "passthrough" for fs in shares.values())
+
+
+RNG_XML = ('<rng model="virtio">\n'
+           '      <rate period="1000" bytes="1024" />\n'
+           '      <backend model="random">/dev/urandom</backend>\n'
+           '    </rng>\n'
+           '  </devices>')
+
+
+def test_every_guest_gets_a_virtio_rng_from_urandom(spec_params):
+    """Without an entropy source a TCG guest's CRNG was ready only at 8.6 s of uptime and munged waited for it."""
+    spec = ds.desired_spec(spec_params())
+    assert spec["rng"] == [{"model": "virtio", "backend": "random", "source": "/dev/urandom", "rate_bytes": 1024,
+                            "rate_period_ms": 1000}]
+    xml = db.build_domain_xml(spec)
+    # the last device, as libvirt writes it, exactly this element once
+    assert xml.count("<rng ") == 1 and RNG_XML in xml
+    rng = dr.parse_domain(xml).find("devices/rng")
+    assert ET.tostring(rng, encoding="unicode").split() == RNG_XML.replace("  </devices>", "").split()
+    assert dr.extract_spec(xml)["rng"] == spec["rng"]
+
+
+def test_an_rng_source_with_metacharacters_stays_text(spec_params):
+    spec = ds.desired_spec(spec_params())
+    spec["rng"] = [dict(spec["rng"][0], source="/dev/" + NASTY, model="virtio'\"<&>")]
+    xml = db.build_domain_xml(spec)
+    assert _tags(xml) == _tags(db.build_domain_xml(ds.desired_spec(spec_params())))
+    assert "<backend model=\"random\">/dev/x'\"&lt;&amp;&gt;]]&gt;&lt;/cmdline&gt;" in xml
+    assert dr.extract_spec(xml)["rng"] == spec["rng"]
+
+
+@pytest.mark.parametrize("rng", [False, True, None])
+def test_rng_false_leaves_the_device_out(spec_params, rng):
+    params = spec_params(rng=rng) if rng is not None else spec_params()
+    spec = ds.desired_spec(params)
+    root = dr.parse_domain(db.build_domain_xml(spec))
+    assert len(root.findall("devices/rng")) == (0 if rng is False else 1)
+    assert spec["rng"] == ([] if rng is False else [ds.RNG_DEVICE])
+    assert dr.extract_spec(db.build_domain_xml(spec)) == spec

@@ -112,6 +112,8 @@ def test_missing_image_files(spec_params, images, key):
     (dict(tmp_disk=dict(size="lots")), "tmp_disk.size"),
     (dict(tmp_disk=dict(size="1G", serial="x" * 21)), "tmp_disk.serial"),
     (dict(tmp_disk=dict(size="1G", filesystem="xfs")), r"tmp_disk.filesystem must be one of none, ext4, got 'xfs'"),
+    (dict(rng="no"), r"rng must be true or false, got 'no'"),
+    (dict(rng=0), r"rng must be true or false, got 0"),
 ])
 def test_bad_input(spec_params, extra, message):
     with pytest.raises(InvalidInput, match=message):

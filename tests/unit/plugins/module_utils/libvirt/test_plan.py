@@ -172,3 +172,46 @@ def test_a_real_foreign_domain_is_refused(state):
 def test_no_domain_is_no_ownership_question():
     # nothing of that name in libvirt: the files named after the guest are ours to remove
     assert lp.plan_guest(None, "absent", True, None, FILES)["actions"] == ["remove_tmp_disk", "remove_console_log"]
+
+
+# ------------------------------------------------------------------------ rng
+RNG = [{"model": "virtio", "backend": "random", "source": "/dev/urandom", "rate_bytes": 1024, "rate_period_ms": 1000}]
+
+
+def _guest_defined_before_rng(active):
+    """A real definition of a guest from before the virtio RNG (captured from the lab's libvirtd)."""
+    name = "libvirt_vm-deb12-005_%s.xml" % ("live" if active else "inactive")
+    with open(os.path.join(FIXTURES, name)) as handle:
+        root = dr.parse_domain(handle.read())
+    return {"spec": dr.extract_spec(root), "active": active, "paused": False, "persistent": True, "ours": True,
+            "state": "running" if active else "shutoff"}
+
+
+@pytest.mark.parametrize("active, state, actions", [
+    (False, "running", ["define", "start"]),
+    (False, "defined", ["define"]),
+    (True, "running", ["define"]),
+])
+def test_an_existing_guest_without_the_rng_is_redefined_like_for_any_device(active, state, actions):
+    current = _guest_defined_before_rng(active)
+    assert current["spec"]["rng"] == []
+    desired = dict(copy.deepcopy(current["spec"]), rng=copy.deepcopy(RNG))
+    plan = lp.plan_guest(desired, state, True, current, FILES)
+    assert plan["actions"] == actions
+    assert plan["restart_needed"] is active   # a running guest gets the device at its next start
+    assert plan["differences"] == [("rng", [], RNG)]
+    assert plan["changes"] == ["rng: [] -> [virtio from /dev/urandom, 1024 bytes per 1000 ms]"]
+    # and rng=false on it is no change at all
+    unchanged = lp.plan_guest(dict(desired, rng=[]), state, True, current, FILES)
+    assert unchanged["differences"] == [] and unchanged["actions"] == actions[1:]
+
+
+def test_rng_false_on_a_guest_with_the_device_removes_it():
+    current = cur(changed(rng=RNG))
+    plan = lp.plan_guest(changed(rng=[]), "defined", True, current, FILES)
+    assert plan["actions"] == ["define"] and plan["changes"] == [
+        "rng: [virtio from /dev/urandom, 1024 bytes per 1000 ms] -> []"]
+    other = cur(changed(rng=[dict(RNG[0], source="/dev/random", rate_bytes=None, rate_period_ms=None)]))
+    plan = lp.plan_guest(changed(rng=RNG), "defined", True, other, FILES)
+    assert plan["actions"] == ["define"] and plan["changes"] == [
+        "rng: [virtio from /dev/random, unlimited] -> [virtio from /dev/urandom, 1024 bytes per 1000 ms]"]
