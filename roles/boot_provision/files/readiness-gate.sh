@@ -86,9 +86,8 @@ check_mounts() {
 check_tmp() {
   [ -n "$GATE_TMP_DIR" ] || return 0
   [ -d "$GATE_TMP_DIR" ] || { REASON="$GATE_TMP_DIR does not exist"; return 1; }
-  f="$GATE_TMP_DIR/.hpcvm-gate.$$"
-  if ! ( : > "$f" ) 2>/dev/null; then REASON="$GATE_TMP_DIR is not writable"; return 1; fi
-  rm -f "$f"
+  # test -w asks access(2), which also refuses a read-only mount (EROFS): no file to create and remove
+  [ -w "$GATE_TMP_DIR" ] || { REASON="$GATE_TMP_DIR is not writable"; return 1; }
   free_kb=$(df -Pk "$GATE_TMP_DIR" 2>/dev/null | { read -r _h; read -r _fs _size _used avail _rest; echo "${avail:-}"; })
   case "$free_kb" in ''|*[!0-9]*) REASON="cannot read the free space of $GATE_TMP_DIR"; return 1;; esac
   need_kb=$((GATE_TMP_MIN_FREE_MB * 1024))
