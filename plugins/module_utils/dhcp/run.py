@@ -39,6 +39,7 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.module_exit im
     missing_library_failure,
 )
 
+
 def dhcp_host_argument_spec():
     spec = site_argument_spec()
     spec.update(

@@ -61,6 +61,7 @@ TSIG_MIN_SECRET_BYTES = {"hmac-md5": 16, "hmac-sha1": 20, "hmac-sha224": 28, "hm
 AXFR_THRESHOLD = 16
 QUERY_TYPES_OF_NAME = ("A", "AAAA", "CNAME", "TXT", "PTR")
 
+
 class DnsClient(object):
     """Zone discovery, reading names, and batched RFC 2136 updates against one server."""
 

@@ -335,8 +335,8 @@ def tmp_disk_filesystem(params):
         return None
     filesystem = tmp.get("filesystem") or "none"
     if filesystem not in TMP_DISK_FILESYSTEMS:
-        raise InvalidInput("tmp_disk.filesystem must be one of %s, got %r" % (", ".join(TMP_DISK_FILESYSTEMS),
-                                                                             filesystem))
+        choices = ", ".join(TMP_DISK_FILESYSTEMS)
+        raise InvalidInput("tmp_disk.filesystem must be one of %s, got %r" % (choices, filesystem))
     return filesystem
 
 

@@ -164,7 +164,7 @@ def records_summary(records, now, max_ids=None):
         "oldest_wait": 0 if oldest_submit is None else max(0, now - oldest_submit),
         "job_ids": list(map(_RECORD_ID, records if max_ids is None else records[:max_ids])),
         "job_ids_truncated": max_ids is not None and len(records) > max_ids,
-        "longest_time_limit": max(0, max(filter(None, map(_RECORD_TIME_LIMIT, records)), default=0)),
+        "longest_time_limit": max(filter(None, map(_RECORD_TIME_LIMIT, records)), default=0),
     }
 
 

@@ -41,8 +41,8 @@ def test_the_modules_still_see_the_same_options():
     assert dhcp_run.site_argument_spec is dhcp_options.site_argument_spec
     assert dhcp_run.BACKENDS == dhcp_options.BACKENDS == ("kea_pgsql", "kea_api", "dnsmasq", "omapi")
     assert dns_client.TSIG_ALGORITHMS is dns_options.TSIG_ALGORITHMS
-    assert set(dns_options.DNS_CONNECTION_ARGSPEC) == {"server", "port", "key_name", "key_secret", "key_algorithm",
-                                                        "timeout"}
+    expected = {"server", "port", "key_name", "key_secret", "key_algorithm", "timeout"}
+    assert set(dns_options.DNS_CONNECTION_ARGSPEC) == expected
     assert dns_options.DNS_CONNECTION_ARGSPEC["key_secret"]["no_log"] is True
     assert [k for k, v in dhcp_options.connection_argument_spec().items() if v.get("no_log")] == [
         "pgsql_password", "kea_api_password", "omapi_key"]

@@ -21,8 +21,9 @@ FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 def test_real_libvirt_xml_normalizes_to_the_desired_spec(images):
     """Captured from the lab's libvirtd (virsh dumpxml, live and --inactive) for a guest the module defined
     before it had the virtio RNG (so: rng=false)."""
-    spec = ds.desired_spec(dict(rng=False,
-        name="vm-deb12-005", state_dir="/tmp/hpcvm-lab/vms", virt_type="qemu", memory=256, mac="52:54:00:77:01:05",
+    spec = ds.desired_spec(dict(
+        rng=False, name="vm-deb12-005", state_dir="/tmp/hpcvm-lab/vms", virt_type="qemu", memory=256,
+        mac="52:54:00:77:01:05",
         bridge="br-hpcvm", kernel="/var/cache/hpcvm-lab/guest/vmlinux", initrd="/var/cache/hpcvm-lab/guest/initrd.gz",
         cmdline="console=ttyS0 quiet panic=-1 acpi=off vm.hostname=vm-deb12-005 vm.tmpdisk=hpcvm-tmp "
                 "vm.fetch=http://10.77.0.1:8080/boot/t7-vm-deb12-005.tar.gz",
