@@ -19,9 +19,11 @@ import subprocess
 
 import pytest
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-ANSIBLE_PLAYBOOK = os.path.join(ROOT, ".venv", "bin", "ansible-playbook")
-IMAGES = os.path.join(ROOT, "inventories", "lab", "group_vars", "all", "images.yml")
+from ansible_collections.hpc.slurm_vm.tests.unit import checkout
+
+ROOT = checkout.ROOT
+ANSIBLE_PLAYBOOK = checkout.executable("ansible-playbook")
+IMAGES = checkout.LAB_IMAGES
 CHECK = "Stop unless the demand inventory read a snapshot (Ansible only warns when an inventory source fails)"
 PLAYBOOKS = ["scheduler.yml", "gc.yml"]
 
@@ -47,7 +49,8 @@ def unreachable_source(tmp_path):
 
 def run_playbook(playbook, inventory):
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-    env.pop("ANSIBLE_CONFIG", None)  # the repository's ansible.cfg: the collection from .cache/collections
+    env.pop("ANSIBLE_CONFIG", None)  # the repository's ansible.cfg, in the checkout
+    env["ANSIBLE_COLLECTIONS_PATH"] = checkout.COLLECTIONS  # this collection, in the checkout or installed
     proc = subprocess.run([ANSIBLE_PLAYBOOK, "-i", inventory, os.path.join(ROOT, "playbooks", playbook)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
     tasks = [line[len("TASK ["):line.index("] ")] for line in proc.stdout.splitlines() if line.startswith("TASK [")]

@@ -10,7 +10,7 @@ reconcile role gives it, each made the way the play makes it:
   XML captured in the lab (module_utils/libvirt/fixtures);
 - dhcp_reservations: dhcp_host_info's `reservations`, its main() run on the kea_api backend
   replaying Kea 2.2's captured replies (module_utils/dhcp/fixtures);
-- images: the lab's image table (inventories/lab).
+- images: the lab's image table (its copy tests/unit/fixtures/lab_images.yml).
 
 Only the edges are replaced: the DNS server's AXFR, Kea's HTTP replies, the libvirt URI, and the
 task/connection objects Ansible hands an action plugin.
@@ -39,13 +39,14 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.transport import 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.reconcile_run import MEMORY_FILE
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import snapshot as slurm_snapshot
 from ansible_collections.hpc.slurm_vm.plugins.modules import dhcp_host_info, dns_record_info, libvirt_guest_info
+from ansible_collections.hpc.slurm_vm.tests.unit import checkout
 from ansible_collections.hpc.slurm_vm.tests.unit.plugins.module_utils.slurm.slurm_replay import SnapshotReplayRunner
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", "..", ".."))
 UNIT = os.path.join(REPO, "tests", "unit", "plugins", "module_utils")
 ZONE = "vms.lab.test"
-with open(os.path.join(REPO, "inventories", "lab", "group_vars", "all", "images.yml")) as _handle:
+with open(checkout.LAB_IMAGES) as _handle:
     LAB_IMAGES = yaml.safe_load(_handle)["slurm_vm_images"]
 
 

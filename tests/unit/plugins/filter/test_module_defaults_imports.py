@@ -16,8 +16,9 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.dhcp import connectio
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.dhcp import run as dhcp_run
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns import client as dns_client
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns import connection_options as dns_options
+from ansible_collections.hpc.slurm_vm.tests.unit import checkout
 
-COLLECTIONS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", ".cache", "collections"))
+COLLECTIONS = checkout.COLLECTIONS
 HEAVY = ("dns", "netaddr", "psycopg", "ClusterShell")
 COLLECTION = "ansible_collections.hpc.slurm_vm.plugins.module_utils."
 CLIENTS = ("dns.client", "dhcp.run", "dhcp.model", "slurm.client", "slurm.parse", "common.module_exit")

@@ -15,6 +15,7 @@ import yaml
 from ansible_collections.hpc.slurm_vm.plugins.filter import module_defaults
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt import domain_spec
 from ansible_collections.hpc.slurm_vm.plugins.modules import libvirt_guest, libvirt_guest_info
+from ansible_collections.hpc.slurm_vm.tests.unit.checkout import checkout_only
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 BOOT_FILES = ("image", "kernel", "initrd")
@@ -55,7 +56,7 @@ def _boot_files(site):
             for key in BOOT_FILES if boot.get(key)]
 
 
-@pytest.mark.parametrize("inventory, image_dir", [("lab", "/var/cache/hpcvm-lab"),
+@pytest.mark.parametrize("inventory, image_dir", [pytest.param("lab", "/var/cache/hpcvm-lab", marks=checkout_only),
                                                   ("example", "/var/lib/slurm-vm/images")])
 def test_the_shipped_inventories_keep_their_boot_files_in_the_image_dir(inventory, image_dir):
     site = _site(inventory)

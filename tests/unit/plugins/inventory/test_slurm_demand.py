@@ -19,10 +19,10 @@ from ansible.plugins.loader import init_plugin_loader, inventory_loader
 
 from ansible_collections.hpc.slurm_vm.plugins.inventory import slurm_demand
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse import parse_time
+from ansible_collections.hpc.slurm_vm.tests.unit import checkout
 from ansible_collections.hpc.slurm_vm.tests.unit.plugins.module_utils.slurm.slurm_replay import SnapshotReplayRunner
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
-IMAGES = os.path.join(REPO, "inventories", "lab", "group_vars", "all", "images.yml")
+IMAGES = checkout.LAB_IMAGES
 
 # The lab's state when the fixtures were captured: two demand jobs (one held), vm-disk-004 reserved and
 # its host job running on hv01; and, after a slurmctld restart, every node FUTURE while job 440 runs on
@@ -45,7 +45,7 @@ AFTER_RESTART = {
 def plugin_class():
     """The plugin class with its options registered as the plugin loader would. pytest imports the
     collection as a plain package, so the collection loader cannot load it by name here."""
-    init_plugin_loader([os.path.join(REPO, ".cache", "collections")])  # the ansible.builtin doc fragments
+    init_plugin_loader([checkout.COLLECTIONS])  # the ansible.builtin doc fragments
     name, path = slurm_demand.InventoryModule.NAME, slurm_demand.__file__
     inventory_loader._load_config_defs(name, slurm_demand, path)
 
