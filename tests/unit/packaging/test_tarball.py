@@ -58,10 +58,13 @@ TOP_LEVEL = {"MANIFEST.json", "FILES.json", "README.md", "CHANGELOG.rst", "LICEN
 
 # Everything on disk under these paths ships (the product): files are compared one by one.
 SHIPPED = ["README.md", "CHANGELOG.rst", "LICENSE", "COPYING", "docs", "changelogs", "meta", "playbooks",
-           "plugins", "roles", "inventories/example", "execution-environment.yml", "bindep.txt", "requirements.txt",
+           "plugins", "roles", "inventories/example", "inventories/example_demand",
+           "execution-environment.yml", "bindep.txt", "requirements.txt",
            "requirements", "tests/config.yml", "tests/unit"]
 SHIPPED_REQUIRED = {"README.md", "meta/runtime.yml", "playbooks/scheduler.yml", "playbooks/gc.yml",
-                    "inventories/example/hosts.yml", "changelogs/config.yaml", "changelogs/changelog.yaml",
+                    "inventories/example/hosts.yml",
+                    "inventories/example_demand/site.slurm_demand.yml", "changelogs/config.yaml",
+                    "changelogs/changelog.yaml",
                     "execution-environment.yml"}
 
 # Directory name under plugins/ -> ansible-doc type; helpers (module_utils, plugin_utils, doc_fragments) have none.
@@ -132,7 +135,7 @@ def test_the_tarball_leaves_out_the_lab_ansible_cfg_ci_and_development_files(sit
     top = {m.split("/")[0] for m in site["members"]}
     assert top - TOP_LEVEL == set(), "new top-level entries: leave them out in galaxy.yml build_ignore or allow them"
     inventories = {m.split("/")[1] for m in site["members"] if m.startswith("inventories/")}
-    assert inventories == {"example"}
+    assert inventories == {"example", "example_demand"}
 
 
 def test_the_tarball_carries_the_product(site):
