@@ -78,4 +78,4 @@ def test_a_run_without_any_demand_source_stops_too(playbook):
     assert proc.returncode == 2 and tasks == [CHECK], proc.stdout + proc.stderr
     assert [f["msg"] for f in failures] == [
         "no Slurm snapshot: no *.slurm_demand.yml inventory source was read (give one with -i, e.g. -i "
-        "inventories/lab_demand)"]
+        "inventories/example_demand)"]
