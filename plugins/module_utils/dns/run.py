@@ -44,6 +44,7 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.names import (
     reverse_name,
 )
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.ownership_mark import MARK_RDATA_PREFIX, parse_mark
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.zone_check import check_zones
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.dns.records import (
     forward_items,
     merge_items,
@@ -307,3 +308,15 @@ def run_dns_record_info(module):
                                 names=params["names"], types=params["types"], owned_only=params["owned_only"])
 
     finish_module(module, work, required_library=("dnspython", DNSPYTHON_IMPORT_ERROR), catch_all=True)
+
+
+def run_dns_zone_check(module):
+    """The whole of dns_zone_check's work; exits the module."""
+    params = module.params
+
+    def work():
+        with contextlib.closing(client_from_params(params)) as client:
+            return check_zones(client, params["zones"], params["probe_label"])
+
+    finish_module(module, work, required_library=("dnspython", DNSPYTHON_IMPORT_ERROR), catch_all=True,
+                  failure_keys=dict(changed=False, server="%s:%s" % (params["server"], params["port"])))
