@@ -5,11 +5,16 @@ SHELL := /bin/bash
 VENV  ?= $(CURDIR)/.venv
 BIN   := $(VENV)/bin
 export HPCVM_VENV := $(VENV)
+# The guests' DHCP server on the lab bridge (lab/vmlayer): dnsmasq, kea or dhcpd. Not remembered: a
+# `make lab-up` (or any target that starts the lab) without DHCP= returns the lab to dnsmasq.
+DHCP  ?= dnsmasq
+# The backends e2e-dhcp-backends runs the one-VM end-to-end test with (dnsmasq: in e2e)
+DHCP_BACKENDS ?= kea dhcpd
 
-.PHONY: e2e molecule molecule-podman molecule-lab help setup venv lab-images lab-disk-image lab-up lab-down lab-down-check lab-status demo lint ruff ansible-lint sanity units integration test bench clean
+.PHONY: e2e e2e-dhcp-backends molecule molecule-podman molecule-lab help setup venv lab-images lab-disk-image lab-up lab-down lab-down-check lab-status demo lint ruff ansible-lint sanity units integration test bench clean
 
 help:
-	@sed -n 's/^\([a-z-]*\):.*## \(.*\)/  make \1\t\2/p' $(MAKEFILE_LIST) | expand -t 24
+	@sed -n 's/^\([a-z0-9-]*\):.*## \(.*\)/  make \1\t\2/p' $(MAKEFILE_LIST) | expand -t 28
 
 setup: ## install Debian packages and the venv (idempotent)
 	lab/setup
@@ -22,8 +27,8 @@ lab-images: setup ## build the fast guest's kernel + initramfs (cached in /var/c
 lab-disk-image: setup ## build the disk-image guest (debootstrap Debian 12 qcow2 + its kernel; cached)
 	lab/guest/build-disk-image
 
-lab-up: lab-images ## start the local lab (idempotent; prints readiness and timings)
-	lab/up
+lab-up: lab-images ## start the local lab (idempotent; prints readiness and timings); DHCP=dnsmasq|kea|dhcpd serves the guests
+	HPCVM_LAB_DHCP=$(DHCP) lab/up
 
 lab-down: ## stop the lab; leaves no process, namespace, bridge or route
 	lab/down
@@ -61,6 +66,19 @@ integration: lab-up lab-disk-image ## tests against the lab's real services, run
 e2e: lab-up lab-disk-image ## end-to-end: the scheduler gives a pending job a VM and tears it down
 	lab/exec $(BIN)/pytest -q --durations=15 -o testpaths=tests/e2e tests/e2e || [ $$? -eq 5 ]
 
+# Each backend: the lab switched to it, then the one-VM test (it reads which server runs and checks it
+# served the VM and keeps nothing of it); whatever happens, the lab ends on dnsmasq again.
+e2e-dhcp-backends: lab-up lab-disk-image ## the one-VM end-to-end test with Kea and ISC dhcpd serving the guests
+	@rc=0; for d in $(DHCP_BACKENDS); do \
+	  echo "== e2e with the guests' DHCP server $$d"; t=$$(date +%s); \
+	  if HPCVM_LAB_DHCP=$$d lab/up; then \
+	    echo "== lab switched to $$d in $$(( $$(date +%s) - t )) s"; t=$$(date +%s); \
+	    lab/exec $(BIN)/pytest -q --durations=5 -o testpaths=tests/e2e tests/e2e/test_one_vm.py || rc=1; \
+	    echo "== e2e with $$d: $$(( $$(date +%s) - t )) s"; \
+	  else rc=1; fi; \
+	done; \
+	HPCVM_LAB_DHCP=dnsmasq lab/up || rc=1; exit $$rc
+
 molecule: molecule-podman molecule-lab ## every molecule scenario
 
 molecule-podman: setup ## boot_provision in podman containers (no network); builds the local image once
@@ -69,7 +87,7 @@ molecule-podman: setup ## boot_provision in podman containers (no network); buil
 molecule-lab: lab-up ## spawn and teardown against the lab (delegated driver)
 	tests/molecule/run-lab
 
-test: lint sanity units integration e2e molecule ## everything CI runs
+test: lint sanity units integration e2e e2e-dhcp-backends molecule ## everything CI runs
 
 # Not part of `test`: timings on a shared machine are noisy. Needs the lab up (make lab-up).
 # BENCH="planner vm_path" runs only those; HPCVM_BENCH_RUNS sets the runs of each (at least 3);
