@@ -5,7 +5,7 @@
 - the AWX credential type (its input and injector YAML) injects exactly the vault_* secrets that
   inventories/example reads, every field secret, every injector naming a field;
 - the scheduler host's Python packages the README names are requirements.txt's, and requirements.txt lists
-  only packages the shipped code imports;
+  only packages the shipped code imports; requirements-dev.txt includes it and adds only other packages;
 - bindep.txt's hypervisor profile is what role host_prep installs (host_prep_packages_by_family), on Debian
   and on EL."""
 from __future__ import absolute_import, division, print_function
@@ -21,6 +21,8 @@ from unittest import mock
 
 import pytest
 import yaml
+
+from ansible_collections.hpc.slurm_vm.tests.unit.checkout import checkout_only
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
@@ -109,7 +111,12 @@ def test_requirements_txt_is_what_the_code_imports_and_what_the_readme_names():
     scheduler_host = chapter[chapter.index("**Scheduler host**"):chapter.index("**Hypervisors**")]
     for name in names:
         assert re.search(r"\b%s\b" % re.escape(name), scheduler_host, re.I), name
-    # the development tools are in requirements-dev.txt, which pulls the runtime
+
+
+@checkout_only
+def test_requirements_dev_txt_pulls_the_runtime_and_adds_only_development_tools():
+    """The tarball leaves requirements-dev.txt out (galaxy.yml build_ignore)."""
+    names = _requirement_names(_read("requirements.txt"))
     dev = _read("requirements-dev.txt")
     assert "-r requirements.txt" in dev.splitlines()
     assert not set(_requirement_names(dev)) & set(names)
