@@ -68,7 +68,7 @@ e2e: lab-up lab-disk-image ## end-to-end: the scheduler gives a pending job a VM
 
 # Each backend: the lab switched to it, then the one-VM test (it reads which server runs and checks it
 # served the VM and keeps nothing of it); whatever happens, the lab ends on dnsmasq again.
-e2e-dhcp-backends: lab-up lab-disk-image ## the one-VM end-to-end test with Kea and ISC dhcpd serving the guests
+e2e-dhcp-backends: lab-up ## the one-VM end-to-end test with Kea and ISC dhcpd serving the guests
 	@rc=0; for d in $(DHCP_BACKENDS); do \
 	  echo "== e2e with the guests' DHCP server $$d"; t=$$(date +%s); \
 	  if HPCVM_LAB_DHCP=$$d lab/up; then \
