@@ -14,7 +14,7 @@ done
 unset _fd
 LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LAB_DIR=${HPCVM_LAB_DIR:-/tmp/hpcvm-lab}
-export HPCVM_LAB_DIR=$LAB_DIR
+export HPCVM_LAB_DIR=$LAB_DIR HPCVM_LAB_ROOT=$LAB_ROOT
 VENV=${HPCVM_VENV:-$LAB_ROOT/.venv}
 T0=${HPCVM_T0:-$(date +%s%N)}; export HPCVM_T0=$T0
 

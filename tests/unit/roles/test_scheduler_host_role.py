@@ -161,7 +161,7 @@ def _the_wrapper_runs_the_playbook_under_the_lock_with_every_word_quoted(tmp_pat
                     "--check", "a'b", "ODD_PATH=/etc/x y/$HOME"]
     assert subprocess.run([wrapper, "nonsense"], capture_output=True, timeout=30, check=False).returncode == 2
     # a scheduler run that finds the lock taken exits 75 at once (the service counts it a success)
-    with open(str(tmp_path / "run" / "runs.lock"), "w") as lock:
+    with open(str(tmp_path / "run" / "scheduler.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         busy = subprocess.run([wrapper, "scheduler"], capture_output=True, timeout=30, check=False)
     assert busy.returncode == 75
