@@ -62,6 +62,8 @@ SHIPPED = ["README.md", "CHANGELOG.rst", "LICENSE", "COPYING", "docs", "changelo
            "execution-environment.yml", "bindep.txt", "requirements.txt",
            "requirements", "tests/config.yml", "tests/unit"]
 SHIPPED_REQUIRED = {"README.md", "meta/runtime.yml", "playbooks/scheduler.yml", "playbooks/gc.yml",
+                    "playbooks/site.yml",
+                    "roles/scheduler_host/meta/argument_specs.yml", "bindep.txt", "requirements.txt",
                     "inventories/example/hosts.yml",
                     "inventories/example_demand/site.slurm_demand.yml", "changelogs/config.yaml",
                     "changelogs/changelog.yaml",
