@@ -11,8 +11,12 @@ from ansible.errors import AnsibleFilterError
 
 
 def _endpoint(name, variables):
-    """Where a hypervisor's libvirtd is: every host with a local connection is the controller
-    (the lab's stand-ins share one libvirtd); others are told apart by address."""
+    """Where a hypervisor's libvirtd is: hypervisors naming the same slurm_vm_libvirt_endpoint share
+    one libvirtd and VM folder (the lab's stand-ins); every host with a local connection is the
+    controller; others are told apart by address."""
+    shared = variables.get("slurm_vm_libvirt_endpoint")
+    if shared:
+        return "shared/%s" % shared
     connection = variables.get("ansible_connection") or "ssh"
     if connection == "local":
         return "local"
