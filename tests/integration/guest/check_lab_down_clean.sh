@@ -68,6 +68,8 @@ if [ $mode = full ]; then
     check "no process from $f" dead "$f"
   done
   check "libvirt's persistent config holds no lab domain" none "ls /etc/libvirt/qemu/*.xml"
+  check "no sshd of a stand-in, no ssh master connection of the lab" none \
+    "pgrep -f '^(sshd: )?/usr/sbin/sshd -f $LAB_DIR/|^ssh: $LAB_DIR/ssh/cp/'"
 else
   # 4. up again: the domain must not come back, the node is back in the pool
   "$LAB_ROOT/lab/vmlayer" up
