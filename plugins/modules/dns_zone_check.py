@@ -12,8 +12,9 @@ module: dns_zone_check
 short_description: Check that a TSIG key may transfer and update the VMs' DNS zones, changing nothing
 version_added: 0.2.0
 description:
-  - The DNS preflight of P(hpc.slurm_vm.site#playbook). For each zone it transfers the zone (AXFR) with the key,
-    as the reconciler does, and sends an RFC 2136 UPDATE that the server must authorize but cannot apply.
+  - The DNS preflight of the collection playbook C(hpc.slurm_vm.site). For each zone it transfers the zone (AXFR)
+    with the key, as the reconciler does, and sends an RFC 2136 UPDATE that the server must authorize but cannot
+    apply.
   - That UPDATE has the prerequisite "the probe name is not in use" and deletes the probe name's TXT RRset (the
     type of the collection's ownership marks). The server verifies the key and its update policy, then has
     nothing to do; the zone, its journal and its serial stay as they were. The transfer shows first that the
