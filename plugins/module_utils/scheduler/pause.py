@@ -5,16 +5,43 @@
 
 <slurm_vm_state_dir>/paused.json holds {image: {"reason": str, "since": epoch seconds, "by": str}}.
 A paused image gets no new VM (its pending host jobs are cancelled); its running VMs serve on,
-and its waiting jobs say why in their comment. Resuming removes the image's entry."""
+and its waiting jobs say why in their comment. Resuming removes the image's entry.
+
+The writer (module image_pause) changes one image's entry: read, change, write to a temporary
+file in the same folder and rename it over paused.json (mode 0600), under an flock on
+paused.json.lock so that two admins pausing two images at once both count. The scheduler reads
+the file without the lock: a rename is atomic, it sees the old file or the new one.
+"""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import fcntl
+import getpass
+import json
+import os
+import tempfile
+import time
+
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import state_files
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput, UnknownImage
 
 PAUSED_FILE = "paused.json"
+LOCK_FILE = PAUSED_FILE + ".lock"
+FILE_MODE = 0o600
+# The reason reaches the users' job comments (one line, at most 1024 characters with the prefix and image name).
+MAX_REASON = 200
+
+ARGUMENT_SPEC = {
+    "state_dir": {"type": "path", "required": True},
+    "image": {"type": "str", "required": True},
+    "state": {"type": "str", "default": "paused", "choices": ["paused", "active"]},
+    "reason": {"type": "str"},
+    "images": {"type": "dict", "required": True},
+    "by": {"type": "str"},
+}
+REQUIRED_IF = [("state", "paused", ("reason",))]
 
 
 def check_paused(data, source="the paused images"):
@@ -35,3 +62,99 @@ def check_paused(data, source="the paused images"):
 def read_paused(path):
     """The paused images in path; {} when the file does not exist (no image was ever paused)."""
     return check_paused(state_files.read_state(path, "paused images"), "the paused images %s" % path)
+
+
+def check_reason(reason):
+    """The reason, stripped: one printable line of at most MAX_REASON characters; raises InvalidInput."""
+    text = (reason or "").strip()
+    if not text:
+        raise InvalidInput("a pause needs a reason: the users whose jobs wait read it in their job's comment")
+    if len(text) > MAX_REASON or any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise InvalidInput("the reason must be one line of at most %d printable characters: %r"
+                           % (MAX_REASON, text[:80]))
+    return text
+
+
+def paused_after(paused, image, state, reason=None, by="", now=None):
+    """The paused images after pausing (state 'paused') or resuming ('active') image; a new mapping.
+
+    Pausing a paused image again with the same reason leaves its entry as it is; with another reason,
+    the reason and `by` change and `since` (when the pause began) stays."""
+    after = dict(paused)
+    if state == "active":
+        after.pop(image, None)
+        return after
+    reason = check_reason(reason)
+    entry = paused.get(image)
+    if entry and entry["reason"] == reason:
+        return after
+    since = entry["since"] if entry else int(time.time() if now is None else now)
+    after[image] = {"reason": reason, "since": since, "by": by}
+    return after
+
+
+def check_image(images, image, paused, state):
+    """Refuse an image the table does not define, unless it is resumed and still in the file (an image that
+    left the table while paused)."""
+    if image in images:
+        return
+    if state == "active" and image in paused:
+        return
+    raise UnknownImage("image %r is not in the image table (slurm_vm_images: %s)"
+                       % (image, ", ".join(sorted(images)) or "empty"), image=image)
+
+
+def write_paused(path, paused):
+    """Write paused to path atomically (a temporary file renamed over it), mode 0600."""
+    directory = os.path.dirname(path) or "."
+    handle, temp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
+    try:
+        with os.fdopen(handle, "w") as out:
+            json.dump(paused, out, indent=1, sort_keys=True)
+            out.write("\n")
+        os.chmod(temp, FILE_MODE)
+        os.rename(temp, path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.unlink(temp)
+        raise
+
+
+def invoking_user():
+    """Who runs the verb: the sudo caller when run through sudo as root, else the effective user."""
+    if os.geteuid() == 0 and os.environ.get("SUDO_USER"):
+        return os.environ["SUDO_USER"]
+    return getpass.getuser()
+
+
+def run_image_pause(params, check_mode=False, now=None, user=None):
+    """The module image_pause: pause or resume params['image'] in <state_dir>/paused.json.
+    Returns the result (changed, image, state, paused, path, diff); raises InvalidInput."""
+    state_dir = params["state_dir"]
+    if not os.path.isdir(state_dir):
+        raise InvalidInput("the scheduler's state folder %s does not exist (slurm_vm_state_dir; the scheduler "
+                           "creates it on its first run)" % state_dir)
+    path = os.path.join(state_dir, PAUSED_FILE)
+    image, state = params["image"], params["state"]
+    by = params.get("by") or user or invoking_user()
+    if check_mode:
+        return _change(path, image, state, params, by, now, write=False)
+    lock_path = os.path.join(state_dir, LOCK_FILE)
+    try:
+        with open(lock_path, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return _change(path, image, state, params, by, now, write=True)
+    except OSError as exc:
+        raise InvalidInput("cannot lock or write the paused images %s (lock %s): %s" % (path, lock_path, exc)) from exc
+
+
+def _change(path, image, state, params, by, now, write):
+    before = read_paused(path)
+    check_image(params["images"], image, before, state)
+    after = paused_after(before, image, state, params.get("reason"), by, now)
+    changed = after != before
+    if changed and write:
+        write_paused(path, after)
+    return {"changed": changed, "image": image, "state": state, "paused": after.get(image), "path": path,
+            "paused_images": after,
+            "diff": {"before": before, "after": after, "before_header": path, "after_header": path}}
