@@ -18,6 +18,11 @@ description:
     the domain is redefined only when one differs, and RV(changes) says which.
   - A disk O(image) is never written to. Each guest boots from its own copy-on-write qcow2 overlay, which the module
     creates and removes. A direct kernel boot (O(kernel), O(initrd), O(cmdline)) works with or without an image.
+  - The version of O(image) an overlay is made on (path, size, mtime and SHA-256) is recorded in the domain's
+    metadata, and returned as RV(base). A base image whose checksum differs from the version the scheduler
+    recorded (O(base_record)) was overwritten in place; the module then refuses, and creates nothing.
+  - Base image checksums are kept per hypervisor in C(<state_dir>/.base-sha256.json) (mode 0600, keyed by path, size,
+    mtime and inode), so a file is read in full once per version, not once per guest.
   - O(state=absent) destroys and undefines the domain, then removes the overlay, the tmp disk and the console log,
     also when the domain is already gone.
   - A guest this task created is removed again, with its files, when a later step of the same task fails.
@@ -201,7 +206,47 @@ options:
     description:
       - Key/value pairs (strings) stored in the domain's C(<metadata>) under C(urn:hpc.slurm_vm:1), such as image,
         host job, owner. Changing them updates the running guest at once.
+      - The module adds C(base_path), C(base_size), C(base_mtime) and C(base_sha256) (the version of O(image) the
+        overlay was made on; these keys cannot be given here) and C(image_version) (O(image_version)).
+      - C(image) names the image in the messages about its base image.
     type: dict
+  image_version:
+    description:
+      - The image table's version id of the image, stored in the metadata as C(image_version) (the scheduler
+        computes it; M(hpc.slurm_vm.libvirt_guest_info) returns it).
+    type: str
+  base_record:
+    description:
+      - The version of O(image) the scheduler recorded for this image version (as RV(base) returned it when the
+        first guest of that version was made).
+      - While O(image) still has the recorded path, size and mtime, its checksum is taken from here and the file
+        is not read. Otherwise the file is hashed (SHA-256, once per version of the file on this host, see
+        RV(base)); when that checksum differs from the recorded one the base image was overwritten in place, and
+        the task fails with C(error=BaseImageChanged), naming the image (O(metadata) C(image)), the path and both
+        versions, and creates nothing (no overlay, no tmp disk, no domain). Check mode fails the same way.
+      - The guest's own recorded version is checked the same way when an existing guest keeps its overlay.
+        Stopping an existing guest (O(state=shutdown) or O(state=destroyed)) is never refused.
+      - Ignored without O(image) and for O(state=absent).
+    type: dict
+    suboptions:
+      path:
+        description: The base image's path.
+        type: path
+        required: true
+      size:
+        description: Its size in bytes.
+        type: int
+        required: true
+      mtime:
+        description:
+          - Its modification time, seconds since the epoch (as RV(base.mtime)); it matches the file's within a
+            microsecond.
+        type: float
+        required: true
+      sha256:
+        description: Its SHA-256, 64 hex digits.
+        type: str
+        required: true
   shutdown_timeout:
     description:
       - Seconds O(state=shutdown) waits for the guest to power off before destroying it.
@@ -294,6 +339,22 @@ EXAMPLES = r"""
     wait_for:
       address: 10.77.2.1
 
+- name: A disk-image guest of a recorded image version (refused if the base image was overwritten in place)
+  hpc.slurm_vm.libvirt_guest:
+    name: vm-disk-002
+    image: /srv/images/debian12.qcow2
+    image_dir: /srv/images
+    bridge: br0
+    metadata:
+      image: disk
+    image_version: 2026.11-a1b2c3d4
+    base_record:
+      path: /srv/images/debian12.qcow2
+      size: 110952448
+      mtime: 1764686100.123456
+      sha256: ce3a53e4e58e5b2d3c1f4c0d8b2b7a4f9e6d1c0b2a3f4e5d6c7b8a9f0e1d2c3b
+  register: guest
+
 - name: A guest without the virtio RNG device (its kernel has no virtio_rng driver)
   hpc.slurm_vm.libvirt_guest:
     name: vm-old-001
@@ -353,7 +414,7 @@ files:
 timings:
   description:
     - Seconds spent in define, start, wait and the other slow steps (such as C(tmp_disk), creating the tmp disk and
-      its filesystem), and in the whole task (total).
+      its filesystem, or C(base), taking the base image's version), and in the whole task (total).
   returned: always
   type: dict
   sample: {define: 0.02, start: 0.41, wait: 7.9, total: 8.4}
@@ -362,6 +423,34 @@ addresses:
   returned: when O(wait_for) was given
   type: list
   elements: str
+base:
+  description:
+    - The base image under the guest's overlay as it is now (O(image)), with its SHA-256; null without O(image)
+      (a direct kernel boot alone) and for O(state=absent). Also returned in check mode.
+    - The metadata keeps the version the overlay was made on; for a new overlay that is this one.
+  returned: always
+  type: dict
+  contains:
+    path:
+      description: The base image's path.
+      type: str
+    size:
+      description: Its size in bytes.
+      type: int
+    mtime:
+      description: Its modification time, seconds since the epoch.
+      type: float
+    sha256:
+      description: Its SHA-256.
+      type: str
+    hashed:
+      description:
+        - Whether this task read the whole file to hash it. False when O(base_record) or the guest's recorded
+          version still matched the file's path, size and mtime, or the hypervisor's checksum cache knew this
+          version of the file.
+      type: bool
+  sample: {path: /srv/images/debian12.qcow2, size: 110952448, mtime: 1764686100.123456, hashed: true,
+           sha256: ce3a53e4e58e5b2d3c1f4c0d8b2b7a4f9e6d1c0b2a3f4e5d6c7b8a9f0e1d2c3b}
 console_tail:
   description: Last lines of the serial console.
   returned: when a wait failed
@@ -412,6 +501,13 @@ def argument_spec():
         console_log=dict(type="bool", default=True),
         rng=dict(type="bool", default=True),
         metadata=dict(type="dict"),
+        image_version=dict(type="str"),
+        base_record=dict(type="dict", options=dict(
+            path=dict(type="path", required=True),
+            size=dict(type="int", required=True),
+            mtime=dict(type="float", required=True),
+            sha256=dict(type="str", required=True),
+        )),
         shutdown_timeout=dict(type="int", default=60),
         wait_for=dict(type="dict", options=dict(
             console=dict(type="str"),

@@ -16,6 +16,10 @@ description:
     by M(hpc.slurm_vm.libvirt_guest), with name, state, MACs, metadata and uptime. The reconciler compares them with
     Slurm, DNS and DHCP.
   - One connection and one XML read per domain; other domains are skipped unless O(all=true).
+  - For each guest on an overlay it says whether the base image under it is still the version its metadata records
+    (RV(guests[].base_changed)). The file is hashed only when its size or mtime differ from the record, at most
+    once per version of the file, through the checksum cache in C(<state_dir>/.base-sha256.json) that
+    M(hpc.slurm_vm.libvirt_guest) keeps (written unless in check mode, and only when O(state_dir) exists).
 extends_documentation_fragment:
   - hpc.slurm_vm.libvirt
   - ansible.builtin.action_common_attributes
@@ -53,6 +57,10 @@ EXAMPLES = r"""
   hpc.slurm_vm.libvirt_guest_info:
     uri: qemu:///system
   register: guests
+
+- name: Guests whose base image was overwritten in place
+  ansible.builtin.debug:
+    msg: "{{ guests.guests | selectattr('base_changed') | map(attribute='base_changed_reason') | list }}"
 
 - name: Names of running guests of image deb12
   ansible.builtin.debug:
@@ -104,6 +112,38 @@ guests:
       description: Files of its disks (overlay, tmp disk).
       type: list
       elements: str
+    image_version:
+      description: The image version it was made from (metadata C(image_version)), or null.
+      type: str
+    base:
+      description:
+        - The version of the base image its overlay was made on, as its metadata records it; null for a guest without
+          one (a direct kernel boot, or a guest made before versions were recorded).
+      type: dict
+      contains:
+        path:
+          description: The base image's path.
+          type: str
+        size:
+          description: Its size in bytes.
+          type: int
+        mtime:
+          description: Its modification time, seconds since the epoch.
+          type: float
+        sha256:
+          description: Its SHA-256.
+          type: str
+    base_changed:
+      description:
+        - Null without a recorded base. False while the file at RV(guests[].base.path) has the recorded size and
+          mtime, or other ones but the recorded SHA-256 (touched, or copied back). True when its content differs or
+          it is gone; then the guest's disk may be damaged.
+      type: bool
+    base_changed_reason:
+      description: When RV(guests[].base_changed) is true, why, naming the image (metadata C(image)), the path and the
+        recorded and current versions; null otherwise.
+      type: str
+      sample: "image disk: the base image /srv/images/d12.qcow2 under this guest's overlay was changed in place: ..."
     started:
       description: When M(hpc.slurm_vm.libvirt_guest) started it (seconds since the epoch).
       type: float

@@ -36,3 +36,8 @@ class GuestFileError(LibvirtError):
 
 class DiskSpaceError(InvalidInput):
     """The tmp disk would not fit into the free space of its directory."""
+
+
+class BaseImageChanged(LibvirtError):
+    """A base image's content differs from the version recorded for it (it was overwritten in place):
+    no overlay is made on it, and nothing else is created either."""

@@ -21,6 +21,7 @@ import time
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import addresses
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput, SlurmVmError
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.module_exit import finish_module
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt import base_image
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.client import LIBVIRT_IMPORT_ERROR, LibvirtClient
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.domain_build import (
     build_domain_xml,
@@ -30,6 +31,7 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.domain_build 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.domain_spec import (
     check_name,
     check_path,
+    check_text,
     desired_spec,
     tmp_disk_filesystem,
 )
@@ -52,7 +54,9 @@ def run_libvirt_guest(module):
         mkfs_ext4 = module.get_bin_path("mkfs.ext4")
         with contextlib.closing(LibvirtClient(module.params["uri"])) as client:
             result = ensure_guest(module.params, client, GuestFiles(run, qemu_img=qemu_img, mkfs_ext4=mkfs_ext4),
-                                  check_mode=module.check_mode)
+                                  check_mode=module.check_mode,
+                                  cache=base_image.Sha256Cache(module.params["state_dir"],
+                                                               writable=not module.check_mode))
         for warning in result.pop("warnings"):
             module.warn(warning)
         return result
@@ -62,13 +66,33 @@ def run_libvirt_guest(module):
 
 
 def run_libvirt_guest_info(module):
-    """Run libvirt_guest_info: the guests that carry our mark (or all of them), sorted by name."""
+    """Run libvirt_guest_info: the guests that carry our mark (or all of them), sorted by name, each with its
+    image version and whether the base image under its overlay changed (guest_base_versions)."""
     def work():
         with contextlib.closing(LibvirtClient(module.params["uri"])) as client:
             guests = client.list_guests(only_ours=not module.params["all"], names=module.params["name"])
+        cache = base_image.Sha256Cache(module.params.get("state_dir"), writable=not module.check_mode)
+        guest_base_versions(guests, cache)
+        cache.flush(create_directory=False)
+        for warning in cache.warnings:
+            module.warn(warning)
         return dict(changed=False, guests=guests)
 
     finish_module(module, work, required_library=("libvirt-python", LIBVIRT_IMPORT_ERROR), catch_all=True)
+
+
+def guest_base_versions(guests, cache):
+    """Add image_version, base (the recorded base version), base_changed and base_changed_reason to each
+    guest of libvirt_guest_info; a base file is hashed at most once per version (cache, a Sha256Cache)."""
+    for guest in guests:
+        meta = guest.get("metadata") or {}
+        guest["image_version"] = meta.get(base_image.VERSION_KEY) or None
+        recorded = base_image.recorded_base(meta) if guest.get("ours") else None
+        guest["base"] = recorded
+        changed, reason = base_image.base_change(recorded, cache, meta.get("image") or guest["name"])
+        guest["base_changed"] = changed
+        guest["base_changed_reason"] = reason
+    return guests
 
 
 def _file_facts(files, paths):
@@ -111,22 +135,37 @@ def _check_wait_for(wait_for, spec, state, check_mode):
     return wait
 
 
-def ensure_guest(params, client, files, check_mode=False, clock=time.time, monotonic=time.monotonic):
-    """Bring one guest to params['state']; returns the module result (without 'diff' when unchanged)."""
+def ensure_guest(params, client, files, check_mode=False, clock=time.time, monotonic=time.monotonic, cache=None):
+    """Bring one guest to params['state']; returns the module result (without 'diff' when unchanged).
+
+    cache: the Sha256Cache of base image checksums (default: one in the state_dir, not written in check mode).
+    """
     began = monotonic()
     state = params.get("state") or "running"
     name, paths, spec, wait = _validate(params, state, files, check_mode)
+    record = base_image.check_base_record(params.get("base_record")) if state != "absent" else None
     current = client.current(name)
+    if cache is None:
+        cache = base_image.Sha256Cache(params["state_dir"], writable=not check_mode)
+    started = monotonic()
+    base = _base_version(params, spec, state, current, files, paths, record, cache) if spec else None
+    base_seconds = round(monotonic() - started, 3)
     plan = plan_guest(spec, state, params.get("persistent", True), current, _file_facts(files, paths),
                       force=bool(params.get("force")))
     desired = plan["desired"]
     result = _planned_result(name, plan, current, paths)
+    result["base"] = base
+    if base:
+        result["timings"]["base"] = base_seconds
     if check_mode:
         result["timings"]["total"] = round(monotonic() - began, 3)
         return result
 
     if "create_tmp_disk" in plan["actions"]:
         files.check_filesystem_tool(paths["tmp_disk"], tmp_disk_filesystem(params))
+    # the checks have passed: keep the checksums hashed (the next guest on the same file does not hash it)
+    cache.flush()
+    result["warnings"].extend(cache.warnings)
     try:
         _apply(plan, desired, current, client, files, paths, params, result, monotonic, clock)
     except SlurmVmError:
@@ -154,6 +193,39 @@ def _validate(params, state, files, check_mode):
     if spec and spec["tmp_disk_size"]:
         files.check_space(paths["tmp_disk"], spec["tmp_disk_size"] - (files.size(paths["tmp_disk"]) or 0))
     return name, paths, spec, wait
+
+
+def _base_version(params, spec, state, current, files, paths, record, cache):
+    """The version of the base image under the guest's overlay ({path, size, mtime, sha256, hashed}, or None
+    without an image), written with image_version into spec's metadata. Raises BaseImageChanged, before any
+    change, when the file's checksum differs from record (the scheduler's) or, for an existing guest whose
+    overlay is kept, from the version its metadata records; except when an existing guest is only stopped.
+
+    The metadata keeps the version the overlay was made on: an existing guest whose overlay stays keeps
+    its recorded one, a new overlay gets the file's current one."""
+    metadata = spec["metadata"]
+    for key in base_image.META_KEYS:
+        if key in metadata:
+            raise InvalidInput("metadata.%s is set by the module (the base image's version); leave it out" % key)
+    version = params.get("image_version")
+    if version not in (None, ""):
+        version = check_text(version, "image_version")
+        if metadata.get(base_image.VERSION_KEY, version) != version:
+            raise InvalidInput("metadata.image_version %r and image_version %r differ; give image_version only"
+                               % (metadata[base_image.VERSION_KEY], version))
+        metadata[base_image.VERSION_KEY] = version
+    if not spec["base_image"]:
+        return None
+    carried = None
+    if (current and current["ours"] and current["spec"].get("base_image") == spec["base_image"]
+            and files.exists(paths["overlay"])):
+        carried = base_image.recorded_base(current["spec"].get("metadata"))
+    expected = record or carried
+    base = base_image.base_facts(spec["base_image"], expected, cache)
+    if current is None or state in ("running", "defined"):
+        base_image.check_record(base, expected, metadata.get("image") or spec["name"])
+    metadata.update(base_image.base_metadata(carried or base))
+    return base
 
 
 def _planned_result(name, plan, current, paths):

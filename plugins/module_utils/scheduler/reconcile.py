@@ -24,6 +24,11 @@ slurmctld restart brings FUTURE-declared nodes back FUTURE, FACTS.md; the eviden
 is vm_state.hidden_reason's), and whose domain runs on the host job's
 hypervisor when that hypervisor was read, is resumed.
 
+Flags (reported, never acted on): a domain of ours whose overlay's base image changed under
+it (libvirt_guest_info's base_changed: overwritten in place, or gone) is listed in `flagged`
+as kind base_changed, with the image's name and why. The reconciler neither stops nor removes
+it: its jobs may still finish, and the planner and the admin decide (_flag_base_changes).
+
 plan(ReconcileInputs(...)) judges each kind of record in its own step (_judge_dns,
 _judge_ptrs, _judge_dhcp, _judge_reservations, _judge_domains, _judge_files,
 _judge_nodes) into one _Judgement.
@@ -54,6 +59,7 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.vm_state im
 )
 
 KINDS = ("domain", "file", "reservation", "dhcp", "dns", "node")  # the order removals are applied in
+FLAG_KINDS = ("base_changed",)   # reported only
 VM_CLUSTER = "vm cluster"
 
 
@@ -124,6 +130,7 @@ class _Judgement(object):
         self.protected = []
         self.observed = set()
         self.resume = []
+        self.flagged = []
 
     def consider(self, item, host, why):
         """A record marked as ours: protected while its host has a live VM, else an orphan."""
@@ -151,6 +158,7 @@ class _Judgement(object):
             "resume": self.resume,
             "waiting": sorted(collector.waiting, key=sort_key),
             "protected": sorted(self.protected, key=sort_key),
+            "flagged": sorted(self.flagged, key=lambda item: (item["kind"], item["hostname"], item["where"])),
             "first_seen": dict(sorted(collector.memory.items())),
             "counts": counts,
         }
@@ -166,8 +174,8 @@ def _live_reason(host, host_jobs, live_hosts):
 
 
 def plan(inputs):
-    """What to remove and what to resume (inputs: ReconcileInputs).
-    Returns {remove, resume, waiting, protected, first_seen, counts}."""
+    """What to remove and what to resume, and what to flag (inputs: ReconcileInputs).
+    Returns {remove, resume, waiting, protected, flagged, first_seen, counts}."""
     judgement = _Judgement(inputs)
     if inputs.dns is not None:
         forward_names = _judge_dns(inputs, judgement)
@@ -177,6 +185,7 @@ def plan(inputs):
         _judge_dhcp(inputs, judgement)
     _judge_reservations(inputs, judgement)
     domain_names = _judge_domains(inputs, judgement)
+    _flag_base_changes(inputs, judgement, domain_names)
     _judge_files(inputs, judgement, domain_names)
     _judge_nodes(inputs, judgement)
     return judgement.result()
@@ -275,6 +284,31 @@ def _judge_domains(inputs, judgement):
     return domain_names
 
 
+def _flag_base_changes(inputs, judgement, domain_names):
+    """Our domains whose overlay's base image changed (libvirt_guest_info base_changed true): flagged with
+    the reason the _info module gave, which names the image, the path and both versions. Never removed
+    or stopped here."""
+    for hypervisor in sorted(domain_names):
+        for name in sorted(domain_names[hypervisor]):
+            guest = domain_names[hypervisor][name]
+            if guest.get("base_changed") is not True:
+                continue
+            if inputs.only_hosts is not None and name not in inputs.only_hosts:
+                continue
+            meta = guest.get("metadata") or {}
+            base = guest.get("base") or {}
+            reason = guest.get("base_changed_reason") or "image %s: the base image %s under this guest's overlay " \
+                "changed" % (meta.get("image", "?"), base.get("path", "?"))
+            judgement.flagged.append({
+                "kind": "base_changed", "hostname": name, "where": hypervisor, "image": meta.get("image"),
+                "image_version": guest.get("image_version") or meta.get("image_version"),
+                "base_path": base.get("path"), "state": guest.get("state"),
+                "host_job": meta.get("host_job", meta.get("hostjob")),
+                "reason": "%s (domain %s on %s, %s; left running: drain or replace it)"
+                          % (reason, name, hypervisor, guest.get("state", "?")),
+            })
+
+
 def _judge_files(inputs, judgement, domain_names):
     """Files in the VM folder named after a pool host. A file whose domain still exists there is
     the domain's: removing the domain removes it."""
@@ -351,7 +385,7 @@ def _resume_reason(host, node, job, inputs, busy_hosts):
 
 
 def removal_lines(result):
-    """One line per removal, resume and waiting record, for the play's debug output."""
+    """One line per removal, resume, waiting record and flag, for the play's debug output."""
     lines = []
     for item in result["remove"]:
         lines.append("remove %-11s %-14s %-16s %s" % (item["kind"], item["hostname"], item["where"], item["reason"]))
@@ -359,4 +393,6 @@ def removal_lines(result):
         lines.append("resume %-11s %-14s %-16s %s" % (item["kind"], item["hostname"], item["where"], item["reason"]))
     for item in result["waiting"]:
         lines.append("wait   %-11s %-14s %-16s %s" % (item["kind"], item["hostname"], item["where"], item["reason"]))
+    for item in result.get("flagged") or []:
+        lines.append("flag   %-11s %-14s %-16s %s" % (item["kind"], item["hostname"], item["where"], item["reason"]))
     return lines

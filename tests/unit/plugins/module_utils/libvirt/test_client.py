@@ -6,6 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 
 libvirt = pytest.importorskip("libvirt")
 
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt import base_image  # noqa: E402
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt import client as lc  # noqa: E402
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt import errors as le  # noqa: E402
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt import guest_files as gf  # noqa: E402
@@ -71,6 +73,12 @@ def env(tmp_path):
     return dict(images=images, state_dir=tmp_path / "vms")
 
 
+def guest_files_left(env):
+    """The files in the VM folder, but the base images' checksum cache (kept across guests on purpose)."""
+    return sorted(name for name in os.listdir(str(env["state_dir"]))
+                  if name not in (base_image.CACHE_FILE, base_image.LOCK_FILE))
+
+
 def params(env, **extra):
     base = dict(name="t7-unit", state_dir=str(env["state_dir"]), virt_type="qemu", memory=256, vcpus=1,
                 mac="52:54:00:77:01:05", bridge="br-hpcvm", image=str(env["images"] / "base.qcow2"),
@@ -111,7 +119,11 @@ def test_matrix_check_real_repeat_modify_absent(client, env):
     meta = ensure_guest(params(env, memory=512, metadata=dict(image="deb12", hostjob="9")), client, files)
     assert meta["actions"] == ["set_metadata"] and not meta["restart_needed"]
     [guest] = client.list_guests()
-    assert guest["metadata"] == {"image": "deb12", "hostjob": "9"} and guest["uptime"] is not None
+    base = env["images"] / "base.qcow2"
+    assert guest["metadata"] == {"image": "deb12", "hostjob": "9", "base_path": str(base), "base_size": "1",
+                                 "base_mtime": repr(base.stat().st_mtime_ns / 1e9),
+                                 "base_sha256": hashlib.sha256(b"x").hexdigest()}
+    assert guest["uptime"] is not None
     assert guest["macs"] == ["52:54:00:77:01:05"] and guest["state"] == "running"
 
     gone = ensure_guest(params(env, state="absent"), client, files)
@@ -127,7 +139,7 @@ def test_absent_removes_files_of_a_guest_already_gone(client, env):
         (env["state_dir"] / ("t7-unit" + suffix)).write_bytes(b"x")
     result = ensure_guest(params(env, state="absent"), client, gf.GuestFiles(Runner()))
     assert result["actions"] == ["remove_overlay", "remove_tmp_disk", "remove_console_log"]
-    assert os.listdir(str(env["state_dir"])) == []
+    assert guest_files_left(env) == []
 
 
 def test_states(client, env):
@@ -163,13 +175,13 @@ def test_failed_start_rolls_back_a_new_guest(client, env, monkeypatch):
     with pytest.raises(le.DomainOperationFailed, match="qemu said no"):
         ensure_guest(params(env), client, gf.GuestFiles(Runner()))
     assert client.lookup("t7-unit") is None
-    assert os.listdir(str(env["state_dir"])) == []
+    assert guest_files_left(env) == []
 
 
 def test_failed_overlay_leaves_nothing(client, env):
     with pytest.raises(le.GuestFileError, match="backing file"):
         ensure_guest(params(env), client, gf.GuestFiles(Runner(rc=1, err="Could not open backing file")))
-    assert client.lookup("t7-unit") is None and os.listdir(str(env["state_dir"])) == []
+    assert client.lookup("t7-unit") is None and guest_files_left(env) == []
 
 
 def test_tmp_disk_larger_than_free_space(client, env):
@@ -246,13 +258,13 @@ def test_a_domain_that_is_not_ours_is_left_alone_unless_force(client, env, state
         with pytest.raises(le.DomainNotOwned, match=refusal):
             ensure_guest(args, client, files, check_mode=check_mode)
         assert client.conn.lookupByName("t7-foreign").XMLDesc(0) == before
-        assert sorted(os.listdir(str(env["state_dir"]))) == [
+        assert sorted(guest_files_left(env)) == [
             "t7-foreign.console.log", "t7-foreign.qcow2", "t7-foreign.tmp.raw"]
     assert client.current("t7-foreign")["ours"] is False
     forced = ensure_guest(dict(args, force=True), client, files)
     if state == "absent":
         assert forced["actions"][-3:] == ["remove_overlay", "remove_tmp_disk", "remove_console_log"]
-        assert client.lookup("t7-foreign") is None and os.listdir(str(env["state_dir"])) == []
+        assert client.lookup("t7-foreign") is None and guest_files_left(env) == []
     elif running:
         # force lifts the refusal only: a running guest's files are not rebuilt under it (plan.py), it warns
         assert forced["actions"] == {"shutdown": ["shutdown"], "destroyed": ["destroy"]}.get(state, [])
@@ -426,7 +438,7 @@ def test_failed_mkfs_rolls_back_a_new_guest(client, env):
     with pytest.raises(le.GuestFileError, match="t7-unit.tmp.raw.*Not enough space"):
         ensure_guest(params(env, tmp_disk=dict(size="8K", filesystem="ext4")), client, gf.GuestFiles(runner))
     assert [argv[0] for argv in runner.calls] == ["qemu-img", "mkfs.ext4"]
-    assert client.lookup("t7-unit") is None and os.listdir(str(env["state_dir"])) == []
+    assert client.lookup("t7-unit") is None and guest_files_left(env) == []
 
 
 def test_module_takes_the_filesystem_option(run_module, env):

@@ -344,3 +344,37 @@ def test_only_hosts_judges_those_names_and_keeps_the_clock_of_the_others():
     assert {i["hostname"] for i in result["remove"]} == {"vm-deb12-003"}
     assert result["waiting"] == []
     assert result["first_seen"][other] == NOW - 5
+
+
+def _changed_guest(name, changed=True):
+    guest = _guest(name)
+    guest["metadata"] = dict(guest["metadata"], image="disk", image_version="2026.11-a1b2c3d4")
+    guest.update(image_version="2026.11-a1b2c3d4", base={"path": "/img/disk.qcow2", "size": 1, "mtime": 2.0,
+                                                          "sha256": "a" * 64},
+                 base_changed=changed,
+                 base_changed_reason=("image disk: the base image /img/disk.qcow2 under this guest's overlay was "
+                                      "changed in place: ..." if changed else None))
+    return guest
+
+
+def test_a_guest_whose_base_image_changed_is_flagged_never_removed():
+    snapshot = _snapshot(host_jobs={"vm-disk-001": "RUNNING", "vm-disk-002": "RUNNING", "vm-deb12-001": "RUNNING"})
+    result = _plan(snapshot=snapshot, domains={"hv01": [_changed_guest("vm-disk-002"),
+                                                        _changed_guest("vm-disk-001", changed=False),
+                                                        _guest("vm-deb12-001")]})
+    assert result["remove"] == [] and result["waiting"] == []
+    [flag] = result["flagged"]
+    assert (flag["kind"], flag["hostname"], flag["where"], flag["image"], flag["image_version"], flag["base_path"]) \
+        == ("base_changed", "vm-disk-002", "hv01", "disk", "2026.11-a1b2c3d4", "/img/disk.qcow2")
+    assert flag["reason"].startswith("image disk: the base image /img/disk.qcow2 under this guest's overlay was "
+                                     "changed in place")
+    assert flag["reason"].endswith("(domain vm-disk-002 on hv01, running; left running: drain or replace it)")
+    lines = reconcile_plan.removal_lines(result)
+    assert lines == ["flag   base_changed vm-disk-002    hv01             " + flag["reason"]]
+    # an orphan whose base changed is removed as an orphan, and flagged too
+    orphan = _plan(domains={"hv01": [_changed_guest("vm-disk-002")]})
+    assert _kinds(orphan["remove"]) == [("domain", "vm-disk-002", "hv01")]
+    assert [f["hostname"] for f in orphan["flagged"]] == ["vm-disk-002"]
+    # only_hosts limits flags as it limits removals
+    assert _plan(snapshot=snapshot, domains={"hv01": [_changed_guest("vm-disk-002")]},
+                 only_hosts=["vm-disk-001"])["flagged"] == []
