@@ -139,6 +139,11 @@ def run_image_pause(params, check_mode=False, now=None, user=None):
     by = params.get("by") or user or invoking_user()
     if check_mode:
         return _change(path, image, state, params, by, now, write=False)
+    # refuse bad input before the lock file is created: nothing is written then
+    if state == "paused":
+        check_reason(params.get("reason"))
+    if image not in params["images"]:
+        check_image(params["images"], image, read_paused(path), state)
     lock_path = os.path.join(state_dir, LOCK_FILE)
     try:
         with open(lock_path, "a") as lock:

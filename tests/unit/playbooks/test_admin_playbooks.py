@@ -1,0 +1,103 @@
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The admin verbs' playbooks: status plans exactly as scheduler.yml does, drain talks to the VM cluster as
+scheduler.yml does, and hpc.slurm_vm.pause runs for real (ansible-playbook, a local connection, a folder of
+the test's own): check mode writes nothing, pause, pause again, resume, a bad image or no reason fails."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import subprocess
+
+import pytest
+import yaml
+
+from ansible_collections.hpc.slurm_vm.tests.unit import checkout
+
+
+def _plays(name):
+    with open(os.path.join(checkout.ROOT, "playbooks", name)) as handle:
+        return yaml.safe_load(handle)
+
+
+def _defaults(play):
+    """A play's module_defaults as one mapping (scheduler.yml gives a list of mappings)."""
+    merged = {}
+    defaults = play.get("module_defaults") or {}
+    for entry in defaults if isinstance(defaults, list) else [defaults]:
+        merged.update(entry)
+    return merged
+
+
+def test_status_plans_with_exactly_the_schedulers_inputs():
+    scheduler = _defaults(_plays("scheduler.yml")[0])["hpc.slurm_vm.vm_plan"]
+    (status,) = _plays("status.yml")
+    assert _defaults(status)["hpc.slurm_vm.vm_plan"] == scheduler
+    (plan_task,) = [t for t in status["tasks"] if "hpc.slurm_vm.vm_plan" in t]
+    assert plan_task["hpc.slurm_vm.vm_plan"] == {}  # read-only: no reconcile stamps
+
+
+def test_drain_talks_to_the_vm_cluster_as_the_scheduler_does():
+    scheduler = _defaults(_plays("scheduler.yml")[0])["group/hpc.slurm_vm.slurm"]
+    (drain,) = _plays("drain.yml")
+    assert _defaults(drain) == {"group/hpc.slurm_vm.slurm": scheduler}
+    (task,) = [t for t in drain["tasks"] if "hpc.slurm_vm.slurm_node_state" in t]
+    assert task["hpc.slurm_vm.slurm_node_state"]["state"] == "drain"
+
+
+IMAGES = {"deb12": {"pool": "vm-deb12-[001-002]", "network": {"bridge": "br0", "subnet": "10.77.0.0/16",
+                                                               "ip_offset": 256, "mac_prefix": "52:54:00:77:01"}}}
+
+
+@pytest.fixture
+def site(tmp_path):
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    inventory = {"all": {"hosts": {"localhost": {"ansible_connection": "local",
+                                                 "ansible_python_interpreter": "{{ ansible_playbook_python }}"}},
+                         "vars": {"slurm_vm_state_dir": str(state_dir), "slurm_vm_images": IMAGES}}}
+    (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
+    return tmp_path
+
+
+def _pause(site, *extra):
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=checkout.COLLECTIONS, ANSIBLE_NOCOLOR="1",
+               ANSIBLE_CONFIG=os.path.join(str(site), "none.cfg"), ANSIBLE_LOCALHOST_WARNING="0")
+    proc = subprocess.run([checkout.executable("ansible-playbook"), "-i", "inventory.yml",
+                           os.path.join(checkout.ROOT, "playbooks", "pause.yml")] + list(extra),
+                          cwd=str(site), env=env, capture_output=True, text=True, timeout=300, check=False)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def _changed(output):
+    return int(output.split("changed=")[1].split()[0])
+
+
+def test_pause_playbook_check_real_repeat_resume(site):
+    paused = site / "state" / "paused.json"
+    rc, out = _pause(site, "-C", "--diff", "-e", "image=deb12", "-e", "reason='cert pending'")
+    assert rc == 0 and _changed(out) == 1 and not paused.exists(), out
+    assert "check mode: nothing written" in out and '"reason": "cert pending"' in out
+    rc, out = _pause(site, "-e", "image=deb12", "-e", "reason='cert pending'")
+    assert rc == 0 and _changed(out) == 1, out
+    assert json.loads(paused.read_text())["deb12"]["reason"] == "cert pending"
+    assert "jobs waiting for it say in their comment: image deb12 paused: cert pending" in out
+    rc, out = _pause(site, "-e", "image=deb12", "-e", "reason='cert pending'")
+    assert rc == 0 and _changed(out) == 0 and "was paused already" in out, out
+    rc, out = _pause(site, "-C", "-e", "image=deb12", "-e", "resume=true")
+    assert rc == 0 and _changed(out) == 1 and "deb12" in json.loads(paused.read_text()), out
+    rc, out = _pause(site, "-e", "image=deb12", "-e", "resume=true")
+    assert rc == 0 and _changed(out) == 1 and json.loads(paused.read_text()) == {}, out
+
+
+@pytest.mark.parametrize("extra, said", [
+    (["-e", "image=sl6", "-e", "reason=x"], "image 'sl6' is not in the image table (slurm_vm_images: deb12)"),
+    (["-e", "image=deb12"], "give the image (-e image=<name>, one of deb12) and either a reason"),
+    ([], "give the image"),
+])
+def test_pause_playbook_refuses_bad_input_and_writes_nothing(site, extra, said):
+    rc, out = _pause(site, *extra)
+    assert rc == 2 and said in out, out
+    assert os.listdir(str(site / "state")) == []
