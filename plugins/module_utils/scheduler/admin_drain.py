@@ -120,7 +120,7 @@ def _guests(pool_vars, hypervisor):
 
 def _hypervisors(pool_vars):
     try:
-        return sorted(h for h in pool_vars if (pool_vars[h].get("slurm_vm_guests") or ()))
+        return sorted(h for h in pool_vars if pool_vars[h].get("slurm_vm_guests"))
     except (TypeError, AttributeError):  # pragma: no cover - a HostVars that does not iterate
         return []
 

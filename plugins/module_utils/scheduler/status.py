@@ -86,8 +86,8 @@ def image_line(name, summary):
     parts.append("VMs " + (", ".join("%s %d" % (state, counts[state]) for state in sorted(counts)) or "none"))
     paused = summary["paused"]
     if paused:
-        parts.append("PAUSED since %s by %s: %s" % (iso_time(paused["since"]), paused.get("by") or "?",
-                                                     paused["reason"]))
+        by = paused.get("by") or "?"
+        parts.append("PAUSED since %s by %s: %s" % (iso_time(paused["since"]), by, paused["reason"]))
     rollout = summary["rollout"] or {}
     if rollout.get("old"):
         parts.append("rollout: %d VM%s of an old version to replace, %d of this one" % (
