@@ -56,6 +56,16 @@ options:
   textfile:
     description: Where to write the Prometheus textfile. Default C(hpc_slurm_vm.prom) in O(state_dir).
     type: path
+  base_images:
+    description:
+      - The base images the run's spawns measured (role C(hpc.slurm_vm.spawn)'s C(spawn_bases) of each hypervisor),
+        each with C(image), C(image_version), C(path), C(size), C(mtime), C(sha256) and C(hypervisor).
+      - The first measure of an image version is recorded in C(base_images.json) in O(state_dir) and never
+        replaced; M(hpc.slurm_vm.vm_plan) reads it (O(hpc.slurm_vm.vm_plan#module:base_records_file)) so that
+        M(hpc.slurm_vm.libvirt_guest) refuses an overlay on a base image changed in place.
+    type: list
+    elements: dict
+    default: []
 author:
   - hpc.slurm_vm contributors (!UNKNOWN)
 """
@@ -77,7 +87,9 @@ files:
   type: list
   elements: str
 summary:
-  description: The run summary as written to C(summary.json).
+  description:
+    - The run summary as written to C(summary.json), with C(next_due), when the next time-based rule fires (epoch
+      seconds or null), for a trigger that starts a run then.
   returned: success
   type: dict
 history:
@@ -85,6 +97,11 @@ history:
   returned: success
   type: dict
   sample: {"deb12": {"failures": 0, "last_failure": null}}
+base_images_recorded:
+  description: The image versions whose base image this run recorded first (C(<image> <version>)).
+  returned: success
+  type: list
+  elements: str
 """
 
 import time

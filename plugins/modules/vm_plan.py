@@ -76,6 +76,29 @@ options:
         on the node, or by its SlurmdStartTime) is C(hidden) instead, listed in RV(resume), and never torn down for
         O(images) C(boot_timeout).
     type: path
+  boot:
+    description:
+      - How each image boots (the site's C(slurm_vm_boot), by image name, as role C(hpc.slurm_vm.spawn) reads it).
+      - "Part of each image's version id, with the image's optional C(version) label in O(images): a change of
+        either starts a rollout - no new VM of the old version, idle old VMs replaced first, busy ones drained and
+        torn down when their jobs end."
+    type: dict
+    default: {}
+  paused_file:
+    description:
+      - The C(paused.json) the admin verb C(hpc.slurm_vm.pause) writes (M(hpc.slurm_vm.image_pause)), mapping each
+        paused image to C({reason, since, by}). A missing file pauses nothing.
+      - "A paused image spawns no VM, its pending host jobs are cancelled, and its waiting jobs' comment says
+        C(image <name> paused: <reason>). Its running VMs serve on."
+    type: path
+  base_records_file:
+    description:
+      - "The C(base_images.json) M(hpc.slurm_vm.scheduler_report) writes, mapping each image and image version to
+        the base image M(hpc.slurm_vm.libvirt_guest) measured when it first started a VM of that version
+        (C({image: {version: {path, size, mtime, sha256}}})). A missing file records nothing."
+      - RV(spawn) and RV(start) items carry the record of their version as C(base_record), so that
+        M(hpc.slurm_vm.libvirt_guest) refuses an overlay on a base image changed in place.
+    type: path
   claimed:
     description: Hostnames that still hold DNS or DHCP records (from the C(_info) modules); they are not free.
     type: list
@@ -142,14 +165,18 @@ EXAMPLES = r"""
 
 RETURN = r"""
 spawn:
-  description: Hostnames to claim and start, with C(image), C(hostname), C(mac), C(ip), C(host_job) and C(reason).
+  description:
+    - Hostnames to claim and start, with C(image), C(hostname), C(mac), C(ip), C(host_job), C(reason),
+      C(image_version) (the image's version id, also in the host job's comment) and C(base_record) (the base image
+      recorded for that version, see O(base_records_file); null before the first VM of the version started).
   returned: always
   type: list
   elements: dict
 start:
   description:
     - VMs whose host job runs but whose node has not registered yet, with C(hostname), C(image), C(mac), C(ip),
-      C(host_job_id), C(hypervisor), C(host_job_start), C(host_job_end) and C(reason).
+      C(host_job_id), C(hypervisor), C(host_job_start), C(host_job_end), C(reason), C(image_version) (the version
+      its host job was submitted for) and C(base_record).
     - The scheduler applies role C(hpc.slurm_vm.spawn) to them (idempotent), so a host job that started after the
       run that submitted it stopped waiting still gets its VM.
   returned: always
@@ -171,12 +198,20 @@ registered:
   returned: always
   type: dict
 cancel:
-  description: Pending host jobs to cancel, with C(hostname), C(host_job_id) and C(reason).
+  description:
+    - Pending host jobs to cancel, with C(hostname), C(host_job_id) and C(reason) - demand gone, the image paused,
+      or the job submitted for an image version the table no longer has (rollout).
   returned: always
   type: list
   elements: dict
 teardown:
-  description: VMs to take down, with C(hostname), C(step), C(state), C(host_job_id), C(hypervisor) and C(reason).
+  description:
+    - VMs to take down, with C(hostname), C(step), C(state), C(host_job_id), C(hypervisor) and C(reason).
+    - Besides the life rules (idle_timeout, lifetime, boot_timeout, failed or drained nodes), a VM is drained when
+      its hypervisor is drained, down or failed in the host cluster (the reason names the hypervisor; a booting
+      VM's host job ends at once), and when its image version is not the table's (rollout - idle VMs go at once,
+      busy ones are drained and go when their jobs end, pending host jobs of the old version are cancelled).
+      O(images) C(max_vms) holds throughout, as the VMs of both versions count.
   returned: always
   type: list
   elements: dict
@@ -199,9 +234,28 @@ job_comments:
   elements: dict
   sample: [{comment: "hpc.slurm_vm: waiting for a deb12 VM: limited by max_vms 4", jobs: ["4711", "4712"]}]
 images:
-  description: Per image, the demand, the VMs by state, how many to spawn, what limited it and any backoff.
+  description:
+    - Per image, the demand, the VMs by state, how many to spawn, what limited it and any backoff; its C(version)
+      (id), C(paused) (C({reason, since, by}) or null) and C(rollout) (C({old, new}), its VMs of an older version
+      still to go, and of the current one).
   returned: always
   type: dict
+vms:
+  description:
+    - One row per pool host that is not free, by image then hostname, for C(hpc.slurm_vm.status) - C(hostname),
+      C(image), C(state), C(version) (its image version id, null when unknown), C(current_version),
+      C(hypervisor), C(host_job_id), C(host_job_state), C(started), C(age) (seconds), C(jobs) (the VM-cluster jobs
+      running on it), C(node_state), C(node_reason), C(action) and C(action_reason) (its next planned step -
+      C(drain), C(end_host_job), C(wait), C(finish), C(start), C(resume), C(gc), C(cancel), or null).
+  returned: always
+  type: list
+  elements: dict
+next_due:
+  description:
+    - The epoch second at which the next time-based rule fires (idle_timeout, a lifetime's drain margin,
+      boot_timeout, a failed boot's hold, the end of a backoff), or null. A trigger may start a run then.
+  returned: always
+  type: int
 started:
   description: When the plan was made (epoch seconds); the scheduler writes it into its stamps and run summary.
   returned: always

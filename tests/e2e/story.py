@@ -200,6 +200,12 @@ class Story(object):
         return job(ids[0], conf=HOST_CONF) if ids else None
 
     @staticmethod
+    def host_job_names():
+        """The names (hpcvm:<vm>) of every live host job; fails when the host cluster does not answer."""
+        names = run(["squeue", "-h", "-o", "%j"], conf=HOST_CONF).stdout.split()
+        return sorted(name for name in names if name.startswith("hpcvm:"))
+
+    @staticmethod
     def dns_mark(vm):
         values = dns_values(vm + "." + ZONE, "TXT")
         return values[0].strip('"') if values else ""

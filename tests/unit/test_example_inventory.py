@@ -109,6 +109,7 @@ def test_every_variable_the_playbooks_and_roles_read_is_in_the_example():
         expressions = re.findall(r"\{\{(.*?)\}\}", text, re.S) + re.findall(
             r"^\s*(?:- )?(?:when|that|failed_when|changed_when|until):(.*)$", text, re.M)
         for expression in expressions:
+            expression = re.sub(r"groups\[['\"][a-z_]+['\"]\]", "", expression)  # a group's name is no variable
             read.update(re.findall(r"\bslurm_vm_[a-z_]+\b", expression))
     assert set(SITE_MUST_SET) <= read
     from_plugin = set(re.findall(r"\bslurm_vm_[a-z_]+\b", slurm_demand.DOCUMENTATION))

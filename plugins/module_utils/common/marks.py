@@ -38,6 +38,20 @@ def host_job_name(host):
     return HOST_JOB_PREFIX + host
 
 
+def host_job_comment(image, host, version=None):
+    """The host job's comment: what it runs, for admins (squeue -O comment) and the planner (the version)."""
+    comment = "%s image=%s vm=%s" % (MARK_TAG, image, host)
+    return comment + " version=%s" % version if version else comment
+
+
+def host_job_comment_fields(comment):
+    """{key: value} of a host job comment host_job_comment wrote ({} for any other comment)."""
+    words = (comment or "").split()
+    if not words or words[0] != MARK_TAG:
+        return {}
+    return dict(word.split("=", 1) for word in words[1:] if "=" in word)
+
+
 def _host_after(prefix, name):
     """What follows prefix in name: the VM hostname a mark names; None when name is not marked (or is the bare
     prefix)."""

@@ -21,6 +21,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import functools
+import hashlib
+import json
 import re
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import nodeset
@@ -64,8 +66,10 @@ _POSITIVE_RULES = ("idle_timeout", "lifetime", "boot_timeout", "backoff_failures
 DEFAULT_REAL_MEMORY_RESERVE_MB = 64
 KNOWN_KEYS = frozenset((
     "gres", "gres_count", "feature", "pool", "vcpus", "memory_mb", "real_memory_mb",
-    "boot", "network", "rules", "description",
+    "boot", "network", "rules", "description", "version",
 ))
+# An image's version label (optional; the version id adds a digest of its boot settings to it).
+VERSION_LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,31}$")
 KNOWN_NETWORK_KEYS = frozenset(("bridge", "libvirt_network", "subnet", "ip_offset", "mac_prefix", "node_addr",
                                 "gateway"))
 
@@ -130,8 +134,9 @@ def _normalize_rules(name, raw):
     return rules
 
 
-def normalize_image(name, raw):
-    """Validate one table entry and return it with every default filled in."""
+def normalize_image(name, raw, boot=None):
+    """Validate one table entry and return it with every default filled in. boot: how the image boots
+    (the site's slurm_vm_boot[name], role spawn's), part of its version with the entry's own `boot`."""
     _check_entry(name, raw)
     hosts, indices = _pool_hosts(name, raw.get("pool"))
     gres, feature = _request_names(name, raw)
@@ -157,9 +162,32 @@ def normalize_image(name, raw):
         "memory_mb": memory_mb,
         "real_memory_mb": real_memory_mb,
         "boot": raw.get("boot") or {},
+        "version": image_version(name, dict(raw.get("boot") or {}, **(boot or {})), raw.get("version")),
         "network": network,
         "rules": _normalize_rules(name, raw.get("rules")),
     }
+
+
+def image_version(name, boot, label=None):
+    """The image's version id: a digest of its boot settings (disk image, kernel, initrd, command line...:
+    the entry's `boot` and the site's slurm_vm_boot for it),
+    after the table's optional `version` label ('2026.11-a1b2c3d4'), or the digest alone ('a1b2c3d4e5f6').
+
+    Any change of the boot settings, or of the label, is a new version, and VMs of the old one are
+    rolled over (lifecycle.py). The label is how an admin says that a file changed under the same
+    name is a new version (a base image overwritten in place is refused, not rolled: see libvirt_guest)."""
+    try:
+        text = json.dumps(boot, sort_keys=True, separators=(",", ":"), default=str)
+    except (TypeError, ValueError) as exc:
+        raise ImageTableError("image %s: boot must be plain data (%s)" % (name, exc)) from exc
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if label is None or label == "":
+        return digest[:12]
+    label = str(label)
+    if not VERSION_LABEL_RE.match(label):
+        raise ImageTableError("image %s: version %r must be letters, digits, '.', '_', '+' or '-' (max 32), "
+                              "starting with a letter or digit" % (name, label))
+    return "%s-%s" % (label, digest[:8])
 
 
 def _check_pool_addresses(name, network, indices):
@@ -241,14 +269,17 @@ def _memory(name, raw):
     return memory_mb, real_memory_mb
 
 
-def normalize_table(table):
-    """Validate the whole table: every entry, plus no name, MAC, IP or gres shared."""
+def normalize_table(table, boot=None):
+    """Validate the whole table: every entry, plus no name, MAC, IP or gres shared. boot: the site's
+    slurm_vm_boot ({image: how it boots}), which the images' versions include."""
     if not isinstance(table, dict) or not table:
         raise ImageTableError("slurm_vm_images must be a non-empty mapping of image name to entry")
+    if boot is not None and not isinstance(boot, dict):
+        raise ImageTableError("slurm_vm_boot must be a mapping of image name to its boot settings")
     images = {}
     owner_of = {}
     for name in sorted(table):
-        image = normalize_image(name, table[name])
+        image = normalize_image(name, table[name], (boot or {}).get(name))
         # Integers, not formatted addresses: a table of 10,000 hosts checks in milliseconds.
         pool = _pool(image["network"])
         for host, index in image["indices"].items():

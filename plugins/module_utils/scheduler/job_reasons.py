@@ -7,6 +7,7 @@ Slurm alone shows a generic reason ("Nodes required for job are DOWN, DRAINED or
 for a job that no VM will serve. The scheduler knows better; the cases it says:
   - the job's time limit is over what a VM of its image can give (or it has none);
   - the job asks for a gres that no image of the table provides;
+  - the image is paused by an admin (hpc.slurm_vm.pause), with the admin's reason;
   - the image is in backoff after failed boots;
   - a limit (max_vms, max_total_vms, max_spawn_per_run, free hostnames, slurm.conf drifted from the
     table) keeps its VM from starting.
@@ -51,7 +52,9 @@ def image_reasons(image, supply, rules, reasons=None, reason_at=None):
         else:
             reasons[job[JOB_ID]] = "time limit %s is over what a %s VM can give (%s): this job cannot start" % (
                 format_duration(job[TIME_LIMIT]), image["name"], format_duration(usable))
-    if supply.backoff:
+    if supply.paused:
+        _say(supply.unserved, "image %s paused: %s" % (image["name"], supply.paused["reason"]), reasons, reason_at)
+    elif supply.backoff:
         why = "image %s paused after %d failed VM boots, until %s" % (
             image["name"], supply.backoff["failures"], iso_time(supply.backoff["until"]))
         _say(supply.unserved, why, reasons, reason_at)

@@ -13,13 +13,15 @@
   gc        names that belong to no VM (vm_state.GC), for the reconciler
   resume    hidden VMs, for the reconciler to resume once it has seen their domains
   start     booting VMs with a hypervisor: spawn is applied to them again
+  reserve   VMs whose reservation starts after their host job now ends (a lowered time limit, a
+            maintenance reservation on the hypervisor): it moves earlier, so no job outlives the VM
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import DEFAULT_REASON_PREFIX
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import DEFAULT_REASON_PREFIX, reservation_name
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.preview import iso_time
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.vm_state import (
@@ -31,6 +33,11 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.vm_state im
 )
 
 
+# The VMs with a running host job, whose reservation follows its end.
+_RESERVED_STATES = (VmState.BOOTING.value, VmState.IDLE.value, VmState.BUSY.value, VmState.DRAINING.value,
+                    VmState.HIDDEN.value, VmState.FAILED.value)
+
+
 def failed_boot_reason(reason_prefix=DEFAULT_REASON_PREFIX):
     """The node reason role teardown sets when a VM did not boot: the node stays DOWN (visible in
     sinfo -R) for the image's failed_hold before it returns to the pool."""
@@ -40,9 +47,12 @@ def failed_boot_reason(reason_prefix=DEFAULT_REASON_PREFIX):
 def vm_steps(context, image, vms, used):
     """{teardown, gc, resume, start}: the items of the image's VMs. used: the hostnames a
     pending job was matched to (an idle VM among them is not idle for idle_timeout)."""
-    steps = {"teardown": [], "gc": [], "resume": [], "start": []}
+    steps = {"teardown": [], "gc": [], "resume": [], "start": [], "reserve": []}
     idle_kept = 0
     for vm in vms:
+        reserve = reserve_item(vm, image, context)
+        if reserve:
+            steps["reserve"].append(reserve)
         step, why = teardown_step(vm, image, context, used, idle_kept)
         if vm["state"] == VmState.IDLE and step is None:
             idle_kept += 1
@@ -54,8 +64,31 @@ def vm_steps(context, image, vms, used):
         elif vm["state"] == VmState.HIDDEN:
             steps["resume"].append(_resume_item(vm, image))
         elif vm["state"] == VmState.BOOTING and vm.get("hypervisor"):
-            steps["start"].append(_start_item(vm, image, context.now))
+            steps["start"].append(_start_item(vm, image, context))
     return steps
+
+
+# Seconds a reservation may start after the host job's end minus grace before it is moved (Slurm shows
+# whole seconds; the spawn role rounds nothing).
+RESERVE_TOLERANCE = 5
+
+
+def reserve_item(vm, image, context):
+    """A move of the VM's reservation to start `grace` before its host job's end (host_end: the earlier of
+    EndTime and a maintenance reservation on the hypervisor), when it starts later; else None."""
+    if vm["state"] not in _RESERVED_STATES or not vm.get("host_end"):
+        return None
+    reservation = context.snapshot["reservations"].get(reservation_name(vm["hostname"]))
+    wanted = vm["host_end"] - context.rules["grace"]
+    if not reservation or not reservation.get("ours") or reservation.get("start") is None:
+        return None
+    if reservation["start"] <= wanted + RESERVE_TOLERANCE:
+        return None
+    why = "host job %s now ends %s%s; reservation started %s" % (
+        vm["host_job"]["id"], iso_time(vm["host_end"]),
+        " (maintenance reservation %s on %s)" % (vm["maintenance"], vm["hypervisor"]) if vm.get("maintenance") else "",
+        iso_time(reservation["start"]))
+    return {"image": image["name"], "hostname": vm["hostname"], "start": wanted, "reason": why}
 
 
 def _teardown_item(vm, image, step, why):
@@ -83,15 +116,28 @@ def _resume_item(vm, image):
             "reason": "FUTURE while its host job runs (a slurmctld restart hides it): %s" % vm["hidden"]}
 
 
-def _start_item(vm, image, now):
+def _start_item(vm, image, context):
     """A host job that started after the run that submitted it stopped waiting: its VM is
     (re)applied each run until it registers; role spawn is idempotent."""
     host = vm["hostname"]
+    version = vm.get("version") or image["version"]
     return {"image": image["name"], "hostname": host,
             "mac": image_table.vm_mac(image, host), "ip": image_table.vm_ip(image, host),
             "host_job_id": vm["host_job"]["id"], "hypervisor": vm["hypervisor"],
-            "host_job_start": vm["started"], "host_job_end": vm["host_job"].get("end"),
-            "reason": "host job runs on %s; VM not registered yet (%ds)" % (vm["hypervisor"], now - vm["started"])}
+            "host_job_start": vm["started"], "host_job_end": vm.get("host_end") or vm["host_job"].get("end"),
+            "image_version": version, "base_record": context.base_record(image, version),
+            "reason": "host job runs on %s; VM not registered yet (%ds)" % (vm["hypervisor"],
+                                                                            context.now - vm["started"])}
+
+
+def hypervisor_reason(vm):
+    """The drain reason of a VM whose hypervisor is out of service in the host cluster (it names it)."""
+    return "hypervisor %s out of service in the host cluster (%s)" % (vm["hypervisor"], vm["hypervisor_out"])
+
+
+def rollout_reason(vm, image):
+    """The drain (or cancel) reason of a VM of an image version the table no longer has."""
+    return "rollout of image %s: version %s replaced by %s" % (image["name"], vm.get("version"), image["version"])
 
 
 def teardown_step(vm, image, context, used, idle_kept):
@@ -123,6 +169,8 @@ def _failed_step(vm, _image, _context, _used, _idle_kept):
 
 
 def _booting_step(vm, image, context, _used, _idle_kept):
+    if vm.get("hypervisor_out"):
+        return "end_host_job", hypervisor_reason(vm)
     waited = context.now - vm["started"]
     if waited > image["rules"]["boot_timeout"]:
         return "end_host_job", "boot_timeout: not registered %ds after the host job started (limit %ds)" % (
@@ -138,8 +186,14 @@ def _draining_step(vm, _image, _context, _used, _idle_kept):
 
 
 def _in_service_step(vm, image, context, used, idle_kept):
-    """An idle or busy VM drains near the end of its usable life, and an idle one after
-    idle_timeout unless min_idle keeps it or a pending job was matched to it."""
+    """An idle or busy VM drains when its hypervisor leaves the host cluster's service, when its image
+    version is no longer the table's (rollout: idle ones go at once, busy ones once their jobs end), near
+    the end of its usable life, and, idle, after idle_timeout unless min_idle keeps it or a pending job
+    was matched to it."""
+    if vm.get("hypervisor_out"):
+        return "drain", hypervisor_reason(vm)
+    if vm.get("outdated"):
+        return "drain", rollout_reason(vm, image)
     drain_margin = context.rules["drain_margin"]
     if vm["life_left"] < drain_margin:
         return "drain", "lifetime: %ds of usable life left (drain margin %ds)" % (vm["life_left"], drain_margin)

@@ -12,6 +12,7 @@ import time
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import DEFAULT_REASON_PREFIX
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import pause
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import snapshot as slurm_snapshot
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import state_files
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import planner as vm_planner
@@ -22,6 +23,7 @@ ARGUMENT_SPEC = {
     "snapshot": {"type": "dict"},
     "snapshot_file": {"type": "path"},
     "images": {"type": "dict", "required": True},
+    "boot": {"type": "dict", "default": {}},
     "rules": {"type": "dict", "default": {}, "options": {
         "max_total_vms": {"type": "int"},
         "max_spawn_per_run": {"type": "int"},
@@ -31,6 +33,8 @@ ARGUMENT_SPEC = {
     "history": {"type": "dict", "default": {}},
     "history_file": {"type": "path"},
     "registered_file": {"type": "path"},
+    "paused_file": {"type": "path"},
+    "base_records_file": {"type": "path"},
     "claimed": {"type": "list", "elements": "str", "default": []},
     "reason_prefix": {"type": "str", "default": DEFAULT_REASON_PREFIX},
     "reconcile": {"type": "dict", "options": {
@@ -74,11 +78,16 @@ def _plan(params):
     registered = {}
     if params.get("registered_file"):
         registered = state_files.read_state(params["registered_file"], "registered-VM memory")
-    images = image_table.normalize_table(params["images"])
+    paused = pause.read_paused(params["paused_file"]) if params.get("paused_file") else {}
+    base_records = {}
+    if params.get("base_records_file"):
+        base_records = state_files.read_state(params["base_records_file"], "recorded base images")
+    images = image_table.normalize_table(params["images"], boot=params.get("boot"))
     try:
         return vm_planner.plan(snapshot, images, rules=params.get("rules") or {},
                                history=history, claimed=params.get("claimed") or [], registered=registered,
-                               reason_prefix=params.get("reason_prefix") or DEFAULT_REASON_PREFIX)
+                               reason_prefix=params.get("reason_prefix") or DEFAULT_REASON_PREFIX,
+                               paused=paused, base_records=base_records)
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidInput("the snapshot is malformed (%s: %s); pass the slurm_demand inventory's slurm_vm_snapshot"
                            % (type(exc).__name__, exc)) from exc

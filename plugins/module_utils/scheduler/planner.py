@@ -12,7 +12,9 @@ The plan has these lists:
   resume    VMs hidden by a slurmctld restart (FUTURE again, see vm_state): the
             reconciler resumes their nodes once it has seen their domains running;
   cancel    pending host jobs that demand no longer needs (spawn.py);
-  teardown  VMs to take down, each with the next step and why (lifecycle.py);
+  teardown  VMs to take down, each with the next step and why (lifecycle.py): the life rules, and
+            a hypervisor out of service or an image version rolled over (drain);
+  reserve   VMs whose reservation must start earlier: their host job ends earlier now (lifecycle.py);
   gc        things that belong to no VM, for the reconciler (it applies the grace period);
   job_comments  the VM jobs' comments that say why they wait, or no longer do (job_reasons.py).
 and per image a summary (`images`), the VMs registered now (`registered`, for the next
@@ -37,6 +39,7 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import conf
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import job_reasons
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import lifecycle
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import spawn
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import vm_rows
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.demand import (
     JOB_ID,
     demand_records,
@@ -82,10 +85,13 @@ class PlanContext(object):
     claimed        hostnames claimed in this run
     registered     the previous run's `registered` ({host: host job id}, see vm_state)
     reason_prefix  the prefix of the node reasons our teardown sets (slurm_vm_teardown_reason_prefix)
+    paused         the paused images ({image: {reason, since, by}}, scheduler/pause.py)
+    base_records   the base images recorded per image version ({image: {version: {path, size, mtime,
+                   sha256}}}, what libvirt_guest measured when it first started a VM of the version)
     """
 
     def __init__(self, snapshot, images, rules=None, history=None, claimed=(), registered=None,
-                 reason_prefix=DEFAULT_REASON_PREFIX):
+                 reason_prefix=DEFAULT_REASON_PREFIX, paused=None, base_records=None):
         self.snapshot = snapshot
         self.images = images
         self.rules = normalize_rules(rules)
@@ -94,6 +100,8 @@ class PlanContext(object):
         self.claimed = set(claimed or ())
         self.registered = registered
         self.reason_prefix = reason_prefix
+        self.paused = paused or {}
+        self.base_records = base_records or {}
         self.failed_boot_reason = lifecycle.failed_boot_reason(reason_prefix)
         other_jobs = []  # not pending with one known gres: the jobs the next two read (demand_records)
         self.demand = demand_records(snapshot["vm_jobs"], images, self.now, other_jobs)  # {image: [record]}
@@ -109,6 +117,13 @@ class PlanContext(object):
         return [classify_vm(host, image, self.snapshot, self.claimed, self.rules, self.busy_hosts,
                             self.registered, self.reason_prefix) for host in image["hosts"]]
 
+    def base_record(self, image, version=None):
+        """The base image recorded for the image's version (the current one by default), or None."""
+        record = (self.base_records.get(image["name"]) or {}).get(version or image["version"])
+        if not record:
+            return None
+        return {key: record.get(key) for key in ("path", "size", "mtime", "sha256")}
+
     def spend(self, count):
         """count VMs were planned: the global budgets shrink for the images after this one."""
         if self.spawn_budget is not None:
@@ -118,17 +133,20 @@ class PlanContext(object):
 
 
 def plan(snapshot, images, rules=None, history=None, claimed=(), registered=None,
-         reason_prefix=DEFAULT_REASON_PREFIX):
+         reason_prefix=DEFAULT_REASON_PREFIX, paused=None, base_records=None):
     """The plan for one scheduler run (see PlanContext for the arguments)."""
-    context = PlanContext(snapshot, images, rules, history, claimed, registered, reason_prefix)
-    result = {"spawn": [], "start": [], "resume": [], "cancel": [], "teardown": [], "gc": [], "images": {},
-              "registered": {}}
+    context = PlanContext(snapshot, images, rules, history, claimed, registered, reason_prefix, paused,
+                          base_records)
+    result = {"spawn": [], "start": [], "resume": [], "cancel": [], "teardown": [], "gc": [], "reserve": [],
+              "images": {}, "registered": {}}
     vms_by_image = _classify_pool(context, result)
     for name in sorted(images):
         _plan_image(context, images[name], vms_by_image[name], result)
     result["gc"].extend(_foreign_reservations(snapshot, images))
     result["job_comments"] = job_reasons.comment_changes(snapshot["vm_jobs"], context.wait_reasons, reason_prefix,
                                                          context.reason_at)
+    result["vms"] = vm_rows.vm_rows(vms_by_image, images, result, snapshot)
+    result["next_due"] = vm_rows.next_due(vms_by_image, images, context)
     result["preview"] = preview_table(result)
     return result
 
@@ -153,7 +171,7 @@ def _plan_image(context, image, vms, result):
     supply = spawn.ImageSupply(context, image, vms, jobs)
     result["spawn"].extend(spawn.spawn_items(supply))
     context.spend(supply.count)
-    result["cancel"].extend(spawn.cancel_items(supply, context.snapshot["host_jobs"]))
+    result["cancel"].extend(spawn.cancel_items(supply, context.snapshot["host_jobs"], vms))
     for key, items in lifecycle.vm_steps(context, image, vms, supply.used).items():
         result[key].extend(items)
     job_reasons.image_reasons(image, supply, context.rules, context.wait_reasons, context.reason_at)
@@ -171,8 +189,18 @@ def _image_summary(context, image, vms, jobs, supply):
         "backoff": supply.backoff,
         "drift": context.drift[image["name"]],
         "boot_seconds": _boot_seconds(vms),
+        "version": image["version"],
+        "paused": context.paused.get(image["name"]),
+        "rollout": _rollout(vms),
     })
     return summary
+
+
+def _rollout(vms):
+    """{old, new}: the image's VMs (with a host job) of an older version, still to go, and of its version."""
+    alive = [vm for vm in vms if vm["state"] in ALIVE]
+    old = sum(1 for vm in alive if vm.get("outdated"))
+    return {"old": old, "new": len(alive) - old}
 
 
 def _boot_seconds(vms):

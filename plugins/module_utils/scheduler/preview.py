@@ -42,6 +42,8 @@ def _action_rows(result):
         rows.append(("gc", item["image"] or "-", item["hostname"], item["kind"], item["reason"]))
     for item in result["resume"]:
         rows.append(("resume", item["image"], item["hostname"], "job " + str(item["host_job_id"]), item["reason"]))
+    for item in result.get("reserve", ()):
+        rows.append(("reserve", item["image"], item["hostname"], "from " + iso_time(item["start"]), item["reason"]))
     return rows
 
 
@@ -50,6 +52,10 @@ def _hold_rows(images):
     rows = []
     for name in sorted(images):
         summary = images[name]
+        rollout = summary.get("rollout") or {}
+        if rollout.get("old"):
+            rows.append(("rollout", name, "-", summary.get("version") or "-",
+                         "%d VM(s) of an older version to go, %d of this one" % (rollout["old"], rollout["new"])))
         if summary["limited_by"] or summary["backoff"] or summary["unservable_jobs"] or summary.get("drift"):
             note = []
             if summary["limited_by"]:

@@ -16,6 +16,7 @@ import tempfile
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import state_files
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import base_records
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import vm_state
 
 # The states hpc_slurm_vm_vms counts: every VM (vm_state.ALIVE) and every name that belongs to no VM.
@@ -65,7 +66,11 @@ def run_summary(plan, submitted, started, now, removed=()):
         "teardown": [{"image": t["image"], "hostname": t["hostname"], "step": t["step"], "reason": t["reason"],
                       "boot_failure": t.get("boot_failure")} for t in plan.get("teardown", [])],
         "gc": plan.get("gc", []),
+        "reserve": [{"hostname": r["hostname"], "start": r["start"], "reason": r["reason"]}
+                    for r in plan.get("reserve", [])],
         "images": plan.get("images", {}),
+        # when the next time-based rule fires (a trigger may start a run then); null: none
+        "next_due": plan.get("next_due"),
     }
 
 
@@ -129,6 +134,11 @@ def prometheus_text(summary):
            [((("image", n), ("cause", c)),
              sum(1 for t in summary.get("teardown", []) if t.get("image") == n and t.get("boot_failure") == c))
             for n in names for c in BOOT_FAILURE_CAUSES])
+    family("paused", "gauge", "1 while an admin paused the image (hpc.slurm_vm.pause): no new VMs.",
+           [((("image", n),), 1 if images[n].get("paused") else 0) for n in names])
+    family("rollout_vms", "gauge", "The image's VMs by version during a rollout: old (still to go) and new.",
+           [((("image", n), ("version", v)), (images[n].get("rollout") or {}).get(v, 0))
+            for n in names for v in ("old", "new")])
     family("spawned", "gauge", "Host jobs the run submitted, by image.",
            [((("image", n),), summary.get("spawned_by_image", {}).get(n, 0)) for n in names])
     family("cancelled", "gauge", "Pending host jobs the run cancelled.", [((), len(summary.get("cancelled", [])))])
@@ -176,6 +186,7 @@ ARGUMENT_SPEC = {
     "removed": {"type": "list", "elements": "dict", "default": []},
     "started": {"type": "float"},
     "textfile": {"type": "path"},
+    "base_images": {"type": "list", "elements": "dict", "default": []},
 }
 
 
@@ -194,6 +205,13 @@ def write_report(params, now, check_mode=False):
     files = [(history_path, to_json(history)), (os.path.join(state_dir, "summary.json"), to_json(summary)),
              (textfile, prometheus_text(summary)),
              (os.path.join(state_dir, vm_state.REGISTERED_FILE), to_json(plan.get("registered") or {}))]
+    added = []
+    if params.get("base_images"):
+        records_path = os.path.join(state_dir, base_records.BASE_RECORDS_FILE)
+        records, added = base_records.merge_records(
+            state_files.read_state(records_path, "recorded base images", error=ReportError), params["base_images"], now)
+        if added:
+            files.append((records_path, to_json(records)))
     changed = []
     try:
         if not check_mode:
@@ -204,4 +222,5 @@ def write_report(params, now, check_mode=False):
                 changed.append(path)
     except OSError as exc:
         raise ReportError("cannot write the run report: %s" % exc) from exc
-    return {"changed": bool(changed), "files": changed, "summary": summary, "history": history}
+    return {"changed": bool(changed), "files": changed, "summary": summary, "history": history,
+            "base_images_recorded": ["%s %s" % pair for pair in added]}

@@ -12,7 +12,7 @@ __metaclass__ = type
 import bisect
 from operator import itemgetter
 
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import host_job_name
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import host_job_comment, host_job_name
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import config_drift
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.demand import (
@@ -39,7 +39,9 @@ class ImageSupply(object):
 
     def __init__(self, context, image, vms, jobs):
         self.image = image
-        slots = supply_slots(image, vms)
+        self.paused = context.paused.get(image["name"])
+        self.base_record = context.base_record(image)
+        slots = supply_slots(image, vms, paused=self.paused is not None)
         fitting, self.unservable = split_by_lifetime(jobs, image, context.rules)
         self.new_units, self.unserved = match_records(fitting, slots, image)
         self.used = {s["hostname"]: s for s in slots if s["jobs"]}
@@ -50,6 +52,8 @@ class ImageSupply(object):
         self.backoff = backoff(image, context.history, context.now)
         limits = spawn_limits(context, image, vms, len(self.free))
         self.count, self.limited_by = capped_count(self.wanted, limits, self.backoff)
+        if self.paused and self.count:
+            self.count, self.limited_by = 0, "image paused: %s" % self.paused["reason"]
         self.why = self._why()
 
     def _why(self):
@@ -61,10 +65,12 @@ class ImageSupply(object):
         return "; ".join(why)
 
 
-def supply_slots(image, vms):
-    """One slot per VM that can take a pending job (vm_state.is_supply), with room for gres_count units."""
+def supply_slots(image, vms, paused=False):
+    """One slot per VM that can take a pending job (vm_state.is_supply), with room for gres_count units;
+    while the image is paused, not its pending host jobs (they are cancelled: cancel_items)."""
     return [{"hostname": vm["hostname"], "state": vm["state"], "life_left": vm["life_left"],
-             "free_units": image["gres_count"], "jobs": []} for vm in vms if is_supply(vm)]
+             "free_units": image["gres_count"], "jobs": []} for vm in vms
+            if is_supply(vm) and not (paused and vm["state"] == VmState.PENDING)]
 
 
 def split_by_lifetime(jobs, image, rules):
@@ -183,13 +189,36 @@ def spawn_items(supply):
         "mac": image_table.vm_mac(image, hostname), "ip": image_table.vm_ip(image, hostname),
         "host_job": {"name": host_job_name(hostname),
                      "time_limit": format_duration(image["rules"]["lifetime"]),
-                     "comment": "hpc.slurm_vm image=%s vm=%s" % (name, hostname)},
+                     "comment": host_job_comment(name, hostname, image["version"])},
+        "image_version": image["version"], "base_record": supply.base_record,
         "reason": supply.why,
     } for hostname in supply.free[:supply.count]]
 
 
-def cancel_items(supply, host_jobs):
-    """Pending host jobs that no job matched and the warm pool does not need, newest first."""
+def cancel_items(supply, host_jobs, vms=()):
+    """Pending host jobs that no job matched and the warm pool does not need, newest first; then every
+    pending host job of a paused image, and those of an image version the table no longer has."""
+    return _spare_pending(supply, host_jobs) + _stopped_pending(supply, vms)
+
+
+def _stopped_pending(supply, vms):
+    image = supply.image
+    items = []
+    for vm in vms:
+        if vm["state"] != VmState.PENDING:
+            continue
+        if supply.paused:
+            why = "image %s paused: %s" % (image["name"], supply.paused["reason"])
+        elif vm.get("outdated"):
+            why = "rollout of image %s: version %s replaced by %s" % (image["name"], vm["version"], image["version"])
+        else:
+            continue
+        items.append({"image": image["name"], "hostname": vm["hostname"], "host_job_id": vm["host_job"]["id"],
+                      "reason": why})
+    return items
+
+
+def _spare_pending(supply, host_jobs):
     warm = supply.warm
     spare_pending = sorted((s for s in warm if s["state"] == VmState.PENDING),
                            key=lambda s: -int(host_jobs[s["hostname"]]["id"]))

@@ -45,7 +45,11 @@ __metaclass__ = type
 from enum import Enum
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import nodeset
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import DEFAULT_REASON_PREFIX, reservation_name
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import (
+    DEFAULT_REASON_PREFIX,
+    host_job_comment_fields,
+    reservation_name,
+)
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse import JOB_STATES_ON_NODE, NODE_BUSY_STATES
 
 
@@ -100,8 +104,38 @@ INVALID_REG = "INVALID_REG"
 
 def is_supply(vm):
     """Whether the VM can serve a pending job: idle, booting and pending VMs (not draining or
-    busy), and hidden ones running no job (this run's reconciler resumes them)."""
-    return vm["state"] in SUPPLY and not (vm["state"] == VmState.HIDDEN and vm["busy"])
+    busy), and hidden ones running no job (this run's reconciler resumes them); never a VM of an
+    image version the table no longer has (it is rolled over: lifecycle.py), nor one on a hypervisor
+    that leaves the host cluster's service (it is drained)."""
+    return (vm["state"] in SUPPLY and not (vm["state"] == VmState.HIDDEN and vm["busy"])
+            and not vm.get("outdated") and not vm.get("hypervisor_out"))
+
+
+def vm_version(host_job):
+    """The image version the host job's VM was started with (its comment), or None (unknown: a host
+    job submitted before versions were recorded, or by someone else)."""
+    return host_job_comment_fields((host_job or {}).get("comment")).get("version")
+
+
+# The host-cluster node states that take a hypervisor out of service: its VMs are drained.
+HYPERVISOR_OUT_STATES = ("DOWN", "FAIL", "FUTURE")
+HYPERVISOR_OUT_FLAGS = ("DRAIN", "FAIL", "MAINT", "NOT_RESPONDING", "REBOOT_REQUESTED", "REBOOT_ISSUED",
+                        "POWER_DOWN", "POWERING_DOWN")
+
+
+def hypervisor_out(hypervisor, hypervisors):
+    """Why the host-cluster node `hypervisor` is out of service ('drained: <reason>'), or None. hypervisors:
+    the snapshot's {node: {state, flags, reason}} of the nodes running host jobs. A node missing
+    from it is not read as out of service (its host job shows it runs)."""
+    node = (hypervisors or {}).get(hypervisor) if hypervisor else None
+    if not node:
+        return None
+    flags = [f for f in node.get("flags") or () if f in HYPERVISOR_OUT_FLAGS]
+    if node.get("state") not in HYPERVISOR_OUT_STATES and not flags:
+        return None
+    state = "+".join([node.get("state") or "?"] + flags)
+    reason = node.get("reason")
+    return "%s%s" % (state, (": " + reason) if reason else "")
 
 
 def node_runs_jobs(node):
@@ -165,6 +199,9 @@ def classify_vm(host, image, snapshot, claimed, rules, busy_hosts=(), registered
     reservation = snapshot["reservations"].get(reservation_name(host))
     vm = {"hostname": host, "image": image["name"], "host_job": host_job, "node": node,
           "reservation": reservation is not None}
+    if host_job is not None:
+        vm["version"] = vm_version(host_job)
+        vm["outdated"] = vm["version"] is not None and vm["version"] != image.get("version")
     if node is None:
         state = VmState.UNKNOWN
     elif host_job is None:
@@ -176,7 +213,7 @@ def classify_vm(host, image, snapshot, claimed, rules, busy_hosts=(), registered
     elif host_job["state"] == "COMPLETING":
         state = VmState.ENDING
     else:
-        state = _state_of_running_vm(vm, image, snapshot["time"], rules, busy_hosts, registered)
+        state = _state_of_running_vm(vm, image, snapshot, rules, busy_hosts, registered)
     vm["state"] = state.value
     return vm
 
@@ -191,18 +228,35 @@ def _state_without_host_job(host, node, reserved, claimed, reason_prefix):
     return VmState.CLAIMED
 
 
-def _state_of_running_vm(vm, image, now, rules, busy_hosts, registered):
+def host_job_end(host_job, maintenance):
+    """(when the host job's node ends it, the maintenance reservation that ends it early or None).
+
+    The end is the job's EndTime, or, when earlier, the start of a MAINT reservation of the host
+    cluster on its hypervisor (the snapshot's `maintenance`, {node: {start, reservation}}): Slurm
+    does not stop a running job for it, but the site takes the node then, so the VM's life ends
+    there (and its VM-cluster reservation moves earlier)."""
+    end = host_job.get("end")
+    window = (maintenance or {}).get(host_job.get("hypervisor") or "")
+    if window and window.get("start") is not None and (end is None or window["start"] < end):
+        return window["start"], window.get("reservation")
+    return end, None
+
+
+def _state_of_running_vm(vm, image, snapshot, rules, busy_hosts, registered):
     """The state of a VM whose host job runs; adds its times (usable_end, life_left, started,
-    idle_since) and hypervisor to vm."""
+    idle_since), its hypervisor and whether that is out of service (hypervisor_out) to vm."""
     host, node, host_job = vm["hostname"], vm["node"], vm["host_job"]
+    now, hypervisors = snapshot["time"], snapshot.get("hypervisors")
     started = host_job["start"] or now
+    vm["host_end"], vm["maintenance"] = host_job_end(host_job, snapshot.get("maintenance"))
     ends = [started + image["rules"]["lifetime"]]
-    if host_job["end"]:
-        ends.append(host_job["end"])
+    if vm["host_end"]:
+        ends.append(vm["host_end"])
     vm["usable_end"] = min(ends) - rules["grace"]
     vm["life_left"] = vm["usable_end"] - now
     vm["started"] = started
     vm["hypervisor"] = host_job.get("hypervisor")
+    vm["hypervisor_out"] = hypervisor_out(vm["hypervisor"], hypervisors)
     if node["state"] in ("DOWN", "FAIL") or "FAIL" in node["flags"] or INVALID_REG in node["flags"]:
         return VmState.FAILED  # INVALID_REG: its slurmd registered with less than slurm.conf says (drained too)
     if "DRAIN" in node["flags"]:

@@ -190,6 +190,9 @@ _SQUEUE_FIELDS = {
     "partition": ("%P", "partition", str),
     "features": ("%f", "features", lambda v: "" if v in ("(null)", "") else v),
     "name": ("%j", "name", str),
+    # The job name as a plain field, for formats whose free text is the comment: only where every name is
+    # known to hold no '|' (the snapshot's host jobs, listed by our names with --name).
+    "our_name": ("%j", "name", str),
     "comment": ("%k", "comment", lambda v: "" if v == "(null)" else v),
 }
 # Free-text fields: the one a format holds gets every '|' left over once the other fields are split off.
@@ -199,6 +202,8 @@ JOB_FIELDS = ("id", "state", "reason", "tres_per_node", "num_nodes", "nodelist",
               "submit", "start", "end", "user", "partition", "features", "name")
 # The snapshot's VM-cluster jobs: the comment (where the scheduler says why a job waits) instead of the name.
 VM_JOB_FIELDS = JOB_FIELDS[:-1] + ("comment",)
+# The snapshot's host jobs (listed with --name <our names>): the comment last (image, VM, image version).
+SNAPSHOT_HOST_JOB_FIELDS = JOB_FIELDS[:-1] + ("our_name", "comment")
 # slurm_host_job's listing of its own jobs.
 HOST_JOB_FIELDS = ("id", "name", "state", "nodelist", "start", "end")
 

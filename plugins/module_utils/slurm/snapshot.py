@@ -7,7 +7,11 @@ VM cluster:   squeue -r (pending + running jobs, one line per array task), scont
               FUTURE included), scontrol show res (reservations).
 Host cluster: squeue --name=<every hpcvm:<host>> (host jobs).
 
-Four calls in all, whatever the number of jobs or nodes. On 22.05,
+Host cluster, while host jobs run: scontrol -F show node <their hypervisors> (a hypervisor drained or down
+              takes its VMs out of service) and scontrol show res (a MAINT reservation on a
+              hypervisor ends its VMs' life at its start).
+
+Four to six calls in all, whatever the number of jobs or nodes. On 22.05,
 `squeue --json` ignores filters and `sinfo --json` omits FUTURE nodes, so the
 fixed-column text formats are used: the free-text field comes last (the VM
 jobs' comment, the host jobs' name) and keeps any separator it holds.
@@ -26,16 +30,18 @@ import time
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import host_job_name, host_of_job
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse import (
-    JOB_FIELDS,
+    SNAPSHOT_HOST_JOB_FIELDS,
     VM_JOB_FIELDS,
+    parse_reservations as parse_reservation_records,
     parse_squeue,
+    reservation_from_record,
     snapshot_nodes as parse_nodes,
     snapshot_reservations as parse_reservations,
     squeue_format,
 )
 
 VM_SQUEUE_FORMAT = squeue_format(VM_JOB_FIELDS)
-HOST_SQUEUE_FORMAT = squeue_format(JOB_FIELDS)
+HOST_SQUEUE_FORMAT = squeue_format(SNAPSHOT_HOST_JOB_FIELDS)
 _JOB_STATES = "PENDING,RUNNING,CONFIGURING,COMPLETING"
 
 
@@ -105,6 +111,21 @@ def snapshot_from_file(data):
     return data
 
 
+def maintenance_windows(records, hypervisors):
+    """{node: {start, reservation}}: the earliest MAINT reservation (scontrol show res records) on each of
+    the hypervisors."""
+    windows = {}
+    wanted = set(hypervisors)
+    for record in records:
+        res = reservation_from_record(record)
+        if "MAINT" not in res["flags"] or res["start"] is None:
+            continue
+        for node in wanted.intersection(res["nodes"]):
+            if node not in windows or res["start"] < windows[node]["start"]:
+                windows[node] = {"start": res["start"], "reservation": res["name"]}
+    return windows
+
+
 class SlurmSnapshotReader(object):
     """Reads the snapshot through `runner` (common/runner.py's interface)."""
 
@@ -138,16 +159,31 @@ class SlurmSnapshotReader(object):
             names = ",".join(host_job_name(h) for h in sorted(pool_hosts))
             for job in parse_squeue(self._call(
                     ["squeue", "-h", "-a", "-t", _JOB_STATES, "--name", names,
-                     "-o", HOST_SQUEUE_FORMAT], self.host_conf)):
+                     "-o", HOST_SQUEUE_FORMAT], self.host_conf), SNAPSHOT_HOST_JOB_FIELDS):
                 vm = host_of_job(job["name"])
                 job["hypervisor"] = job["nodelist"] or None
                 # Two host jobs for one VM is a fault the reconciler reports; keep the oldest.
                 if vm not in host_jobs or int(job["id"]) < int(host_jobs[vm]["id"]):
                     host_jobs[vm] = job
+        hypervisors, maintenance = self._hypervisors(host_jobs)
         return {
             "time": now,
             "vm_jobs": vm_jobs,
             "nodes": nodes,
             "reservations": reservations,
             "host_jobs": host_jobs,
+            "hypervisors": hypervisors,
+            "maintenance": maintenance,
         }
+
+    def _hypervisors(self, host_jobs):
+        """({node: {state, flags, reason}}, {node: {start, reservation}}) of the host-cluster nodes that
+        run host jobs: their state, and the earliest MAINT reservation on each."""
+        names = sorted({job["hypervisor"] for job in host_jobs.values() if job.get("hypervisor")})
+        if not names:
+            return {}, {}
+        states = parse_nodes(self._call(["scontrol", "-F", "-o", "show", "node", ",".join(names)], self.host_conf))
+        hypervisors = {name: {"state": node["state"], "flags": node["flags"], "reason": node.get("reason")}
+                       for name, node in states.items() if name in names}
+        text = self._call(["scontrol", "-o", "show", "reservation"], self.host_conf, ok_texts=("No reservations",))
+        return hypervisors, maintenance_windows(parse_reservation_records(text), names)

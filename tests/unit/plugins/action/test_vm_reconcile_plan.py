@@ -59,6 +59,8 @@ def write_snapshot_file(tmp_path, drop=()):
         ("scontrol", "node"): (0, "scontrol_show_node.txt"),
         ("scontrol", "reservation"): (0, "scontrol_show_res.txt"),
         ("squeue", "host.conf"): (0, "squeue_host.txt"),
+        ("scontrol", "hv01"): (0, "host_scontrol_show_node_hv01.txt"),
+        ("scontrol", "reservation", "host.conf"): (1, "scontrol_show_res_none.txt"),
     })
     pool = ["vm-deb12-%03d" % i for i in range(1, 9)] + ["vm-disk-%03d" % i for i in range(1, 5)]
     snapshot = slurm_snapshot.SlurmSnapshotReader(runner, "vm.conf", "host.conf").read(pool)

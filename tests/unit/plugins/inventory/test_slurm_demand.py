@@ -32,12 +32,16 @@ CAPTURED = {
     ("scontrol", "node"): (0, "scontrol_show_node.txt"),
     ("scontrol", "reservation"): (0, "scontrol_show_res.txt"),
     ("squeue", "host.conf"): (0, "squeue_host.txt"),
+    ("scontrol", "hv01"): (0, "host_scontrol_show_node_hv01.txt"),
+    ("scontrol", "reservation", "host.conf"): (1, "scontrol_show_res_none.txt"),
 }
 AFTER_RESTART = {
     ("squeue", "vm.conf"): (0, "after_restart_squeue_vm.txt"),
     ("scontrol", "node"): (0, "after_restart_scontrol_show_node.txt"),
     ("scontrol", "reservation"): (1, "scontrol_show_res_none.txt"),
     ("squeue", "host.conf"): (0, "after_restart_squeue_host.txt"),
+    ("scontrol", "hv01"): (0, "host_scontrol_show_node_hv01.txt"),
+    ("scontrol", "reservation", "host.conf"): (1, "scontrol_show_res_none.txt"),
 }
 
 
@@ -87,11 +91,12 @@ def hostvars(inventory, host):
     return inventory.get_host(host).vars
 
 
-def test_four_calls_build_the_image_groups_and_their_demand(plugin_class, tmp_path):
+def test_six_calls_build_the_image_groups_and_their_demand(plugin_class, tmp_path):
     site = Site(tmp_path)
     inventory, runner = parse(plugin_class, site, CAPTURED)
     assert [(argv[0], conf) for argv, conf in runner.calls] == [
-        ("squeue", "vm.conf"), ("scontrol", "vm.conf"), ("scontrol", "vm.conf"), ("squeue", "host.conf")]
+        ("squeue", "vm.conf"), ("scontrol", "vm.conf"), ("scontrol", "vm.conf"), ("squeue", "host.conf"),
+        ("scontrol", "host.conf"), ("scontrol", "host.conf")]  # the hypervisors' states and maintenance
     host_query = runner.calls[3][0]
     assert host_query[host_query.index("--name") + 1].split(",")[:2] == ["hpcvm:vm-deb12-001", "hpcvm:vm-deb12-002"]
     groups = inventory.groups
@@ -151,7 +156,8 @@ def test_the_snapshot_file_holds_what_the_hosts_were_built_from(plugin_class, tm
                                                for h in inventory.groups["slurm_vm_image_" + g].get_hosts())
     assert [group["ids"] for group in snapshot["vm_job_groups"]] == [["10"], ["12"]]
     assert snapshot["host_jobs"]["vm-disk-004"]["hypervisor"] == "hv01"
-    assert [call["argv"][0] for call in snapshot["calls"]] == ["squeue", "scontrol", "scontrol", "squeue"]
+    assert [call["argv"][0] for call in snapshot["calls"]] == ["squeue", "scontrol", "scontrol", "squeue", "scontrol",
+                                                                "scontrol"]
 
 
 def test_keyed_groups_use_the_host_vars(plugin_class, tmp_path):

@@ -141,3 +141,38 @@ def test_an_invalid_registration_is_a_failed_boot_and_a_metric():
     lines = run_report.prometheus_text(run_report.run_summary(plan, [], 0, 0)).splitlines()
     assert 'hpc_slurm_vm_boot_failures{image="a",cause="invalid_registration"} 1' in lines
     assert 'hpc_slurm_vm_boot_failures{image="a",cause="boot_timeout"} 0' in lines
+
+
+BASE = {"image": "a", "image_version": "2026.12-1a2b3c4d", "path": "/var/lib/hpcvm/images/a.qcow2", "size": 4096,
+        "mtime": 1800000000, "sha256": "cd" * 32, "hashed": True, "hypervisor": "hv01"}
+
+
+def test_the_first_measure_of_an_image_version_is_recorded_and_never_replaced(tmp_path):
+    params = {"state_dir": str(tmp_path), "plan": PLAN, "submitted": [], "started": None, "textfile": None,
+              "base_images": [BASE, dict(BASE, image="b", sha256=None)]}  # b: a direct-kernel guest, no base
+    first = run_report.write_report(params, now=10)
+    assert first["base_images_recorded"] == ["a 2026.12-1a2b3c4d"]
+    with open(str(tmp_path / "base_images.json")) as handle:
+        records = json.load(handle)
+    assert records == {"a": {"2026.12-1a2b3c4d": {"path": BASE["path"], "size": 4096, "mtime": 1800000000,
+                                                  "sha256": "cd" * 32, "recorded": 10, "hypervisor": "hv01"}}}
+    # a later measure of the same version (another hypervisor, a changed file) does not replace the record
+    params["base_images"] = [dict(BASE, sha256="ef" * 32, hypervisor="hv02")]
+    second = run_report.write_report(params, now=20)
+    assert second["base_images_recorded"] == [] and "base_images.json" not in " ".join(second["files"])
+    with open(str(tmp_path / "base_images.json")) as handle:
+        assert json.load(handle)["a"]["2026.12-1a2b3c4d"]["sha256"] == "cd" * 32
+
+
+def test_the_summary_says_when_the_next_rule_fires_and_the_metrics_show_pause_and_rollout():
+    images = {"a": dict(PLAN["images"]["a"], paused={"reason": "x", "since": 1, "by": "root"},
+                        rollout={"old": 2, "new": 1})}
+    plan = dict(PLAN, images=images, next_due=1800000201,
+                reserve=[{"image": "a", "hostname": "vm-a-001", "start": 1800003000, "reason": "maintenance"}])
+    summary = run_report.run_summary(plan, [], 5, 10)
+    assert summary["next_due"] == 1800000201
+    assert summary["reserve"] == [{"hostname": "vm-a-001", "start": 1800003000, "reason": "maintenance"}]
+    text = run_report.prometheus_text(summary)
+    assert 'hpc_slurm_vm_paused{image="a"} 1' in text
+    assert 'hpc_slurm_vm_rollout_vms{image="a",version="old"} 2' in text
+    assert 'hpc_slurm_vm_rollout_vms{image="a",version="new"} 1' in text

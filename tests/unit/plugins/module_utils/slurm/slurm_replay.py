@@ -55,8 +55,9 @@ class SnapshotReplayRunner(object):
     """A runner (common/runner.py's interface) replaying the snapshot's captured outputs.
 
     outputs: {(command, key): (rc, fixture file name or None for empty output)}, where key is
-    scontrol's last argument (node, reservation) and, for squeue, the file name of the SLURM_CONF
-    it runs with. calls: (argv, that file name).
+    scontrol's last argument (node, reservation, or the host cluster's node names) and, for squeue, the
+    file name of the SLURM_CONF it runs with; (command, key, conf file name) when an scontrol call has
+    different outputs on the two clusters (the host cluster's reservations). calls: (argv, that file name).
     """
 
     def __init__(self, outputs, stderr=""):
@@ -68,6 +69,8 @@ class SnapshotReplayRunner(object):
         conf = os.path.basename((env or {}).get("SLURM_CONF") or "")
         self.calls.append((list(argv), conf))
         key = (argv[0], argv[-1] if argv[0] == "scontrol" else conf)
+        if (argv[0], argv[-1], conf) in self.outputs:  # the same scontrol call on the other cluster
+            key = (argv[0], argv[-1], conf)
         rc, name = self.outputs[key]
         return CommandResult(argv, rc, snapshot_fixture(name) if name else "", self.stderr)
 

@@ -172,7 +172,7 @@ def test_squeue_formats_are_declared_field_lists():
 
 
 def test_host_jobs_and_snapshot_jobs_come_from_the_same_parser():
-    jobs = parse.parse_squeue(snapshot_fixture("squeue_host.txt"))
+    jobs = parse.parse_squeue(snapshot_fixture("squeue_host.txt"), parse.SNAPSHOT_HOST_JOB_FIELDS)
     job = [j for j in jobs if j["name"] == "hpcvm:vm-disk-004"][0]
     as_host_format = "|".join((job["id"], job["name"], job["state"], job["nodelist"],
                                "2026-11-25T22:21:43", "2026-11-25T22:31:43"))

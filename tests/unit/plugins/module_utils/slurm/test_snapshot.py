@@ -21,16 +21,18 @@ def fake_runner(outputs, stderr=""):
     return SnapshotReplayRunner(outputs, stderr)
 
 
-def test_read_takes_four_calls_and_parses_everything():
+def test_read_takes_six_calls_and_parses_everything():
     run = fake_runner({
         ("squeue", "vm.conf"): (0, "squeue_vm.txt"),
         ("scontrol", "node"): (0, "scontrol_show_node.txt"),
         ("scontrol", "reservation"): (0, "scontrol_show_res.txt"),
         ("squeue", "host.conf"): (0, "squeue_host.txt"),
+        ("scontrol", "hv01"): (0, "host_scontrol_show_node_hv01.txt"),
+        ("scontrol", "reservation", "host.conf"): (1, "scontrol_show_res_none.txt"),
     })
     reader = snap.SlurmSnapshotReader(run, "vm.conf", "host.conf")
     result = reader.read(["vm-disk-003", "vm-disk-004"], now=1)
-    assert len(run.calls) == 4
+    assert len(run.calls) == 6  # the last two: the hypervisors' states and maintenance, on the host cluster
     assert run.calls[3][0][run.calls[3][0].index("--name") + 1] == "hpcvm:vm-disk-003,hpcvm:vm-disk-004"
     jobs = {j["id"]: j for j in result["vm_jobs"]}
     assert jobs["10"]["reason"] == "ReqNodeNotAvail, May be reserved for other job"
@@ -43,6 +45,10 @@ def test_read_takes_four_calls_and_parses_everything():
     host_job = result["host_jobs"]["vm-disk-004"]
     assert host_job["state"] == "RUNNING" and host_job["hypervisor"] == "hv01" and host_job["time_limit"] == 600
     assert host_job["end"] - host_job["start"] == 600
+    assert host_job["comment"] == "hpc.slurm_vm image=disk vm=vm-disk-004" and host_job["name"] == "hpcvm:vm-disk-004"
+    assert run.calls[4][0][-1] == "hv01" and run.calls[4][1] == "host.conf"  # only the hypervisors of host jobs
+    assert result["hypervisors"] == {"hv01": {"state": "IDLE", "flags": [], "reason": ""}}
+    assert result["maintenance"] == {}
 
 
 def test_no_reservations_is_not_an_error():

@@ -1,0 +1,100 @@
+# -*- coding: utf-8 -*-
+# Copyright: hpc.slurm_vm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One row per VM of a plan, for hpc.slurm_vm.status and the run summary, and when the next
+time-based rule fires (for a trigger that starts a run then). Pure.
+
+A row: hostname, image, state, version (the VM's image version, None when unknown),
+current_version (the image's), hypervisor, host_job_id, host_job_state, started, age, jobs (the
+VM-cluster jobs running on it), node_state, node_reason, and the next planned step with its
+reason (action, action_reason: drain, end_host_job, wait, finish, start, resume, gc, cancel, or None).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import nodeset
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.vm_state import VmState
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse import JOB_STATES_ON_NODE
+
+_ON_NODE = frozenset(JOB_STATES_ON_NODE)
+# The plan lists whose items name a VM's next step, and the step each gives.
+_ACTION_LISTS = (("teardown", None), ("start", "start"), ("resume", "resume"), ("gc", "gc"), ("cancel", "cancel"))
+
+
+def jobs_by_host(vm_jobs, hosts):
+    """{host: [job id]} of the jobs that run (or finish) on the given VM-cluster nodes."""
+    wanted = set(hosts)
+    found = {}
+    for job in vm_jobs or ():
+        if job.get("state") not in _ON_NODE or job.get("nodelist") in (None, "", "(null)"):
+            continue
+        for host in wanted.intersection(nodeset.expand(job["nodelist"])):
+            found.setdefault(host, []).append(job["id"])
+    return found
+
+
+def planned_actions(plan):
+    """{hostname: (action, reason)}: the first step the plan has for each host."""
+    actions = {}
+    for key, action in _ACTION_LISTS:
+        for item in plan.get(key) or ():
+            if item.get("hostname") and item["hostname"] not in actions:
+                actions[item["hostname"]] = (action or item.get("step"), item.get("reason"))
+    return actions
+
+
+def vm_rows(vms_by_image, images, plan, snapshot):
+    """The rows of every pool host that is not free, by image then hostname."""
+    listed = [vm for name in sorted(vms_by_image) for vm in vms_by_image[name] if vm["state"] != VmState.FREE]
+    jobs = jobs_by_host(snapshot.get("vm_jobs"), [vm["hostname"] for vm in listed])
+    actions = planned_actions(plan)
+    now = snapshot["time"]
+    rows = []
+    for vm in sorted(listed, key=lambda v: (v["image"], v["hostname"])):
+        host_job = vm.get("host_job") or {}
+        node = vm.get("node") or {}
+        started = vm.get("started") or host_job.get("start")
+        action, why = actions.get(vm["hostname"], (None, None))
+        rows.append({
+            "hostname": vm["hostname"], "image": vm["image"], "state": vm["state"],
+            "version": vm.get("version"), "current_version": images[vm["image"]]["version"],
+            "hypervisor": vm.get("hypervisor") or host_job.get("hypervisor"),
+            "host_job_id": host_job.get("id"), "host_job_state": host_job.get("state"),
+            "started": started, "age": (now - started) if started else None,
+            "jobs": jobs.get(vm["hostname"], []),
+            "node_state": node.get("state"), "node_reason": node.get("reason") or None,
+            "action": action, "action_reason": why,
+        })
+    return rows
+
+
+def next_due(vms_by_image, images, context):
+    """The epoch second the next time-based rule fires (idle_timeout, the lifetime's drain margin,
+    boot_timeout, a failed boot's hold, the end of a backoff), or None. A hint for a trigger: the run
+    it starts plans anew."""
+    times = []
+    drain_margin = context.rules["drain_margin"]
+    for name, vms in vms_by_image.items():
+        rules = images[name]["rules"]
+        for vm in vms:
+            times.extend(_due_times(vm, rules, drain_margin))
+    backoffs = [int(record["last_failure"]) + images[name]["rules"]["backoff_seconds"]
+                for name, record in (context.history or {}).items()
+                if name in images and isinstance(record, dict) and record.get("last_failure") is not None]
+    future = [t for t in times + backoffs if t > context.now]
+    return min(future) if future else None
+
+
+def _due_times(vm, rules, drain_margin):
+    state = vm["state"]
+    if state in (VmState.IDLE, VmState.BUSY) and vm.get("usable_end") is not None:
+        yield vm["usable_end"] - drain_margin
+    if state == VmState.IDLE and vm.get("idle_since") is not None:
+        yield vm["idle_since"] + rules["idle_timeout"] + 1
+    if state == VmState.BOOTING and vm.get("started") is not None:
+        yield vm["started"] + rules["boot_timeout"] + 1
+    node = vm.get("node") or {}
+    if state == VmState.LEFTOVER and node.get("state") == "DOWN" and node.get("reason_time"):
+        yield node["reason_time"] + rules["failed_hold"]
