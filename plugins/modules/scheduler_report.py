@@ -66,6 +66,15 @@ options:
     type: list
     elements: dict
     default: []
+  spawn_failed:
+    description:
+      - The VMs that did not start on their hypervisor in this run (role C(hpc.slurm_vm.spawn)'s C(spawn_failed)),
+        each with C(hostname), C(image), C(image_version), C(hypervisor) and C(msg) (for example a base image
+        changed in place, named with its image). Listed in the summary's C(spawn_failed) and counted in the metric
+        C(hpc_slurm_vm_spawn_failed).
+    type: list
+    elements: dict
+    default: []
 author:
   - hpc.slurm_vm contributors (!UNKNOWN)
 """

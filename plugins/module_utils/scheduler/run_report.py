@@ -139,6 +139,9 @@ def prometheus_text(summary):
     family("rollout_vms", "gauge", "The image's VMs by version during a rollout: old (still to go) and new.",
            [((("image", n), ("version", v)), (images[n].get("rollout") or {}).get(v, 0))
             for n in names for v in ("old", "new")])
+    family("spawn_failed", "gauge", "VMs whose start failed on their hypervisor in the run (e.g. a base image "
+           "changed in place), by image.",
+           [((("image", n),), sum(1 for f in summary.get("spawn_failed", []) if f.get("image") == n)) for n in names])
     family("spawned", "gauge", "Host jobs the run submitted, by image.",
            [((("image", n),), summary.get("spawned_by_image", {}).get(n, 0)) for n in names])
     family("cancelled", "gauge", "Pending host jobs the run cancelled.", [((), len(summary.get("cancelled", [])))])
@@ -187,6 +190,7 @@ ARGUMENT_SPEC = {
     "started": {"type": "float"},
     "textfile": {"type": "path"},
     "base_images": {"type": "list", "elements": "dict", "default": []},
+    "spawn_failed": {"type": "list", "elements": "dict", "default": []},
 }
 
 
@@ -201,6 +205,8 @@ def write_report(params, now, check_mode=False):
     history = failure_history(plan, previous, now)
     summary = run_summary(plan, params.get("submitted") or [], started if started is not None else now, now,
                           removed=params.get("removed") or [])
+    keys = ("hostname", "image", "image_version", "hypervisor", "msg")
+    summary["spawn_failed"] = [{key: item.get(key) for key in keys} for item in params.get("spawn_failed") or []]
     textfile = params.get("textfile") or os.path.join(state_dir, "hpc_slurm_vm.prom")
     files = [(history_path, to_json(history)), (os.path.join(state_dir, "summary.json"), to_json(summary)),
              (textfile, prometheus_text(summary)),

@@ -176,3 +176,14 @@ def test_the_summary_says_when_the_next_rule_fires_and_the_metrics_show_pause_an
     assert 'hpc_slurm_vm_paused{image="a"} 1' in text
     assert 'hpc_slurm_vm_rollout_vms{image="a",version="old"} 2' in text
     assert 'hpc_slurm_vm_rollout_vms{image="a",version="new"} 1' in text
+
+
+def test_a_vm_that_did_not_start_is_listed_with_its_image_and_counted(tmp_path):
+    failed = {"hostname": "vm-a-002", "image": "a", "image_version": "1a2b3c4d5e6f", "hypervisor": "hv02",
+              "msg": "image a: the base image /x.qcow2 changed in place", "error": "BaseImageChanged"}
+    params = {"state_dir": str(tmp_path), "plan": PLAN, "submitted": [], "started": None, "textfile": None,
+              "spawn_failed": [failed]}
+    summary = run_report.write_report(params, now=10)["summary"]
+    assert summary["spawn_failed"] == [{k: failed[k] for k in ("hostname", "image", "image_version", "hypervisor",
+                                                                "msg")}]
+    assert 'hpc_slurm_vm_spawn_failed{image="a"} 1' in run_report.prometheus_text(summary)
