@@ -109,7 +109,8 @@ def _expand(vms):
 
 def _guests(pool_vars, hypervisor):
     hypervisor = str(hypervisor).strip()
-    variables = pool_vars.get(hypervisor) or {}
+    # `in` first: Ansible's HostVars gives an undefined value, not None, for a host it does not have
+    variables = pool_vars[hypervisor] if hypervisor in pool_vars else {}  # noqa: SIM401
     guests = list(variables.get("slurm_vm_guests") or ())
     if not guests:
         raise InvalidInput("hypervisor %s runs no VM of hpc.slurm_vm: no host job hpcvm:<host> runs there in the "

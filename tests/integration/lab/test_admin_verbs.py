@@ -133,3 +133,7 @@ def test_status_of_the_lab_as_a_table_and_as_json():
     header = [t for t in table if t.startswith("HOST ")]
     assert header and header[0].split()[-3:] == ["JOBS", "NEXT", "WHY"]
     assert len([t for t in table if t.startswith("vm-")]) == len(data["vms"])
+    as_json = verb("status.yml", "-e", "status_format=json").ok()
+    assert as_json.changed == 0 and '"planned_at":' in as_json.output and '"rollout":' in as_json.output
+    bad = verb("status.yml", "-e", "status_format=xml")
+    assert bad.rc == 2 and "status_format must be table or json, got xml" in bad.output

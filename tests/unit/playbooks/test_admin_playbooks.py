@@ -101,3 +101,42 @@ def test_pause_playbook_refuses_bad_input_and_writes_nothing(site, extra, said):
     rc, out = _pause(site, *extra)
     assert rc == 2 and said in out, out
     assert os.listdir(str(site / "state")) == []
+
+
+@pytest.fixture
+def demand_site(site):
+    """The site plus what the slurm_demand inventory sets (as static variables): the snapshot's path on
+    localhost, a VM state on each pool host, the guests of each hypervisor. No Slurm is reached: these
+    cases change no node."""
+    inventory = yaml.safe_load((site / "inventory.yml").read_text())
+    inventory["all"]["hosts"]["localhost"]["slurm_vm_snapshot_file"] = str(site / "snapshot.json")
+    inventory["all"]["vars"]["slurm_vm_vm_cluster"] = {"slurm_conf": str(site / "no-slurm.conf")}
+    inventory["all"]["children"] = {
+        "slurm_vm_image_deb12": {"hosts": {
+            "vm-deb12-001": {"slurm_vm_image": "deb12", "slurm_vm_state": "booting", "slurm_vm_hypervisor": "hv01",
+                             "slurm_node_reason": ""},
+            "vm-deb12-002": {"slurm_vm_image": "deb12", "slurm_vm_state": "free", "slurm_vm_hypervisor": None,
+                             "slurm_node_reason": ""}}},
+        "slurm_vm_hypervisors": {"hosts": {"hv01": {"slurm_vm_guests": ["vm-deb12-001"]}}}}
+    (site / "inventory.yml").write_text(yaml.safe_dump(inventory))
+    return site
+
+
+def _drain(site, *extra):
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=checkout.COLLECTIONS, ANSIBLE_NOCOLOR="1",
+               ANSIBLE_CONFIG=os.path.join(str(site), "none.cfg"), ANSIBLE_LOCALHOST_WARNING="0")
+    proc = subprocess.run([checkout.executable("ansible-playbook"), "-i", "inventory.yml",
+                           os.path.join(checkout.ROOT, "playbooks", "drain.yml"), "-e", "reason='test'"] + list(extra),
+                          cwd=str(site), env=env, capture_output=True, text=True, timeout=300, check=False)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_drain_playbook_reads_the_demand_hostvars(demand_site):
+    rc, out = _drain(demand_site, "-e", "hypervisor=hv01")
+    assert rc == 0 and _changed(out) == 0, out
+    assert "not drained: vm-deb12-001 (booting): its slurmd has not registered" in out
+    assert "node reason: hpc.slurm_vm admin drain: test" in out
+    rc, out = _drain(demand_site, "-e", "hypervisor=hv02")
+    assert rc == 2 and "hypervisor hv02 runs no VM of hpc.slurm_vm" in out and "with VMs: hv01" in out, out
+    rc, out = _drain(demand_site, "-e", "vms=vm-deb12-002")
+    assert rc == 2 and "no VM to drain: vm-deb12-002 is free" in out, out
