@@ -37,6 +37,8 @@ SCRIPTS = [
     "scheduler_idle_bench.py",
     "scheduler_scale_idle_bench.py",
     "vm_path_bench.py",
+    "trigger_latency_bench.py",
+    "trigger_idle_bench.py",
     "many_vms_bench.py",
     "slurm_node_state_bench.py",
     "inventory_bench.py",

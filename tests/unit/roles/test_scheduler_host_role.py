@@ -3,7 +3,8 @@
 """Role scheduler_host on this machine, every path in a tmp folder: check mode writes nothing, the first run
 writes the folders, the wrapper and the trigger's files, a second run changes nothing, switching the trigger
 removes the other's files, bad settings fail before anything is written, and the wrapper runs the collection
-playbook under the lock with its arguments quoted (an ansible-playbook stand-in records its argv)."""
+playbook under the lock with its arguments quoted (an ansible-playbook stand-in records its argv). Trigger
+watch: the watcher program and its service (with the gc timer), whose ExecStart runs the installed watcher."""
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
@@ -15,6 +16,8 @@ import shutil
 import stat
 import subprocess
 import sys
+
+import shlex
 
 import pytest
 
@@ -53,6 +56,7 @@ def _vars(tmp, **overrides):
         scheduler_host_lock_dir=str(tmp / "run"), scheduler_host_wrapper=str(tmp / "hpc-slurm-vm-run"),
         scheduler_host_unit_dir=str(tmp / "units"), scheduler_host_tmpfiles_dir=str(tmp / "tmpfiles"),
         scheduler_host_cron_file=str(tmp / "cron" / "hpc-slurm-vm"), scheduler_host_logrotate_dir=str(tmp / "lr"),
+        scheduler_host_watch_program=str(tmp / "watch"),
         scheduler_host_manage_units=False, scheduler_host_ansible_playbook=str(recorder),
         scheduler_host_environment=dict(RECORD_TO=str(tmp / "argv"), ODD_PATH="/etc/x y/$HOME"),
         scheduler_host_playbook_args=["--vault-password-file", "/etc/a b/vault.pass"],
@@ -135,7 +139,11 @@ def test_switching_to_cron_removes_the_units_and_writes_one_line_per_offset(tmp_
 @pytest.mark.parametrize("overrides, words", [
     (dict(scheduler_host_trigger="cron", scheduler_host_interval=25), "cannot be kept with cron"),
     (dict(scheduler_host_inventories=[]), "non-empty list"),
-    (dict(scheduler_host_trigger="anacron"), "must be one of: systemd, cron, none, got: anacron"),
+    (dict(scheduler_host_trigger="anacron"), "must be one of: systemd, cron, watch, none, got: anacron"),
+    (dict(scheduler_host_trigger="watch"), "the SLURM_CONF paths of the VM and host clusters"),
+    (dict(scheduler_host_trigger="watch", scheduler_host_watch_poll=0, slurm_vm_vm_cluster={"slurm_conf": "/v"},
+          slurm_vm_host_cluster={"slurm_conf": "/h"}),
+     "scheduler_host_watch_poll must be a positive number"),
     (dict(scheduler_host_environment={"BAD NAME": "x"}), "environment a mapping"),
     (dict(scheduler_host_inventories=["/nonexistent/hpc-slurm-vm-inventory"]), "does not exist on localhost"),
     (dict(scheduler_host_manage_units=True), "systemd is not running"),
@@ -165,3 +173,67 @@ def _the_wrapper_runs_the_playbook_under_the_lock_with_every_word_quoted(tmp_pat
         fcntl.flock(lock, fcntl.LOCK_EX)
         busy = subprocess.run([wrapper, "scheduler"], capture_output=True, timeout=30, check=False)
     assert busy.returncode == 75
+
+
+WATCH_UNITS = ["units/hpc-slurm-vm-gc.service", "units/hpc-slurm-vm-gc.timer", "units/hpc-slurm-vm-watch.service"]
+
+
+def _exec_start(unit_text):
+    """ExecStart of a unit as argv (the words are plain or double-quoted; %% and $$ are systemd's escapes)."""
+    line = [ln for ln in unit_text.splitlines() if ln.startswith("ExecStart=")]
+    assert len(line) == 1, unit_text
+    return [w.replace("%%", "%").replace("$$", "$") for w in shlex.split(line[0][len("ExecStart="):])]
+
+
+def test_watch_installs_the_watcher_and_its_service_and_switching_back_removes_them(tmp_path):
+    role_vars = _vars(tmp_path, scheduler_host_trigger="watch", scheduler_host_watch_python=sys.executable, scheduler_host_command_prefix=["env", "A=b c%"],
+                      slurm_vm_vm_cluster={"slurm_conf": "/etc/slurm-vm/slurm.conf"},
+                      slurm_vm_host_cluster={"slurm_conf": "/etc/slurm/slurm.conf"})
+    # from the systemd trigger: its timer goes, the gc pair stays
+    assert _play(tmp_path, _vars(tmp_path))[0].returncode == 0
+    proc, recap = _play(tmp_path, role_vars)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    files = _files(tmp_path)
+    assert [f for f in files if f.startswith("units/")] == WATCH_UNITS
+    assert "watch" in files and "cron/hpc-slurm-vm" not in files
+    program = tmp_path / "watch"
+    assert program.read_text().startswith("#!%s\n" % sys.executable)
+    assert stat.S_IMODE(program.stat().st_mode) == 0o755
+    unit = (tmp_path / "units" / "hpc-slurm-vm-watch.service").read_text()
+    for line in ("Restart=always", "KillMode=mixed", "Type=simple", "TimeoutStopSec=930",
+                 "StandardOutput=append:%s/watch.log" % (tmp_path / "log"), "WantedBy=multi-user.target"):
+        assert line in unit.splitlines(), (line, unit)
+    assert _exec_start(unit) == [
+        "env", "A=b c%", str(program), "--wrapper", str(tmp_path / "hpc-slurm-vm-run"),
+        "--vm-slurm-conf", "/etc/slurm-vm/slurm.conf", "--host-slurm-conf", "/etc/slurm/slurm.conf",
+        "--state-dir", str(tmp_path / "state"), "--run-log", str(tmp_path / "log" / "scheduler.log"),
+        "--poll", "1.0", "--interval", "300", "--run-timeout", "900", "--gres-prefix", "vm_",
+        "--host-job-user", _me()]
+    # the installed program runs: its arguments parse (the loop itself: test_scheduler_host_watch.py)
+    helped = subprocess.run(_exec_start(unit)[2:3] + ["--help"], capture_output=True, text=True, timeout=30,
+                            check=False)
+    assert helped.returncode == 0 and "--vm-slurm-conf" in helped.stdout, helped.stderr
+    proc, recap = _play(tmp_path, role_vars)
+    assert proc.returncode == 0 and "changed=0" in recap, recap
+    if shutil.which("systemd-analyze"):
+        verify = subprocess.run(["systemd-analyze", "verify", "--man=no"] + [str(tmp_path / u) for u in WATCH_UNITS],
+                                capture_output=True, text=True, timeout=60, check=False)
+        assert not [line for line in verify.stderr.splitlines() if "hpc-slurm-vm" in line], verify.stderr
+    # back to systemd: the watcher and its unit go
+    proc, _recap = _play(tmp_path, _vars(tmp_path))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert [f for f in _files(tmp_path) if f.startswith("units/")] == UNITS and not program.exists()
+
+
+def test_watch_options_reach_its_command(tmp_path):
+    role_vars = _vars(tmp_path, scheduler_host_trigger="watch", scheduler_host_watch_poll=0.5, scheduler_host_interval=120, scheduler_host_gc_interval=0,
+                      scheduler_host_watch_host_job_user="", scheduler_host_watch_gres_prefix="vmx_",
+                      scheduler_host_watch_vm_slurm_conf="/v/slurm.conf",
+                      scheduler_host_watch_host_slurm_conf="/h/s.conf")
+    proc, _recap = _play(tmp_path, role_vars)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert [f for f in _files(tmp_path) if f.startswith("units/")] == ["units/hpc-slurm-vm-watch.service"]
+    argv = _exec_start((tmp_path / "units" / "hpc-slurm-vm-watch.service").read_text())
+    assert argv[argv.index("--poll") + 1] == "0.5" and argv[argv.index("--interval") + 1] == "120"
+    assert argv[argv.index("--gres-prefix") + 1] == "vmx_" and "--host-job-user" not in argv
+    assert argv[argv.index("--vm-slurm-conf") + 1] == "/v/slurm.conf"
