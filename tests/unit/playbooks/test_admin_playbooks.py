@@ -140,3 +140,39 @@ def test_drain_playbook_reads_the_demand_hostvars(demand_site):
     assert rc == 2 and "hypervisor hv02 runs no VM of hpc.slurm_vm" in out and "with VMs: hv01" in out, out
     rc, out = _drain(demand_site, "-e", "vms=vm-deb12-002")
     assert rc == 2 and "no VM to drain: vm-deb12-002 is free" in out, out
+
+
+NODE = {"state": "IDLE", "flags": [], "reason": "", "registered": True, "boot_time": 900, "slurmd_start": 950,
+        "last_busy": 990, "gres": "vm_deb12:1", "features": "", "alloc_cpus": 0}
+
+
+def test_status_playbook_prints_the_table_and_writes_the_json(demand_site):
+    """status.yml end to end on a snapshot file written here (the shape the slurm_demand inventory writes)."""
+    now = 1796300000
+    snapshot = {"time": now, "vm_jobs": [], "reservations": {},
+                "nodes": {"vm-deb12-001": dict(NODE, last_busy=now - 30, slurmd_start=now - 100),
+                          "vm-deb12-002": dict(NODE, state="FUTURE", registered=False)},
+                "host_jobs": {"vm-deb12-001": {"id": "100001", "name": "hpcvm:vm-deb12-001", "state": "RUNNING",
+                                               "start": now - 120, "end": now + 14000, "time_limit": 14400,
+                                               "hypervisor": "hv01", "comment": ""}}}
+    (demand_site / "snapshot.json").write_text(json.dumps(snapshot))
+    (demand_site / "state" / "paused.json").write_text(json.dumps(
+        {"deb12": {"reason": "cert pending", "since": now - 60, "by": "alice"}}))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=checkout.COLLECTIONS, ANSIBLE_NOCOLOR="1",
+               ANSIBLE_CONFIG=os.path.join(str(demand_site), "none.cfg"), ANSIBLE_LOCALHOST_WARNING="0",
+               ANSIBLE_DISPLAY_SKIPPED_HOSTS="0")
+    out_file = demand_site / "status.json"
+    proc = subprocess.run([checkout.executable("ansible-playbook"), "-i", "inventory.yml",
+                           os.path.join(checkout.ROOT, "playbooks", "status.yml"), "-e", "status_file=%s" % out_file],
+                          cwd=str(demand_site), env=env, capture_output=True, text=True, timeout=300, check=False)
+    out = proc.stdout + proc.stderr
+    if proc.returncode != 0 and "Unsupported parameters" in out and "paused_file" in out:
+        pytest.xfail("vm_plan has no paused_file yet (the lead's part of issue 18)")
+    assert proc.returncode == 0, out
+    data = json.loads(out_file.read_text())
+    (row,) = data["vms"]
+    assert (row["hostname"], row["state"], row["hypervisor"], str(row["host_job_id"])) == (
+        "vm-deb12-001", "idle", "hv01", "100001")
+    assert data["images"]["deb12"]["paused"]["reason"] == "cert pending"
+    assert "PAUSED since" in out and "by alice: cert pending" in out
+    assert "vm-deb12-001  deb12" in out
