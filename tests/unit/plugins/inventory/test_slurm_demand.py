@@ -156,8 +156,8 @@ def test_the_snapshot_file_holds_what_the_hosts_were_built_from(plugin_class, tm
                                                for h in inventory.groups["slurm_vm_image_" + g].get_hosts())
     assert [group["ids"] for group in snapshot["vm_job_groups"]] == [["10"], ["12"]]
     assert snapshot["host_jobs"]["vm-disk-004"]["hypervisor"] == "hv01"
-    assert [call["argv"][0] for call in snapshot["calls"]] == ["squeue", "scontrol", "scontrol", "squeue", "scontrol",
-                                                                "scontrol"]
+    commands = ["squeue", "scontrol", "scontrol", "squeue", "scontrol", "scontrol"]
+    assert [call["argv"][0] for call in snapshot["calls"]] == commands
 
 
 def test_keyed_groups_use_the_host_vars(plugin_class, tmp_path):

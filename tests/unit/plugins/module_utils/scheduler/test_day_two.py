@@ -109,8 +109,8 @@ def test_a_vm_of_unknown_version_is_not_rolled_over():
 def test_spawn_and_start_items_carry_the_recorded_base_image():
     record = {"path": "/var/lib/hpcvm/images/a.qcow2", "size": 1024, "mtime": 1700000000, "sha256": "ab" * 32}
     snapshot, images, _history = scenario_snapshot({
-        "host_jobs": {"vm-a-001": ["RUNNING", -10, 14000]}, "jobs": [[1, "a", 1, 1, 3600, -60, "Resources"],
-                                                                      [2, "a", 1, 1, 3600, -50, "Resources"]]})
+        "host_jobs": {"vm-a-001": ["RUNNING", -10, 14000]},
+        "jobs": [[1, "a", 1, 1, 3600, -60, "Resources"], [2, "a", 1, 1, 3600, -50, "Resources"]]})
     records = {"a": {images["a"]["version"]: dict(record, recorded=NOW - 100)}}
     result = vm_planner.plan(snapshot, images, base_records=records)
     assert result["spawn"][0]["base_record"] == record

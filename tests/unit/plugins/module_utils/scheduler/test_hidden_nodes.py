@@ -33,8 +33,8 @@ def fixture(name):
 
 def snapshot(with_vm_job=True, minutes_later=10):
     host_jobs = {}
-    for job in slurm_snapshot.parse_squeue(fixture("after_restart_squeue_host.txt"),
-                                          slurm_snapshot.SNAPSHOT_HOST_JOB_FIELDS):
+    fields = slurm_snapshot.SNAPSHOT_HOST_JOB_FIELDS
+    for job in slurm_snapshot.parse_squeue(fixture("after_restart_squeue_host.txt"), fields):
         job["hypervisor"] = job["nodelist"]
         host_jobs[job["name"][len("hpcvm:"):]] = job
     vm_jobs = slurm_snapshot.parse_squeue(fixture("after_restart_squeue_vm.txt"),

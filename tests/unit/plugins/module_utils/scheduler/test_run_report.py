@@ -184,6 +184,6 @@ def test_a_vm_that_did_not_start_is_listed_with_its_image_and_counted(tmp_path):
     params = {"state_dir": str(tmp_path), "plan": PLAN, "submitted": [], "started": None, "textfile": None,
               "spawn_failed": [failed]}
     summary = run_report.write_report(params, now=10)["summary"]
-    assert summary["spawn_failed"] == [{k: failed[k] for k in ("hostname", "image", "image_version", "hypervisor",
-                                                                "msg")}]
+    keys = ("hostname", "image", "image_version", "hypervisor", "msg")
+    assert summary["spawn_failed"] == [{k: failed[k] for k in keys}]
     assert 'hpc_slurm_vm_spawn_failed{image="a"} 1' in run_report.prometheus_text(summary)
