@@ -68,6 +68,9 @@ class Watch(object):
     """The lab's watcher, started with `extra_vars` (a JSON file) for every run it starts."""
 
     def __init__(self, extra_vars=None):
+        if not os.path.exists(UNIT):
+            raise StoryError("no %s: the lab's scheduler host needs scheduler_host_trigger: watch "
+                             "(inventories/lab/group_vars/scheduler.yml), then lab/up" % UNIT)
         self.extra_vars = extra_vars
         self.log = log_path()
         self.offset = 0
