@@ -53,6 +53,9 @@ def test_the_items_version_and_base_record_reach_libvirt_guest():
     args = _task("Start each VM")["hpc.slurm_vm.libvirt_guest"]
     assert _render(args["image_version"], {"vm": VMS[0]}) == "2026.11-a1b2c3d4"
     assert _render(args["base_record"], {"vm": VMS[0]}) == RECORD
+    # a recorded spawn_base entry handed back whole: only the record's four keys reach the module
+    whole = dict(RECORD, hashed=True, hostname="vm-disk-009", image="disk", image_version="2026.11-a1b2c3d4")
+    assert _render(args["base_record"], {"vm": dict(VMS[0], base_record=whole)}) == RECORD
     omit = "__omit_place_holder__test"
     assert _render(args["base_record"], {"vm": VMS[1], "omit": omit}) == omit
     assert _render(args["image_version"], {"vm": {"hostname": "vm-x"}, "omit": omit}) == omit
