@@ -106,6 +106,7 @@ class PlanContext(object):
         other_jobs = []  # not pending with one known gres: the jobs the next two read (demand_records)
         self.demand = demand_records(snapshot["vm_jobs"], images, self.now, other_jobs)  # {image: [record]}
         self.busy_hosts = hosts_with_jobs(other_jobs)
+        self.other_jobs = other_jobs
         self.spawn_budget = self.rules["max_spawn_per_run"]
         self.total_room = None
         self.wait_reasons = job_reasons.unknown_image_reasons(other_jobs, images, self.now)
@@ -145,7 +146,7 @@ def plan(snapshot, images, rules=None, history=None, claimed=(), registered=None
     result["gc"].extend(_foreign_reservations(snapshot, images))
     result["job_comments"] = job_reasons.comment_changes(snapshot["vm_jobs"], context.wait_reasons, reason_prefix,
                                                          context.reason_at)
-    result["vms"] = vm_rows.vm_rows(vms_by_image, images, result, snapshot)
+    result["vms"] = vm_rows.vm_rows(vms_by_image, images, result, snapshot["time"], context.other_jobs)
     result["next_due"] = vm_rows.next_due(vms_by_image, images, context)
     result["preview"] = preview_table(result)
     return result

@@ -14,11 +14,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from operator import itemgetter
+
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import nodeset
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.vm_state import VmState
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse import JOB_STATES_ON_NODE
 
 _ON_NODE = frozenset(JOB_STATES_ON_NODE)
+_IMAGE_HOST = itemgetter("image", "hostname")
 # The plan lists whose items name a VM's next step, and the step each gives.
 _ACTION_LISTS = (("teardown", None), ("start", "start"), ("resume", "resume"), ("gc", "gc"), ("cancel", "cancel"))
 
@@ -45,14 +48,14 @@ def planned_actions(plan):
     return actions
 
 
-def vm_rows(vms_by_image, images, plan, snapshot):
-    """The rows of every pool host that is not free, by image then hostname."""
+def vm_rows(vms_by_image, images, plan, now, vm_jobs):
+    """The rows of every pool host that is not free, by image then hostname. vm_jobs: the snapshot's VM-cluster
+    jobs (the planner passes those that are not pending demand: the running ones are among them)."""
     listed = [vm for name in sorted(vms_by_image) for vm in vms_by_image[name] if vm["state"] != VmState.FREE]
-    jobs = jobs_by_host(snapshot.get("vm_jobs"), [vm["hostname"] for vm in listed])
+    jobs = jobs_by_host(vm_jobs, [vm["hostname"] for vm in listed])
     actions = planned_actions(plan)
-    now = snapshot["time"]
     rows = []
-    for vm in sorted(listed, key=lambda v: (v["image"], v["hostname"])):
+    for vm in sorted(listed, key=_IMAGE_HOST):
         host_job = vm.get("host_job") or {}
         node = vm.get("node") or {}
         started = vm.get("started") or host_job.get("start")
