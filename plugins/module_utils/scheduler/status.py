@@ -82,8 +82,10 @@ def image_line(name, summary):
             _plural(summary.get("requested_units") or 0), duration(summary.get("oldest_wait"))))
     else:
         parts.append("no demand")
-    counts = summary.get("vms") or {}
-    parts.append("VMs " + (", ".join("%s %d" % (state, counts[state]) for state in sorted(counts)) or "none"))
+    counts = dict(summary.get("vms") or {})
+    free = counts.pop("free", 0)
+    parts.append("VMs " + (", ".join("%s %d" % (state, counts[state]) for state in sorted(counts)) or "none")
+                 + (" (%d name%s free)" % (free, _plural(free)) if free else ""))
     paused = summary["paused"]
     if paused:
         by = paused.get("by") or "?"

@@ -39,7 +39,8 @@ def plan():
         "started": 1250.5,
         "images": {
             "deb12": image_summary(pending_jobs=2, requested_units=2, oldest_wait=45, job_ids=["31", "32"],
-                                   vms={"busy": 1, "idle": 1, "draining": 1}, rollout={"old": 1, "new": 2}),
+                                   vms={"busy": 1, "idle": 1, "draining": 1, "free": 5},
+                                   rollout={"old": 1, "new": 2}),
             "disk": image_summary(version="0123456789ab",
                                   paused={"reason": "certification (ticket 4711)", "since": 1000, "by": "alice"}),
         },
@@ -62,7 +63,8 @@ def plan():
 def test_the_table_has_a_line_per_image_then_a_row_per_vm():
     lines = status.status_table(plan()).splitlines()
     assert lines[0] == ("image deb12 (version v2-aaaa): demand 2 jobs (2 units, oldest 45s); "
-                        "VMs busy 1, draining 1, idle 1; rollout: 1 VM of an old version to replace, 2 of this one")
+                        "VMs busy 1, draining 1, idle 1 (5 names free); "
+                        "rollout: 1 VM of an old version to replace, 2 of this one")
     since = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(1000))
     assert lines[1] == ("image disk (version 0123456789ab): no demand; VMs none; "
                         "PAUSED since %s by alice: certification (ticket 4711)" % since)
