@@ -63,15 +63,16 @@ def test_the_items_version_and_base_record_reach_libvirt_guest():
 
 def test_the_facts_the_scheduler_records_and_reports():
     facts = _task("Note the base image versions")["ansible.builtin.set_fact"]
-    variables = {"spawn_guests": RESULTS, "spawn_vms": VMS}
+    variables = {"spawn_guests": RESULTS, "spawn_vms": VMS, "inventory_hostname": "hv03"}
     assert _render(facts["spawn_base"], variables) == [
-        dict(RECORD, hashed=True, hostname="vm-disk-002", image="disk", image_version="2026.11-a1b2c3d4")]
+        dict(RECORD, hashed=True, hostname="vm-disk-002", image="disk", image_version="2026.11-a1b2c3d4",
+             hypervisor="hv03")]
     assert _render(facts["spawn_failed"], variables) == [
         {"hostname": "vm-disk-001", "image": "disk", "image_version": "2026.11-a1b2c3d4",
          "error": "BaseImageChanged", "msg": REFUSAL}]
     assert [vm["hostname"] for vm in _render(facts["spawn_started"], variables)] == ["vm-disk-002", "vm-deb12-001"]
     # no VMs at all (an empty spawn_vms skips the loop)
-    skipped = {"spawn_guests": {"results": [], "skipped": True}, "spawn_vms": []}
+    skipped = {"spawn_guests": {"results": [], "skipped": True}, "spawn_vms": [], "inventory_hostname": "hv03"}
     assert [_render(facts[key], skipped) for key in ("spawn_base", "spawn_failed", "spawn_started")] == [[], [], []]
 
 
