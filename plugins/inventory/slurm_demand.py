@@ -11,9 +11,10 @@ name: slurm_demand
 short_description: Slurm queue demand and VM pools of hpc.slurm_vm as an inventory
 version_added: 0.1.0
 description:
-  - Reads ONE snapshot of both clusters with four Slurm calls, whatever the number of jobs or nodes.
+  - Reads ONE snapshot of both clusters with four to six Slurm calls, whatever the number of jobs or nodes.
     VM cluster (pending and running jobs, pool nodes with FUTURE ones, reservations) and host cluster
-    (the host jobs C(hpcvm:<host>)).
+    (the host jobs C(hpcvm:<host>) with their comments, which name the image version; while host jobs run, the
+    states of their hypervisors and the MAINT reservations on them).
   - Every pool node of every image becomes a host in the group C(slurm_vm_image_<image>), with its node
     state, reason, registration, boot time, idle time, running jobs and their end times, host job,
     hypervisor, time left before the host job ends, and the planner's VM state (C(hidden) for a VM whose
