@@ -96,7 +96,7 @@ def image_line(name, summary):
             rollout["old"], _plural(rollout["old"]), rollout.get("new") or 0))
     if summary.get("spawn"):
         parts.append("this run would start %d" % summary["spawn"])
-    if summary.get("limited_by"):
+    if summary.get("limited_by") and not (paused and summary["limited_by"].startswith("image paused")):
         parts.append("limited by %s" % summary["limited_by"])
     if summary.get("backoff"):
         parts.append("backoff after %s failed boots" % summary["backoff"].get("failures", "?"))

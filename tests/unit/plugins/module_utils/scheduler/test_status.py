@@ -41,7 +41,7 @@ def plan():
             "deb12": image_summary(pending_jobs=2, requested_units=2, oldest_wait=45, job_ids=["31", "32"],
                                    vms={"busy": 1, "idle": 1, "draining": 1, "free": 5},
                                    rollout={"old": 1, "new": 2}),
-            "disk": image_summary(version="0123456789ab",
+            "disk": image_summary(version="0123456789ab", limited_by="image paused: certification (ticket 4711)",
                                   paused={"reason": "certification (ticket 4711)", "since": 1000, "by": "alice"}),
         },
         "vms": [
