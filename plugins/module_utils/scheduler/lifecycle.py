@@ -99,10 +99,11 @@ def _teardown_item(vm, image, step, why):
 
 def boot_failure(vm, step):
     """Why the VM's teardown is a failed boot, or None: it did not register in boot_timeout, or its
-    slurmd registered invalid (the image table and slurm.conf disagree). A failed boot counts toward
+    slurmd registered invalid (the image table and slurm.conf disagree); never when its hypervisor is out
+    of service (drained, or dead: its VM's slurmd stops answering and looks unregistered). A failed boot counts toward
     the image's backoff, and role teardown holds its node DOWN for failed_hold."""
-    if step != "end_host_job":
-        return None
+    if step != "end_host_job" or vm.get("hypervisor_out"):
+        return None  # a VM whose hypervisor left the host cluster's service did not fail to boot
     if vm["state"] == VmState.BOOTING:
         return "boot_timeout"
     if vm["state"] == VmState.FAILED and INVALID_REG in vm["node"]["flags"]:

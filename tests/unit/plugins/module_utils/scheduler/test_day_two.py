@@ -174,6 +174,7 @@ def test_a_booting_vm_on_a_drained_hypervisor_ends_its_host_job_and_is_not_suppl
     result = vm_planner.plan(snapshot, images)
     assert [(t["hostname"], t["step"]) for t in result["teardown"]] == [("vm-a-001", "end_host_job")]
     assert "hv00" in result["teardown"][0]["reason"]
+    assert result["teardown"][0]["boot_failure"] is None  # not a failed boot: no DOWN hold, no backoff
     assert [s["hostname"] for s in result["spawn"]] == ["vm-a-002"]  # the job gets a VM elsewhere
 
 
