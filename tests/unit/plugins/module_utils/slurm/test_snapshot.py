@@ -116,3 +116,53 @@ def test_array_tasks_parse_once_and_round_trip_through_the_file_form():
     assert len(on_file["vm_job_groups"]) == 2 and "vm_jobs" not in on_file
     assert snap.snapshot_from_file(on_file) == snapshot
     assert snap.snapshot_from_file(snapshot) == snapshot
+
+
+def test_a_drained_hypervisor_and_its_maintenance_reservation_are_read():
+    """Captured by tests/e2e/test_hypervisor_drain.py (HPCVM_CAPTURE_DIR): hv01 drained for maintenance with a
+    MAINT reservation an hour ahead, while VMs run on hv01 and hv02."""
+    run = fake_runner({
+        ("squeue", "vm.conf"): (0, "squeue_vm.txt"),
+        ("scontrol", "node"): (0, "scontrol_show_node.txt"),
+        ("scontrol", "reservation"): (0, "hypervisor_drain_scontrol_show_res.txt"),
+        ("squeue", "host.conf"): (0, "hypervisor_drain_squeue_host.txt"),
+        ("scontrol", "hv01,hv02"): (0, "hypervisor_drain_host_scontrol_show_node.txt"),
+        ("scontrol", "reservation", "host.conf"): (0, "hypervisor_drain_host_scontrol_show_res.txt"),
+    })
+    result = snap.SlurmSnapshotReader(run, "vm.conf", "host.conf").read(["vm-deb12-001", "vm-deb12-002"], now=1)
+    assert run.calls[4][0][-1] == "hv01,hv02"
+    jobs = result["host_jobs"]
+    assert jobs["vm-deb12-001"]["comment"] == "hpc.slurm_vm image=deb12 vm=vm-deb12-001 version=378a01e4b89e"
+    assert jobs["vm-deb12-002"]["hypervisor"] == "hv02"
+    assert result["hypervisors"]["hv01"] == {"state": "ALLOCATED", "flags": ["DRAIN"], "reason": "e2e maintenance"}
+    maint = result["maintenance"]
+    assert list(maint) == ["hv01"] and maint["hv01"]["reservation"] == "e2e-maint"
+    assert maint["hv01"]["start"] == parse.parse_time("2026-12-02T18:16:25")
+    assert result["reservations"]["hpcvm-vm-deb12-001"]["ours"] is True
+
+
+def test_the_planner_drains_the_vm_of_the_captured_drained_hypervisor_and_moves_its_reservation():
+    import os
+    import yaml
+    from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
+    from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import planner
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "..", "..", "..", "..", "..", "inventories", "lab", "group_vars", "all",
+                           "images.yml")) as handle:
+        images = image_table.normalize_table(yaml.safe_load(handle)["slurm_vm_images"])
+    run = fake_runner({
+        ("squeue", "vm.conf"): (0, "squeue_vm.txt"), ("scontrol", "node"): (0, "scontrol_show_node.txt"),
+        ("scontrol", "reservation"): (0, "hypervisor_drain_scontrol_show_res.txt"),
+        ("squeue", "host.conf"): (0, "hypervisor_drain_squeue_host.txt"),
+        ("scontrol", "hv01,hv02"): (0, "hypervisor_drain_host_scontrol_show_node.txt"),
+        ("scontrol", "reservation", "host.conf"): (0, "hypervisor_drain_host_scontrol_show_res.txt"),
+    })
+    now = parse.parse_time("2026-12-02T17:16:30")
+    snapshot = snap.SlurmSnapshotReader(run, "vm.conf", "host.conf").read(["vm-deb12-001", "vm-deb12-002"], now=now)
+    plan = planner.plan(snapshot, images)
+    hv01 = [t for t in plan["teardown"] if t["hostname"] == "vm-deb12-001"]
+    assert hv01 and "hypervisor hv01 out of service in the host cluster (ALLOCATED+DRAIN: e2e maintenance)" in (
+        hv01[0]["reason"])
+    assert [t["hostname"] for t in plan["teardown"]] == ["vm-deb12-001"]  # hv02's VM stays
+    reserve = {r["hostname"]: r["start"] for r in plan["reserve"]}
+    assert reserve == {"vm-deb12-001": parse.parse_time("2026-12-02T18:16:25") - 70}
