@@ -10,6 +10,11 @@ provisioning server (role boot_provision, image setting slurm_binaries), which c
 slurmd, its plugins and munge; the gate passes, the FUTURE node turns IDLE, and a batch
 job runs on it. Afterwards the domain, the reservation and the node's registration are
 gone (the node is FUTURE again).
+
+The SMBIOS boot also covers the plain disk-image boot (it was test_disk_image.py, merged to
+boot the image once less): libvirt_guest waits for the image's HPCVM-DISK-READY marker and
+the reserved address, the guest runs the image's own kernel, a repeat changes nothing, and
+state=absent removes the domain and its files but never the base image.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -38,11 +43,17 @@ HOSTSD = os.path.join(LAB_DIR, "dnsmasq", "hosts.d")
 RESERVATION = os.path.join(HOSTSD, "hpc-slurm-vm-" + HOST)
 BUNDLE = os.path.join(LAB_DIR, "provision", "vm", HOST, "bundle.tar.gz")
 INVENTORY = os.path.join(REPO, "inventories", "lab", "group_vars", "all")
+MARKER = "HPCVM-DISK-READY"
 
 
 def hup_dnsmasq():
     with open(os.path.join(LAB_DIR, "run", "dnsmasq.pid")) as handle:
         os.kill(int(handle.read().strip()), signal.SIGHUP)
+
+
+def leftovers():
+    return sorted(name for name in os.listdir(STATE_DIR) if name.startswith(HOST + ".")) \
+        if os.path.isdir(STATE_DIR) else []
 
 
 def state(lab):
@@ -70,6 +81,8 @@ def disk_image():
     proc = subprocess.run([BUILD, "--cached"], capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0, "build-disk-image failed:\n%s\n%s" % (proc.stdout, proc.stderr[-3000:])
     image, kernel, initrd = proc.stdout.split()
+    for path in (image, kernel, initrd):
+        assert os.path.getsize(path) > 0, path
     return dict(image=image, kernel=kernel, initrd=initrd)
 
 
@@ -96,6 +109,7 @@ def node(libvirtd, bundles, lab):
     assert state(lab).split("+")[0] == "FUTURE", "%s is in use: %s" % (HOST, state(lab))
     run_module("libvirt_guest", dict(name=HOST, uri=URI, state_dir=STATE_DIR, state="absent"))
     mac, ip = image_table.vm_mac(image, HOST), image_table.vm_ip(image, HOST)
+    assert (image["name"], mac, ip) == ("disk", "52:54:00:77:02:02", "10.77.2.2")
     tmp = os.path.join(HOSTSD, ".hpc-slurm-vm-%s.new" % HOST)
     with open(tmp, "w") as handle:
         handle.write("%s,%s,%s\n" % (mac, ip, HOST))
@@ -129,9 +143,28 @@ def boot_args(lab, disk_image, node, via):
         metadata=dict(image="disk", test="disk-guest-node"), timeout=300)
     if via == "cmdline":
         args["cmdline"] += " vm.hostname=%s vm.fetch=%s?token=%s vm.tmpdisk=tmpdisk" % (HOST, url, token)
-    else:   # the hostname from the SMBIOS serial, the rest from OEM strings
+    else:   # the hostname from the SMBIOS serial, the rest from OEM strings; the module waits for the marker
         args["sysinfo"]["oem_strings"] = ["vm.fetch=" + url, "vm.token=" + token, "vm.tmpdisk=tmpdisk"]
+        args["wait_for"] = dict(console=MARKER, address=node["ip"])
     return args
+
+
+def check_the_boot_waited_for_the_marker(disk_image, node, args, result, seconds):
+    """libvirt_guest returned once the console showed the marker with the reserved address; the guest runs the
+    image's own kernel; its files are there; a repeat changes nothing."""
+    assert "define" in result["actions"] and "start" in result["actions"], result["actions"]
+    lines = [line for line in console().splitlines() if MARKER in line]
+    assert lines, console()[-3000:]
+    match = re.search(r"host=(\S+) ip=([0-9.]+)/\d+ kernel=(\S+)", lines[-1])
+    assert match, lines[-1]
+    assert match.group(1) == HOST
+    assert match.group(2) == node["ip"]
+    # its own kernel, not the fast guest's PVH vmlinux: the release matches the image's vmlinuz
+    assert os.path.basename(os.path.realpath(disk_image["kernel"])) == "vmlinuz-" + match.group(3)
+    print("%s: define+start to %s in %.1f s (%s)" % (HOST, MARKER, seconds, lines[-1].strip()))
+    assert set(leftovers()) >= {HOST + ".qcow2", HOST + ".tmp.raw", HOST + ".console.log"}, leftovers()
+    again = run_module("libvirt_guest", dict(args, wait_for=None))
+    assert not again.get("failed") and not again["changed"], again
 
 
 def timeline(out):
@@ -157,6 +190,8 @@ def test_disk_guest_fetches_its_bundle_passes_the_gate_and_runs_a_job(lab, disk_
     result = run_module("libvirt_guest", args, timeout=420)
     assert not result.get("failed"), result
     assert result["changed"] and result["state"] == "running", result
+    if via == "smbios":
+        check_the_boot_waited_for_the_marker(disk_image, node, args, result, time.monotonic() - started)
 
     def registered():
         out = console()
@@ -182,3 +217,10 @@ def test_disk_guest_fetches_its_bundle_passes_the_gate_and_runs_a_job(lab, disk_
     assert info["JobState"] == "COMPLETED" and info["NodeList"] == HOST, info
     wait_until(lambda: "HPCVM-JOB-OUT %s" % HOST in console(), 10, what="the job's output on the console")
     print("%s: job %s ran in %.1f s after submission" % (HOST, job, time.monotonic() - queued))
+
+    if via == "smbios":   # removed: the domain and its files, never the base image (the fixture checks again)
+        gone = run_module("libvirt_guest", dict(name=HOST, uri=URI, state_dir=STATE_DIR, state="absent"))
+        assert not gone.get("failed") and gone["changed"] and gone["state"] == "absent", gone
+        assert virsh("dominfo", HOST).returncode != 0, "domain %s is still defined" % HOST
+        assert leftovers() == [], leftovers()
+        assert os.path.getsize(disk_image["image"]) > 0, "the base image must survive the guest's removal"
