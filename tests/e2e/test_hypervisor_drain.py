@@ -59,7 +59,7 @@ def reader_outputs(hypervisor):
 
 def test_a_drained_hypervisor_lets_its_vm_finish_the_job_then_the_vm_goes_and_is_not_replaced_there():
     story = Story(image=IMAGE, idle_timeout=15, name="hypervisor-drain")
-    first = submit("e2e-hv-drain-1", 40)
+    first = submit("e2e-hv-drain-1", 90)  # long enough to be running when the drain is checked, on a busy machine
     second = None
     hypervisor = None
     try:
