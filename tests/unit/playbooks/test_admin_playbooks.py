@@ -47,8 +47,8 @@ def test_drain_talks_to_the_vm_cluster_as_the_scheduler_does():
     assert task["hpc.slurm_vm.slurm_node_state"]["state"] == "drain"
 
 
-IMAGES = {"deb12": {"pool": "vm-deb12-[001-002]", "network": {"bridge": "br0", "subnet": "10.77.0.0/16",
-                                                               "ip_offset": 256, "mac_prefix": "52:54:00:77:01"}}}
+NETWORK = {"bridge": "br0", "subnet": "10.77.0.0/16", "ip_offset": 256, "mac_prefix": "52:54:00:77:01"}
+IMAGES = {"deb12": {"pool": "vm-deb12-[001-002]", "network": NETWORK}}
 
 
 @pytest.fixture
