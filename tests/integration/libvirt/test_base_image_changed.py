@@ -100,8 +100,7 @@ def test_a_base_overwritten_in_place_is_refused_and_flagged(base_dir):
     assert os.stat(base).st_ino == inode and sha256(base) != record["sha256"]
 
     for check_mode in (True, False):
-        refused = run_module("libvirt_guest", dict(guest("t7-base-2", root, base, base_record=record),
-                                                   _ansible_check_mode=check_mode))
+        refused = run_module("libvirt_guest", guest("t7-base-2", root, base, base_record=record), check=check_mode)
         assert refused.get("failed") and refused["error"] == "BaseImageChanged" and not refused["changed"], refused
         assert refused["msg"].startswith("image %s: the base image %s was changed in place: its recorded version is "
                                          "sha256 %s" % (IMAGE, base, record["sha256"])), refused["msg"]
@@ -126,17 +125,16 @@ def test_hashing_the_lab_disk_image_once(libvirtd, tmp_path):
 
     state_dir = str(tmp_path / "vms")
     args = dict(name="t7-base-hash", uri=URI, state_dir=state_dir, virt_type="qemu", memory=256,
-                image=DISK_IMAGE, image_dir=os.path.dirname(DISK_IMAGE), metadata=dict(image="disk"),
-                _ansible_check_mode=True)
+                image=DISK_IMAGE, image_dir=os.path.dirname(DISK_IMAGE), metadata=dict(image="disk"))
     started = time.monotonic()
-    result = run_module("libvirt_guest", args)
+    result = run_module("libvirt_guest", args, check=True)
     wall = time.monotonic() - started
     assert not result.get("failed") and result["base"]["hashed"] is True, result.get("msg", result)
     assert result["base"]["sha256"] == sha256(DISK_IMAGE) and not os.path.exists(state_dir)
     cache = base_image.Sha256Cache(state_dir)
     cache.sha256(DISK_IMAGE)
     assert cache.flush()
-    again = run_module("libvirt_guest", args)
+    again = run_module("libvirt_guest", args, check=True)
     assert again["base"]["hashed"] is False and again["base"]["sha256"] == result["base"]["sha256"], again
     print("lab disk image %s (%.1f MiB): hashed in %.3f s (module timings.base; task %.2f s), from the cache in "
           "%.3f s" % (DISK_IMAGE, result["base"]["size"] / 1048576.0, result["timings"]["base"], wall,
