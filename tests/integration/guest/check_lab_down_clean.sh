@@ -68,6 +68,8 @@ if [ $mode = full ]; then
     check "no process from $f" dead "$f"
   done
   check "libvirt's persistent config holds no lab domain" none "ls /etc/libvirt/qemu/*.xml"
+  check "no watcher left" none "pgrep -f -- '--vm-slurm-conf $VM_SLURM_CONF'"
+  check "no watch.pid" test ! -e "$LAB_DIR/run/watch.pid"
   check "no sshd of a stand-in, no ssh master connection of the lab" none \
     "pgrep -f '^(sshd: )?/usr/sbin/sshd -f $LAB_DIR/|^ssh: $LAB_DIR/ssh/cp/'"
 else
