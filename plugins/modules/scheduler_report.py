@@ -58,11 +58,20 @@ options:
     type: path
   base_images:
     description:
-      - The base images the run's spawns measured (role C(hpc.slurm_vm.spawn)'s C(spawn_bases) of each hypervisor),
+      - The base images the run's spawns measured (role C(hpc.slurm_vm.spawn)'s C(spawn_base) of each hypervisor),
         each with C(image), C(image_version), C(path), C(size), C(mtime), C(sha256) and C(hypervisor).
       - The first measure of an image version is recorded in C(base_images.json) in O(state_dir) and never
         replaced; M(hpc.slurm_vm.vm_plan) reads it (O(hpc.slurm_vm.vm_plan#module:base_records_file)) so that
         M(hpc.slurm_vm.libvirt_guest) refuses an overlay on a base image changed in place.
+    type: list
+    elements: dict
+    default: []
+  flagged:
+    description:
+      - What the reconciler reported and left alone in this run (role C(hpc.slurm_vm.reconcile)'s
+        C(reconcile_flagged)), each with C(kind), C(hostname), C(image), C(where) and C(reason); for example
+        C(base_changed), a running VM whose base image was changed in place. Listed in the summary's C(flagged) and
+        counted in the metric C(hpc_slurm_vm_flagged).
     type: list
     elements: dict
     default: []

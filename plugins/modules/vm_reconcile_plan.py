@@ -166,6 +166,14 @@ waiting:
   returned: always
   type: list
   elements: dict
+flagged:
+  description:
+    - Problems reported, never acted on, with C(kind), C(hostname), C(where) and C(reason). Kind C(base_changed) - a
+      domain of ours whose overlay's base image changed in place since the VM started (or is gone), with
+      C(image), C(image_version), C(base_path) and C(host_job): its VM keeps running, but may read corrupt data.
+  returned: always
+  type: list
+  elements: dict
 protected:
   description: Records of ours that belong to a live VM, with the reason.
   returned: always
@@ -181,7 +189,7 @@ first_seen:
   returned: always
   type: dict
 lines:
-  description: One line per removal, resume and waiting record, for logs.
+  description: One line per removal, resume, waiting record and flag, for logs.
   returned: always
   type: list
   elements: str

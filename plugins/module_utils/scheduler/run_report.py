@@ -31,6 +31,7 @@ TEARDOWN_STEPS = ("drain", "end_host_job", "wait", "finish")
 BOOT_FAILURE_CAUSES = ("boot_timeout", "invalid_registration")  # lifecycle.boot_failure
 DRIFT_FIELDS = ("CPUs", "RealMemory", "Gres")  # config_drift.FIELDS
 METRIC_PREFIX = "hpc_slurm_vm_"
+FLAG_KINDS = ("base_changed",)  # what the reconciler reports and leaves alone
 
 
 def failure_history(plan, previous, now):
@@ -142,6 +143,9 @@ def prometheus_text(summary):
     family("spawn_failed", "gauge", "VMs whose start failed on their hypervisor in the run (e.g. a base image "
            "changed in place), by image.",
            [((("image", n),), sum(1 for f in summary.get("spawn_failed", []) if f.get("image") == n)) for n in names])
+    family("flagged", "gauge", "Problems the reconciler reported and left alone (base_changed: a running VM's base "
+           "image changed in place), by kind.",
+           [((("kind", k),), sum(1 for f in summary.get("flagged", []) if f.get("kind") == k)) for k in FLAG_KINDS])
     family("spawned", "gauge", "Host jobs the run submitted, by image.",
            [((("image", n),), summary.get("spawned_by_image", {}).get(n, 0)) for n in names])
     family("cancelled", "gauge", "Pending host jobs the run cancelled.", [((), len(summary.get("cancelled", [])))])
@@ -191,6 +195,7 @@ ARGUMENT_SPEC = {
     "textfile": {"type": "path"},
     "base_images": {"type": "list", "elements": "dict", "default": []},
     "spawn_failed": {"type": "list", "elements": "dict", "default": []},
+    "flagged": {"type": "list", "elements": "dict", "default": []},
 }
 
 
@@ -207,6 +212,8 @@ def write_report(params, now, check_mode=False):
                           removed=params.get("removed") or [])
     keys = ("hostname", "image", "image_version", "hypervisor", "msg")
     summary["spawn_failed"] = [{key: item.get(key) for key in keys} for item in params.get("spawn_failed") or []]
+    summary["flagged"] = [{key: item.get(key) for key in ("kind", "hostname", "image", "where", "reason")}
+                          for item in params.get("flagged") or []]
     textfile = params.get("textfile") or os.path.join(state_dir, "hpc_slurm_vm.prom")
     files = [(history_path, to_json(history)), (os.path.join(state_dir, "summary.json"), to_json(summary)),
              (textfile, prometheus_text(summary)),

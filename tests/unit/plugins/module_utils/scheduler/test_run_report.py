@@ -187,3 +187,13 @@ def test_a_vm_that_did_not_start_is_listed_with_its_image_and_counted(tmp_path):
     keys = ("hostname", "image", "image_version", "hypervisor", "msg")
     assert summary["spawn_failed"] == [{k: failed[k] for k in keys}]
     assert 'hpc_slurm_vm_spawn_failed{image="a"} 1' in run_report.prometheus_text(summary)
+
+
+def test_what_the_reconciler_flagged_is_listed_and_counted(tmp_path):
+    flag = {"kind": "base_changed", "hostname": "vm-disk-001", "image": "disk", "where": "hv01",
+            "reason": "image disk: the base image /x/disk.qcow2 was changed in place", "host_job": "7"}
+    params = {"state_dir": str(tmp_path), "plan": PLAN, "submitted": [], "started": None, "textfile": None,
+              "flagged": [flag]}
+    summary = run_report.write_report(params, now=10)["summary"]
+    assert summary["flagged"] == [{k: flag[k] for k in ("kind", "hostname", "image", "where", "reason")}]
+    assert 'hpc_slurm_vm_flagged{kind="base_changed"} 1' in run_report.prometheus_text(summary)
