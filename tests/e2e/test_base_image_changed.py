@@ -11,10 +11,6 @@ flags the running VM with the image's name, and a second job's VM is refused on 
 BaseImageChanged, naming the image, and no overlay or domain is created for it. The run reports
 the problem with the image's name; the VM's host job is then ended by boot_timeout as any VM that
 did not boot.
-
-Needs the scheduler's wiring of image versions (the plan's spawn and start items carry
-image_version and base_record, and the scheduler records spawn_base): until that is in, the
-second VM is made (nothing hands libvirt_guest the record), and this test fails as expected.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -40,9 +36,6 @@ SUMMARY = os.path.join(LAB_DIR, "scheduler", "summary.json")
 PREFIX = "e2e-base-changed"
 APPENDED = 65536
 
-pytestmark = pytest.mark.xfail(
-    strict=True, reason="needs the scheduler's image-version wiring (issue 18): the plan's spawn/start items must "
-                        "carry image_version and base_record, and the scheduler must record role spawn's spawn_base")
 
 
 def sha256(path):
