@@ -170,7 +170,7 @@ flagged:
   description:
     - Problems reported, never acted on, with C(kind), C(hostname), C(where) and C(reason). Kind C(base_changed) - a
       domain of ours whose overlay's base image changed in place since the VM started (or is gone), with
-      C(image), C(image_version), C(base_path) and C(host_job): its VM keeps running, but may read corrupt data.
+      C(image), C(image_version), C(base_path) and C(host_job); its VM keeps running, but may read corrupt data.
   returned: always
   type: list
   elements: dict
