@@ -19,7 +19,7 @@ _FIELDS = ("path", "size", "mtime", "sha256")
 
 def merge_records(records, measured, now):
     """(records with every measured base of a version not recorded yet, the [(image, version)] added).
-    measured: [{image, image_version, path, size, mtime, sha256, hypervisor}] (role spawn's `spawn_base` of each hypervisor);
+    measured: [{image, image_version, path, size, mtime, sha256, hypervisor}] (role spawn's `spawn_base`);
     items without sha256 (a direct-kernel guest, a failed start) are skipped."""
     merged = {image: dict(versions) for image, versions in (records or {}).items()}
     added = []

@@ -147,6 +147,10 @@ def teardown_step(vm, image, context, used, idle_kept):
     rule = TEARDOWN_RULES.get(vm["state"])
     if rule is None:
         return None, None
+    if vm.get("hypervisor_dead") and vm["state"] != VmState.LEFTOVER.value:
+        # nothing reaches a dead hypervisor: the host cluster ends the host job (NODE_FAIL), then `finish`
+        return "wait", "hypervisor %s does not answer in the host cluster (%s): its host job ends there" % (
+            vm["hypervisor"], vm["hypervisor_out"])
     return rule(vm, image, context, used, idle_kept)
 
 

@@ -123,6 +123,21 @@ HYPERVISOR_OUT_FLAGS = ("DRAIN", "FAIL", "MAINT", "NOT_RESPONDING", "REBOOT_REQU
                         "POWER_DOWN", "POWERING_DOWN")
 
 
+# The host-cluster node states of a hypervisor that does not answer: the host cluster ends its host jobs
+# (NODE_FAIL), and nothing can reach it (no domain check, no host-job trap).
+HYPERVISOR_DEAD_STATES = ("DOWN", "FAIL")
+HYPERVISOR_DEAD_FLAGS = ("NOT_RESPONDING",)
+
+
+def hypervisor_dead(hypervisor, hypervisors):
+    """Whether the host-cluster node `hypervisor` is down or does not answer (False when unknown)."""
+    node = (hypervisors or {}).get(hypervisor) if hypervisor else None
+    if not node:
+        return False
+    flags = node.get("flags") or ()
+    return node.get("state") in HYPERVISOR_DEAD_STATES or any(f in HYPERVISOR_DEAD_FLAGS for f in flags)
+
+
 def hypervisor_out(hypervisor, hypervisors):
     """Why the host-cluster node `hypervisor` is out of service ('drained: <reason>'), or None. hypervisors:
     the snapshot's {node: {state, flags, reason}} of the nodes running host jobs. A node missing
@@ -257,6 +272,7 @@ def _state_of_running_vm(vm, image, snapshot, rules, busy_hosts, registered):
     vm["started"] = started
     vm["hypervisor"] = host_job.get("hypervisor")
     vm["hypervisor_out"] = hypervisor_out(vm["hypervisor"], hypervisors)
+    vm["hypervisor_dead"] = hypervisor_dead(vm["hypervisor"], hypervisors)
     if node["state"] in ("DOWN", "FAIL") or "FAIL" in node["flags"] or INVALID_REG in node["flags"]:
         return VmState.FAILED  # INVALID_REG: its slurmd registered with less than slurm.conf says (drained too)
     if "DRAIN" in node["flags"]:

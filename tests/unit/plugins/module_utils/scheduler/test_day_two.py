@@ -147,9 +147,8 @@ def test_pausing_one_image_leaves_the_others():
 
 # ------------------------------------------------------------------ hypervisors
 @pytest.mark.parametrize("state, flags, out", [
-    ("IDLE", ["DRAIN"], True), ("ALLOCATED", ["DRAIN"], True), ("DOWN", [], True),
-    ("ALLOCATED", ["MAINT"], True), ("ALLOCATED", ["NOT_RESPONDING"], True), ("ALLOCATED", [], False),
-    ("MIXED", ["COMPLETING"], False),
+    ("IDLE", ["DRAIN"], True), ("ALLOCATED", ["DRAIN"], True), ("ALLOCATED", ["MAINT"], True),
+    ("ALLOCATED", [], False), ("MIXED", ["COMPLETING"], False),
 ])
 def test_a_vm_on_a_hypervisor_out_of_service_is_drained(state, flags, out):
     snapshot, images, _history = scenario_snapshot({
@@ -165,6 +164,21 @@ def test_a_vm_on_a_hypervisor_out_of_service_is_drained(state, flags, out):
     assert [teardown[h]["step"] for h in ("vm-a-001", "vm-a-002")] == ["drain", "drain"]
     assert teardown["vm-a-001"]["reason"] == (
         "hypervisor hv00 out of service in the host cluster (%s: disk swap)" % "+".join([state] + flags))
+
+
+@pytest.mark.parametrize("state, flags", [("DOWN", []), ("ALLOCATED", ["NOT_RESPONDING"]), ("FAIL", ["DRAIN"])])
+def test_nothing_is_sent_to_a_hypervisor_that_does_not_answer(state, flags):
+    """Its host job ends in the host cluster (NODE_FAIL), then `finish` cleans up: ending the host job or
+    checking the domain would need the dead hypervisor (the scheduler run failed unreachable in the lab)."""
+    snapshot, images, _history = scenario_snapshot({
+        "host_jobs": {"vm-a-001": ["RUNNING", -1000, 13000], "vm-a-002": ["RUNNING", -20, 14000]},
+        "nodes": {"vm-a-001": "IDLE+DRAIN"}, "jobs": [[1, "a", 1, 1, 3600, -60, "Resources"]]})
+    snapshot["hypervisors"] = {"hv00": {"state": state, "flags": flags, "reason": ""},
+                               "hv01": {"state": state, "flags": flags, "reason": ""}}
+    result = vm_planner.plan(snapshot, images)
+    assert [(t["hostname"], t["step"]) for t in result["teardown"]] == [("vm-a-001", "wait"), ("vm-a-002", "wait")]
+    assert "does not answer in the host cluster" in result["teardown"][0]["reason"]
+    assert [s["hostname"] for s in result["spawn"]] == ["vm-a-003"]  # the job is served elsewhere
 
 
 def test_a_booting_vm_on_a_drained_hypervisor_ends_its_host_job_and_is_not_supply():
