@@ -124,8 +124,8 @@ def main():
     interval, poll = option(argv, "--interval"), option(argv, "--poll")
     program = [i for i, word in enumerate(argv) if word.endswith("hpc-slurm-vm-watch")]
     direct = argv[program[0]:] if program else argv  # without the lab/exec prefix: we are in the lab already
-    print("windows of %.0f s, watcher poll %.1f s, safety net every %.0f s; %d pairs" % (window, poll, interval,
-                                                                                        rounds))
+    print("windows of %.0f s, watcher poll %.1f s, safety net every %.0f s; %d pairs"
+          % (window, poll, interval, rounds))
     polls, extra, safety, total, runs_seen = [], [], [], [], []
     per_minute = 60.0 / window
     for number in range(rounds):

@@ -37,6 +37,9 @@ PREFIX = "e2e-base-changed"
 APPENDED = 65536
 
 
+def no_trace(story, vms):
+    return all(story.traces(vm) == [] for vm in vms) and not user_jobs(PREFIX)
+
 
 def sha256(path):
     digest = hashlib.sha256()
@@ -188,7 +191,5 @@ def test_a_base_image_overwritten_in_place_is_refused_and_reported_with_its_name
         story.images["disk"]["rules"]["idle_timeout"] = 10   # the idle VMs go now
         story.more_vars["slurm_vm_reconcile_interval"] = 300
         story.write_images()
-
-        def clean(rc, output, summary):
-            return all(story.traces(vm) == [] for vm in vms) and not user_jobs(PREFIX)
-        wait(story, "no trace left of %s" % sorted(vms), clean, timeout=300)
+        wait(story, "no trace left of %s" % sorted(vms), lambda _rc, _output, _summary: no_trace(story, vms),
+             timeout=300)

@@ -52,8 +52,8 @@ def test_the_watcher_alone_takes_a_vm_job_to_running_and_tears_the_vm_down(watch
     assert runs, "job RUNNING with no run started by the watcher?\n" + watch.tail()
     first = runs[0]
     reaction = first["start"] - submitted
-    print("sbatch -> RUNNING: %.1f s (sbatch -> first run start %.2f s: %s)" % (running - submitted, reaction,
-                                                                            first["reason"]))
+    print("sbatch -> RUNNING: %.1f s (sbatch -> first run start %.2f s: %s)"
+          % (running - submitted, reaction, first["reason"]))
     assert first["reason"].startswith("change: ") and "vm jobs +%s/PENDING" % job_id in first["reason"], first
     assert reaction <= REACTION_LIMIT, "the first run started %.2f s after the sbatch" % reaction
     assert running - submitted <= RUNNING_LIMIT

@@ -186,7 +186,8 @@ def _exec_start(unit_text):
 
 
 def test_watch_installs_the_watcher_and_its_service_and_switching_back_removes_them(tmp_path):
-    role_vars = _vars(tmp_path, scheduler_host_trigger="watch", scheduler_host_watch_python=sys.executable, scheduler_host_command_prefix=["env", "A=b c%"],
+    role_vars = _vars(tmp_path, scheduler_host_trigger="watch", scheduler_host_watch_python=sys.executable,
+                      scheduler_host_command_prefix=["env", "A=b c%"],
                       slurm_vm_vm_cluster={"slurm_conf": "/etc/slurm-vm/slurm.conf"},
                       slurm_vm_host_cluster={"slurm_conf": "/etc/slurm/slurm.conf"})
     # from the systemd trigger: its timer goes, the gc pair stays
@@ -226,7 +227,8 @@ def test_watch_installs_the_watcher_and_its_service_and_switching_back_removes_t
 
 
 def test_watch_options_reach_its_command(tmp_path):
-    role_vars = _vars(tmp_path, scheduler_host_trigger="watch", scheduler_host_watch_poll=0.5, scheduler_host_interval=120, scheduler_host_gc_interval=0,
+    role_vars = _vars(tmp_path, scheduler_host_trigger="watch", scheduler_host_watch_poll=0.5,
+                      scheduler_host_interval=120, scheduler_host_gc_interval=0,
                       scheduler_host_watch_host_job_user="", scheduler_host_watch_gres_prefix="vmx_",
                       scheduler_host_watch_vm_slurm_conf="/v/slurm.conf",
                       scheduler_host_watch_host_slurm_conf="/h/s.conf")

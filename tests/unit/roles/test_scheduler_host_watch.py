@@ -273,7 +273,7 @@ def test_sigterm_during_a_run_lets_it_end_first(standins):
     slow.chmod(0o755)
     standins.wrapper = slow
     standins.start()
-    standins.wait_for("the run", lambda: (standins.tmp / "slow-run.starts").exists())
+    standins.wait_for("the run", (standins.tmp / "slow-run.starts").exists)
     standins.proc.send_signal(signal.SIGTERM)
     assert standins.proc.wait(timeout=10) == 0
     assert (standins.tmp / "slow-run.starts").read_text().split() == ["started", "ended"]

@@ -349,8 +349,8 @@ def test_only_hosts_judges_those_names_and_keeps_the_clock_of_the_others():
 def _changed_guest(name, changed=True):
     guest = _guest(name)
     guest["metadata"] = dict(guest["metadata"], image="disk", image_version="2026.11-a1b2c3d4")
-    guest.update(image_version="2026.11-a1b2c3d4", base={"path": "/img/disk.qcow2", "size": 1, "mtime": 2.0,
-                                                          "sha256": "a" * 64},
+    base = {"path": "/img/disk.qcow2", "size": 1, "mtime": 2.0, "sha256": "a" * 64}
+    guest.update(image_version="2026.11-a1b2c3d4", base=base,
                  base_changed=changed,
                  base_changed_reason=("image disk: the base image /img/disk.qcow2 under this guest's overlay was "
                                       "changed in place: ..." if changed else None))
