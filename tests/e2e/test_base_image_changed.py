@@ -19,6 +19,7 @@ __metaclass__ = type
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -173,7 +174,11 @@ def test_a_base_image_overwritten_in_place_is_refused_and_reported_with_its_name
             assert made == [], "a VM was made on the changed base image: %s" % made
             return None
         rc, output, summary = wait(story, "the second VM's spawn to be refused", refused, timeout=300)
-        [second_vm] = sorted(vms - {first_vm})
+        # the VM whose start was refused, as role spawn names it when it fails its hypervisor
+        named = sorted(set(re.findall(r"(vm-disk-[0-9]+): image disk: the base image", output)) - {first_vm})
+        assert len(named) == 1, output[-6000:]
+        second_vm = named[0]
+        vms.add(second_vm)
         assert rc != 0, "the refused spawn must fail its hypervisor"
         assert "image disk: the base image %s was changed in place" % IMAGE_FILE in output, output[-6000:]
         assert second_vm + ".qcow2" not in overlays() and overlays() == before, (before, overlays())
