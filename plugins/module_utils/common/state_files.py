@@ -9,6 +9,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
+import tempfile
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
 
@@ -35,3 +37,22 @@ def read_state(path, what, error=InvalidInput):
     if not isinstance(data, dict):
         raise error("the %s %s is not a mapping" % (what, path))
     return data
+
+
+def write_atomic(path, text, mode=0o644, sync=False):
+    """Write text to path atomically: a temporary file in the same folder, given `mode`, renamed over
+    path (sync: fsync it first). Raises OSError; the temporary file never stays behind."""
+    directory = os.path.dirname(path) or "."
+    handle, temp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
+    try:
+        with os.fdopen(handle, "w") as out:
+            os.fchmod(out.fileno(), mode)
+            out.write(text)
+            if sync:
+                out.flush()
+                os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.unlink(temp)
+        raise

@@ -21,16 +21,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import contextlib
 import errno
 import fcntl
 import hashlib
 import json
 import os
 import re
-import tempfile
 import time
 
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import state_files
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.libvirt.errors import BaseImageChanged, GuestFileError
 
@@ -197,24 +196,11 @@ class Sha256Cache(object):
                 kept[key] = entry
         newest = sorted(kept.items(), key=lambda item: item[1].get("hashed_at") or 0, reverse=True)
         data = {"format": CACHE_FORMAT, "entries": dict(sorted(newest[:CACHE_MAX_ENTRIES]))}
-        tmp = None
         try:
-            fd, tmp = tempfile.mkstemp(prefix=CACHE_FILE + ".", dir=self.directory)
-            with os.fdopen(fd, "w") as handle:
-                os.fchmod(handle.fileno(), 0o600)
-                json.dump(data, handle, indent=1, sort_keys=True)
-                handle.write("\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-            tmp = None
+            state_files.write_atomic(self.path, json.dumps(data, indent=1, sort_keys=True) + "\n", 0o600, sync=True)
         except OSError as exc:
             self.warnings.append("the checksum cache %s is not kept: %s" % (self.path, exc.strerror or exc))
             return False
-        finally:
-            if tmp is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
         return True
 
 

@@ -21,7 +21,6 @@ import fcntl
 import getpass
 import json
 import os
-import tempfile
 import time
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import state_files
@@ -106,18 +105,7 @@ def check_image(images, image, paused, state):
 
 def write_paused(path, paused):
     """Write paused to path atomically (a temporary file renamed over it), mode 0600."""
-    directory = os.path.dirname(path) or "."
-    handle, temp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
-    try:
-        with os.fdopen(handle, "w") as out:
-            json.dump(paused, out, indent=1, sort_keys=True)
-            out.write("\n")
-        os.chmod(temp, FILE_MODE)
-        os.rename(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
+    state_files.write_atomic(path, json.dumps(paused, indent=1, sort_keys=True) + "\n", FILE_MODE)
 
 
 def invoking_user():

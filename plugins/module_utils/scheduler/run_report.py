@@ -12,7 +12,6 @@ __metaclass__ = type
 import json
 import math
 import os
-import tempfile
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import state_files
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
@@ -172,17 +171,7 @@ def write_if_changed(path, content, mode=0o644, check_mode=False):
         pass
     if check_mode:
         return True
-    directory = os.path.dirname(path) or "."
-    handle, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
-    try:
-        with os.fdopen(handle, "w") as out:
-            out.write(content)
-        os.chmod(tmp, mode)
-        os.rename(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    state_files.write_atomic(path, content, mode)
     return True
 
 
