@@ -31,6 +31,7 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.demand impo
     UNITS,
     is_demand,
 )
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.pause import paused_reason
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.preview import iso_time
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.durations import format_duration
 
@@ -53,7 +54,7 @@ def image_reasons(image, supply, rules, reasons=None, reason_at=None):
             reasons[job[JOB_ID]] = "time limit %s is over what a %s VM can give (%s): this job cannot start" % (
                 format_duration(job[TIME_LIMIT]), image["name"], format_duration(usable))
     if supply.paused:
-        _say(supply.unserved, "image %s paused: %s" % (image["name"], supply.paused["reason"]), reasons, reason_at)
+        _say(supply.unserved, paused_reason(image["name"], supply.paused), reasons, reason_at)
     elif supply.backoff:
         why = "image %s paused after %d failed VM boots, until %s" % (
             image["name"], supply.backoff["failures"], iso_time(supply.backoff["until"]))

@@ -30,6 +30,7 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.vm_state im
     INVALID_REG,
     VmState,
     node_runs_jobs,
+    rollout_reason,
 )
 
 
@@ -134,11 +135,6 @@ def _start_item(vm, image, context):
 def hypervisor_reason(vm):
     """The drain reason of a VM whose hypervisor is out of service in the host cluster (it names it)."""
     return "hypervisor %s out of service in the host cluster (%s)" % (vm["hypervisor"], vm["hypervisor_out"])
-
-
-def rollout_reason(vm, image):
-    """The drain (or cancel) reason of a VM of an image version the table no longer has."""
-    return "rollout of image %s: version %s replaced by %s" % (image["name"], vm.get("version"), image["version"])
 
 
 def teardown_step(vm, image, context, used, idle_kept):

@@ -43,6 +43,11 @@ ARGUMENT_SPEC = {
 REQUIRED_IF = [("state", "paused", ("reason",))]
 
 
+def paused_reason(image_name, entry):
+    """What a paused image's waiting jobs and cancelled host jobs are told: 'image <name> paused: <reason>'."""
+    return "image %s paused: %s" % (image_name, entry["reason"])
+
+
 def check_paused(data, source="the paused images"):
     """data checked: {image: {reason (non-empty str), since (int), by (str)}}; raises InvalidInput."""
     if not isinstance(data, dict):

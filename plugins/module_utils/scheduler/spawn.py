@@ -24,7 +24,13 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.demand impo
     units_per_node,
 )
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.preview import iso_time
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.vm_state import ALIVE, VmState, is_supply
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.pause import paused_reason
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.vm_state import (
+    ALIVE,
+    VmState,
+    is_supply,
+    rollout_reason,
+)
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.durations import format_duration
 
 _TIME_LIMIT = itemgetter(TIME_LIMIT)
@@ -208,9 +214,9 @@ def _stopped_pending(supply, vms):
         if vm["state"] != VmState.PENDING:
             continue
         if supply.paused:
-            why = "image %s paused: %s" % (image["name"], supply.paused["reason"])
+            why = paused_reason(image["name"], supply.paused)
         elif vm.get("outdated"):
-            why = "rollout of image %s: version %s replaced by %s" % (image["name"], vm["version"], image["version"])
+            why = rollout_reason(vm, image)
         else:
             continue
         items.append({"image": image["name"], "hostname": vm["hostname"], "host_job_id": vm["host_job"]["id"],

@@ -111,6 +111,11 @@ def is_supply(vm):
             and not vm.get("outdated") and not vm.get("hypervisor_out"))
 
 
+def rollout_reason(vm, image):
+    """Why a VM (or its pending host job) of an image version the table no longer has goes."""
+    return "rollout of image %s: version %s replaced by %s" % (image["name"], vm.get("version"), image["version"])
+
+
 def vm_version(host_job):
     """The image version the host job's VM was started with (its comment), or None (unknown: a host
     job submitted before versions were recorded, or by someone else)."""
