@@ -12,26 +12,20 @@ __metaclass__ = type
 import os
 
 import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+from ansible_collections.hpc.slurm_vm.tests.unit.roles import role_tasks
 
-with open(os.path.join(ROOT, "roles", "spawn", "tasks", "main.yml")) as handle:
-    TASKS = {task["name"]: task for task in yaml.safe_load(handle)}
-with open(os.path.join(ROOT, "roles", "spawn", "meta", "argument_specs.yml")) as handle:
+TASKS = role_tasks.load_tasks("spawn")
+with open(os.path.join(role_tasks.ROOT, "roles", "spawn", "meta", "argument_specs.yml")) as handle:
     SPEC = yaml.safe_load(handle)["argument_specs"]["main"]
 
 
 def _task(prefix):
-    (name,) = [name for name in TASKS if name.startswith(prefix)]
-    return TASKS[name]
+    return role_tasks.task(TASKS, prefix)
 
 
 def _render(expression, variables):
-    templar = Templar(loader=DataLoader(), variables={k: trust_as_template(v) if isinstance(v, str) else v
-                                                      for k, v in variables.items()})
-    return templar.template(trust_as_template(expression))
+    return role_tasks.render(expression, variables)
 
 
 RECORD = {"path": "/var/cache/hpcvm-lab/disk/disk.qcow2", "size": 110952448, "mtime": 1796220900.123456,

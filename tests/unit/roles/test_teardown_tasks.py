@@ -7,30 +7,22 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
 
-import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
+
+from ansible_collections.hpc.slurm_vm.tests.unit.roles import role_tasks
 
 from ansible_collections.hpc.slurm_vm.plugins.filter.marks import FilterModule as MarksFilters
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-
-with open(os.path.join(ROOT, "roles", "teardown", "tasks", "main.yml")) as handle:
-    TASKS = {task["name"]: task for task in yaml.safe_load(handle)}
+TASKS = role_tasks.load_tasks("teardown")
+FILTERS = {"hpc.slurm_vm." + k: v for k, v in MarksFilters().filters().items()}
 
 
 def _task(prefix):
-    (name,) = [name for name in TASKS if name.startswith(prefix)]
-    return TASKS[name]
+    return role_tasks.task(TASKS, prefix)
 
 
 def _render(expression, variables):
-    templar = Templar(loader=DataLoader(), variables={k: trust_as_template(v) if isinstance(v, str) else v
-                                                      for k, v in variables.items()})
-    templar.environment.filters.update({"hpc.slurm_vm." + k: v for k, v in MarksFilters().filters().items()})
-    return templar.template(trust_as_template(expression))
+    return role_tasks.render(expression, variables, FILTERS)
 
 
 def _drained(host, state):
