@@ -7,11 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-
-
-from ansible_collections.hpc.slurm_vm.tests.unit.roles import role_tasks
-
 from ansible_collections.hpc.slurm_vm.plugins.filter.marks import FilterModule as MarksFilters
+from ansible_collections.hpc.slurm_vm.tests.unit.roles import role_tasks
 
 TASKS = role_tasks.load_tasks("teardown")
 FILTERS = {"hpc.slurm_vm." + k: v for k, v in MarksFilters().filters().items()}
