@@ -9,6 +9,7 @@ __metaclass__ = type
 
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import pool_conf as pool_conf_lines
 from ansible_collections.hpc.slurm_vm.plugins.plugin_utils.filter_errors import raises_filter_error
 
 
@@ -26,7 +27,7 @@ def normalized_image_table(images):
 def pool_conf(images, partition="vms", max_time="7-00:00:00", default_time="01:00:00",
               extra_gres_types=(), partition_options=""):
     """slurm.conf lines (GresTypes, FUTURE nodes, partition) for the VM cluster."""
-    return image_table.render_pool_conf(
+    return pool_conf_lines.render_pool_conf(
         _table(images), partition=partition, max_time=max_time, default_time=default_time,
         extra_gres_types=extra_gres_types, partition_options=partition_options)
 

@@ -71,14 +71,14 @@ def lab_table():
         return yaml.safe_load(handle)["slurm_vm_images"]
 
 
-def write_files(image_table, table):
+def write_files(image_table, pool_conf, table):
     """The throwaway slurm.conf (lab pools + big), the demand config, the extra vars, the bare playbook."""
     shutil.rmtree(BENCH, ignore_errors=True)
     os.makedirs(os.path.join(BENCH, "state"))
     os.makedirs(SCHED_DIR)
     out = conf_lines(BENCH, VM_CLUSTER["name"], PORT, JOBS, drop_includes=True)
     conf_images = dict(lab_table(), big=BIG)  # the cluster always has the lab's pools plus big
-    out.append(image_table.render_pool_conf(image_table.normalize_table(conf_images), partition="vms",
+    out.append(pool_conf.render_pool_conf(image_table.normalize_table(conf_images), partition="vms",
                                             max_time=VM_CLUSTER["max_time"],
                                             default_time=VM_CLUSTER["default_time"]))
     conf = os.path.join(BENCH, "slurm.conf")
@@ -156,7 +156,7 @@ def main():
     runs = benchstats.runs(default=5, given=sys.argv[1] if len(sys.argv) > 1 else None)
     from ansible.plugins.loader import init_plugin_loader
     init_plugin_loader([os.path.join(REPO, ".cache", "collections")])
-    from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
+    from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table, pool_conf
     from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.snapshot import (
         SlurmSnapshotReader,
         snapshot_from_file,
@@ -165,7 +165,7 @@ def main():
 
     table = {"big": BIG}
     host_conf = os.path.join(LAB, "etc", "host", "slurm.conf")
-    conf, demand, extra, bare = write_files(image_table, table)
+    conf, demand, extra, bare = write_files(image_table, pool_conf, table)
     sh(["slurmctld", "-i", "-f", conf], conf)
     pid = None
     bare_runs, sched_runs = [], []

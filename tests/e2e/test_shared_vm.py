@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import pool_conf
 
 from . import faults_helpers as fh
 from .story import Story, job, run
@@ -34,7 +35,7 @@ def test_four_jobs_run_at_once_on_one_vm():
         story.event("4 jobs run together on %s: %s" % (vm, sorted(fields)))
         assert vm in SHARE, vm
         # each took one CPU, one unit and its share of memory (the partition's DefMemPerCPU), not the whole node
-        mem = image_table.default_mem_per_cpu(image_table.normalize_table(story.images))
+        mem = pool_conf.default_mem_per_cpu(image_table.normalize_table(story.images))
         for job_fields in fields.values():
             assert job_fields["TRES"].startswith("cpu=1,mem=%dM," % mem), job_fields["TRES"]
             assert "vm_share:1" in job_fields["TresPerNode"], job_fields["TresPerNode"]

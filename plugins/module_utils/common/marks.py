@@ -13,6 +13,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
+
 # Slurm: the host job of VM <host> on the host cluster, and its reservation in the VM cluster.
 HOST_JOB_PREFIX = "hpcvm:"
 RESERVATION_PREFIX = "hpcvm-"
@@ -94,3 +96,19 @@ def reservation_mark_mismatches(name, nodes, users, accounts=(), flags=(), parti
 def dhcp_object_name(host):
     """'vm-a-001' -> 'hpc-slurm-vm-vm-a-001' (dnsmasq hostsdir file, ISC dhcpd host object)."""
     return DHCP_NAME_PREFIX + host
+
+
+# An admin's reason (a drain's node reason, a pause's job comment): one printable line, this long at most.
+MAX_ADMIN_REASON = 200
+
+
+def admin_reason_text(reason, missing):
+    """reason stripped: one printable line of at most MAX_ADMIN_REASON characters. Raises InvalidInput with
+    missing (what to say when it is empty) or the rule it breaks."""
+    text = (reason or "").strip()
+    if not text:
+        raise InvalidInput(missing)
+    if len(text) > MAX_ADMIN_REASON or any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise InvalidInput("the reason must be one line of at most %d printable characters: %r"
+                           % (MAX_ADMIN_REASON, text[:80]))
+    return text

@@ -24,12 +24,11 @@ __metaclass__ = type
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import nodeset
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import DEFAULT_REASON_PREFIX
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import DEFAULT_REASON_PREFIX, admin_reason_text
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler.vm_state import ALIVE, VmState
 
 ADMIN_REASON_PREFIX = "hpc.slurm_vm admin drain:"
-MAX_REASON = 200
 
 # Registered in Slurm and serving: drained now.
 DRAINABLE = (VmState.IDLE.value, VmState.BUSY.value)
@@ -50,12 +49,7 @@ NOT_DRAINED = {
 def admin_reason(reason, prefix=None, teardown_prefix=None):
     """'<prefix> <reason>': the node reason of an admin's drain. Refuses an empty or multi-line reason, and
     a prefix that would make the node look drained by the scheduler's own teardown."""
-    text = (reason or "").strip()
-    if not text:
-        raise InvalidInput("a drain needs a reason (reason=...): it is the node's reason in sinfo -R")
-    if len(text) > MAX_REASON or any(ord(c) < 32 or ord(c) == 127 for c in text):
-        raise InvalidInput("the reason must be one line of at most %d printable characters: %r"
-                           % (MAX_REASON, text[:80]))
+    text = admin_reason_text(reason, "a drain needs a reason (reason=...): it is the node's reason in sinfo -R")
     full = "%s %s" % (prefix or ADMIN_REASON_PREFIX, text)
     teardown_prefix = teardown_prefix or DEFAULT_REASON_PREFIX
     if full.startswith(teardown_prefix):

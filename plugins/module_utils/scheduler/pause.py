@@ -25,13 +25,11 @@ import time
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import state_files
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput, UnknownImage
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import admin_reason_text
 
 PAUSED_FILE = "paused.json"
 LOCK_FILE = PAUSED_FILE + ".lock"
 FILE_MODE = 0o600
-# The reason reaches the users' job comments (one line, at most 1024 characters with the prefix and image name).
-MAX_REASON = 200
-
 ARGUMENT_SPEC = {
     "state_dir": {"type": "path", "required": True},
     "image": {"type": "str", "required": True},
@@ -69,14 +67,9 @@ def read_paused(path):
 
 
 def check_reason(reason):
-    """The reason, stripped: one printable line of at most MAX_REASON characters; raises InvalidInput."""
-    text = (reason or "").strip()
-    if not text:
-        raise InvalidInput("a pause needs a reason: the users whose jobs wait read it in their job's comment")
-    if len(text) > MAX_REASON or any(ord(c) < 32 or ord(c) == 127 for c in text):
-        raise InvalidInput("the reason must be one line of at most %d printable characters: %r"
-                           % (MAX_REASON, text[:80]))
-    return text
+    """The reason, stripped: one printable line (marks.admin_reason_text); raises InvalidInput."""
+    return admin_reason_text(reason, "a pause needs a reason: the users whose jobs wait read it in their job's "
+                                     "comment")
 
 
 def paused_after(paused, image, state, reason=None, by="", now=None):

@@ -66,12 +66,7 @@ def run(params, now=None):
 
 
 def _plan(params):
-    snapshot = params.get("snapshot")
-    source = "the snapshot given"
-    if snapshot is None:
-        source = "snapshot file %s" % params["snapshot_file"]
-        snapshot = slurm_snapshot.snapshot_from_file(state_files.read_json(params["snapshot_file"], "snapshot"))
-    slurm_snapshot.require_complete(snapshot, source)
+    snapshot = slurm_snapshot.task_snapshot(params)
     history = params.get("history") or {}
     if params.get("history_file"):
         history = read_history(params["history_file"])

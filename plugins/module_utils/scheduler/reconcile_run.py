@@ -83,12 +83,7 @@ def _per_hypervisor(mapping, what):
 
 def run(params, check_mode=False, now=None):
     """params (validated) -> the reconcile plan, with the memory file written unless check_mode."""
-    snapshot = params.get("snapshot")
-    source = "the snapshot given"
-    if snapshot is None:
-        source = "snapshot file %s" % params["snapshot_file"]
-        snapshot = slurm_snapshot.snapshot_from_file(state_files.read_json(params["snapshot_file"], "snapshot"))
-    slurm_snapshot.require_complete(snapshot, source)
+    snapshot = slurm_snapshot.task_snapshot(params)
     images = image_table.normalize_table(params["images"])
     memory_path = os.path.join(params["state_dir"], MEMORY_FILE)
     previous = read_memory(memory_path)

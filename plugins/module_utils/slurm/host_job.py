@@ -17,9 +17,9 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.hostnames import is_vm_hostname
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.client import SlurmCommandError
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.durations import parse_duration
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse import (
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse import HOST_JOB_LIVE_STATES
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse_squeue import (
     HOST_JOB_FIELDS,
-    HOST_JOB_LIVE_STATES,
     parse_host_jobs,
     squeue_format,
 )
@@ -68,7 +68,7 @@ SQUEUE_FORMAT = squeue_format(HOST_JOB_FIELDS)
 
 
 def plan(existing, wanted, state):
-    """existing: parse.parse_host_jobs() result; wanted: validate() result.
+    """existing: parse_squeue.parse_host_jobs() result; wanted: validate() result.
     present: submit the hosts without a live job (a live one is kept, never duplicated).
     absent: cancel every live job of the hosts."""
     result = {"submit": [], "keep": {}, "cancel": []}

@@ -18,7 +18,7 @@ import re
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.client import SlurmCommandError
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse import parse_squeue, squeue_format
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse_squeue import parse_squeue, squeue_format
 
 COMMENT_FIELDS = ("id", "state", "comment")
 COMMENT_FORMAT = squeue_format(COMMENT_FIELDS)

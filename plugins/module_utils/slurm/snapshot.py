@@ -16,7 +16,7 @@ Four to six calls in all, whatever the number of jobs or nodes. On 22.05,
 fixed-column text formats are used: the free-text field comes last (the VM
 jobs' comment, the host jobs' name) and keeps any separator it holds.
 
-The text is read by slurm/parse.py. The runner is injected, with the interface of
+The text is read by slurm/parse.py and slurm/parse_squeue.py. The runner is injected, with the interface of
 common/runner.py: run(argv, env=None, changes=False, data=None) -> CommandResult
 (SLURM_CONF goes in env).
 """
@@ -27,16 +27,19 @@ __metaclass__ = type
 
 import time
 
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import state_files
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import host_job_name, host_of_job
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse import (
-    SNAPSHOT_HOST_JOB_FIELDS,
-    VM_JOB_FIELDS,
     parse_reservations as parse_reservation_records,
-    parse_squeue,
     reservation_from_record,
     snapshot_nodes as parse_nodes,
     snapshot_reservations as parse_reservations,
+)
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse_squeue import (
+    SNAPSHOT_HOST_JOB_FIELDS,
+    VM_JOB_FIELDS,
+    parse_squeue,
     squeue_format,
 )
 
@@ -101,6 +104,17 @@ def require_complete(snapshot, source="the snapshot"):
         raise SnapshotError("%s is incomplete: %s missing or malformed; pass the slurm_demand inventory's "
                             "slurm_vm_snapshot (or slurm_vm_snapshot_file)" % (source, ", ".join(missing)))
     return snapshot
+
+
+def task_snapshot(params):
+    """The snapshot a planner task was given: params' snapshot, or the one in params' snapshot_file; checked
+    complete (SnapshotError names the source)."""
+    snapshot = params.get("snapshot")
+    source = "the snapshot given"
+    if snapshot is None:
+        source = "snapshot file %s" % params["snapshot_file"]
+        snapshot = snapshot_from_file(state_files.read_json(params["snapshot_file"], "snapshot"))
+    return require_complete(snapshot, source)
 
 
 def snapshot_from_file(data):

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import image_table
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.scheduler import pool_conf
 from ansible_collections.hpc.slurm_vm.tests.unit.checkout import checkout_only
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", ".."))
@@ -21,7 +22,7 @@ def test_shipped_image_tables_validate(inventory):
     path = os.path.join(REPO, "inventories", inventory, "group_vars", "all", "images.yml")
     with open(path) as handle:
         images = image_table.normalize_table(yaml.safe_load(handle)["slurm_vm_images"])
-    text = image_table.render_pool_conf(images)
+    text = pool_conf.render_pool_conf(images)
     assert text.count("State=FUTURE") == sum(len(i["hosts"]) for i in images.values())
 
 

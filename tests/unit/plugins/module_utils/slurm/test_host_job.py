@@ -8,7 +8,8 @@ import pytest
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm import host_job
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import InvalidInput
-from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse import parse_host_jobs, parse_time
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse import parse_time
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.parse_squeue import parse_host_jobs
 
 # squeue -h -o %i|%j|%T|%N|%S|%e as Slurm 22.05 prints it (a pending job shows its expected start or N/A)
 SQUEUE = """100081|hpcvm:vm-deb12-001|RUNNING|hv01|2026-11-26T01:43:35|2026-11-26T05:43:35

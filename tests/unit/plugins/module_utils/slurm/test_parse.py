@@ -165,43 +165,6 @@ def test_node_gres_counts(text, gres):
     assert parse.parse_node_gres(text) == gres
 
 
-# ---------------------------------------------------------------- squeue: one parser, declared fields
-def test_squeue_formats_are_declared_field_lists():
-    assert parse.squeue_format(parse.HOST_JOB_FIELDS) == "%i|%j|%T|%N|%S|%e"
-    assert parse.squeue_format(parse.JOB_FIELDS) == "%i|%T|%r|%b|%D|%N|%l|%V|%S|%e|%u|%P|%f|%j"
-
-
-def test_host_jobs_and_snapshot_jobs_come_from_the_same_parser():
-    jobs = parse.parse_squeue(snapshot_fixture("squeue_host.txt"), parse.SNAPSHOT_HOST_JOB_FIELDS)
-    job = [j for j in jobs if j["name"] == "hpcvm:vm-disk-004"][0]
-    as_host_format = "|".join((job["id"], job["name"], job["state"], job["nodelist"],
-                               "2026-11-25T22:21:43", "2026-11-25T22:31:43"))
-    found = parse.parse_host_jobs(as_host_format)
-    assert found == {"vm-disk-004": [{"job_id": job["id"], "state": "RUNNING", "node": "hv01",
-                                      "start": job["start"], "end": job["end"]}]}
-
-
-def test_a_separator_in_a_job_name_does_not_shift_the_fields():
-    text = ("5|someone|else|RUNNING|hv01|2026-11-26T01:43:35|2026-11-26T05:43:35\n"
-            "6|hpcvm:vm-a-001|RUNNING|hv02|2026-11-26T01:43:35|2026-11-26T05:43:35\n")
-    jobs = parse.parse_squeue(text, parse.HOST_JOB_FIELDS)
-    assert jobs[0]["name"] == "someone|else" and jobs[0]["state"] == "RUNNING" and jobs[0]["nodelist"] == "hv01"
-    assert sorted(parse.parse_host_jobs(text)) == ["vm-a-001"]
-
-
-def test_a_line_that_does_not_fit_is_an_error():
-    with pytest.raises(parse.UnexpectedOutput):
-        parse.parse_squeue("7|RUNNING|hv01", parse.HOST_JOB_FIELDS)
-    with pytest.raises(parse.UnexpectedOutput):
-        parse.parse_squeue("7|PENDING|None")
-
-
-def test_pending_host_jobs_have_no_times_yet():
-    found = parse.parse_host_jobs("100083|hpcvm:vm-deb12-002|PENDING||2026-11-26T02:00:00|2026-11-26T03:00:00\n")
-    assert found["vm-deb12-002"] == [{"job_id": "100083", "state": "PENDING", "node": None, "start": None,
-                                      "end": None}]
-
-
 # ---------------------------------------------------------------- times
 def test_parse_time_reads_slurm_times_and_the_given_formats():
     assert parse.parse_time("2026-11-25T22:19:56") == int(time.mktime((2026, 11, 25, 22, 19, 56, 0, 0, -1)))
