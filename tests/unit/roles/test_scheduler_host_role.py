@@ -16,6 +16,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 
 import shlex
 
@@ -87,7 +88,7 @@ UNITS = ["units/hpc-slurm-vm-gc.service", "units/hpc-slurm-vm-gc.timer", "units/
 
 
 def test_check_mode_writes_nothing_then_a_run_writes_everything_and_a_second_changes_nothing(tmp_path):
-    role_vars = _vars(tmp_path)
+    role_vars = _vars(tmp_path, scheduler_host_run_timeout=2)   # how long drain waits for the lock below
     before = _files(tmp_path)
     proc, recap = _play(tmp_path, role_vars, check=True)
     assert proc.returncode == 0, proc.stdout[-3000:]
@@ -159,6 +160,7 @@ def test_bad_settings_fail_before_anything_is_written(tmp_path, overrides, words
 
 
 def _the_wrapper_runs_the_playbook_under_the_lock_with_every_word_quoted(tmp_path):
+    """scheduler, gc, pause, drain take the runs' lock (scheduler_host_run_timeout 2 s here), status does not."""
     wrapper = str(tmp_path / "hpc-slurm-vm-run")
     run = subprocess.run([wrapper, "scheduler", "--check", "a'b"], capture_output=True, text=True, timeout=30,
                          check=False)
@@ -172,7 +174,20 @@ def _the_wrapper_runs_the_playbook_under_the_lock_with_every_word_quoted(tmp_pat
     with open(str(tmp_path / "run" / "scheduler.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         busy = subprocess.run([wrapper, "scheduler"], capture_output=True, timeout=30, check=False)
-    assert busy.returncode == 75
+        assert busy.returncode == 75
+        # the admin verbs: pause and drain wait for the lock (here: until the timeout), status reads without it
+        status = subprocess.run([wrapper, "status", "-e", "format=json"], capture_output=True, timeout=30,
+                                check=False)
+        assert status.returncode == 0, status.stderr
+        assert (tmp_path / "argv").read_text().splitlines()[-4:] == [
+            "hpc.slurm_vm.status", "-e", "format=json", "ODD_PATH=/etc/x y/$HOME"]
+        started = time.monotonic()
+        drain = subprocess.run([wrapper, "drain", "-e", "vms=vm-a-001"], capture_output=True, timeout=30,
+                               check=False)
+        assert drain.returncode == 75 and time.monotonic() - started >= 1.5
+        assert "hpc.slurm_vm.drain" not in (tmp_path / "argv").read_text()
+    drain = subprocess.run([wrapper, "drain", "-e", "vms=vm-a-001"], capture_output=True, timeout=30, check=False)
+    assert drain.returncode == 0 and "hpc.slurm_vm.drain" in (tmp_path / "argv").read_text()
 
 
 WATCH_UNITS = ["units/hpc-slurm-vm-gc.service", "units/hpc-slurm-vm-gc.timer", "units/hpc-slurm-vm-watch.service"]
