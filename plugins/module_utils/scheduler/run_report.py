@@ -95,66 +95,77 @@ def _label(value):
 def prometheus_text(summary):
     """The summary in the Prometheus text exposition format (node_exporter's textfile collector)."""
     lines = []
-
-    def family(name, kind, text, samples):
+    images = summary.get("images", {})
+    names = sorted(images)
+    families = list(_demand_and_vm_families(summary, images, names)) + list(_day_two_families(summary, images, names))
+    for name, kind, text, samples in families + list(_run_families(summary, names)):
         lines.append("# HELP %s%s %s" % (METRIC_PREFIX, name, text))
         lines.append("# TYPE %s%s %s" % (METRIC_PREFIX, name, kind))
         for labels, value in samples:
             rendered = ",".join('%s="%s"' % (k, _label(v)) for k, v in labels)
             lines.append("%s%s{%s} %s" % (METRIC_PREFIX, name, rendered, value) if rendered
                          else "%s%s %s" % (METRIC_PREFIX, name, value))
+    return "\n".join(lines) + "\n"
 
-    images = summary.get("images", {})
-    names = sorted(images)
-    family("pending_jobs", "gauge", "Pending VM-cluster jobs asking for the image.",
+
+def _demand_and_vm_families(summary, images, names):
+    """(name, kind, help, [(labels, value)]) of the per-image demand, VM, boot and teardown metrics."""
+    yield ("pending_jobs", "gauge", "Pending VM-cluster jobs asking for the image.",
            [((("image", n),), images[n].get("pending_jobs", 0)) for n in names])
-    family("requested_units", "gauge", "Units (gres count x nodes) the pending jobs ask for.",
+    yield ("requested_units", "gauge", "Units (gres count x nodes) the pending jobs ask for.",
            [((("image", n),), images[n].get("requested_units", 0)) for n in names])
-    family("oldest_wait_seconds", "gauge", "How long the oldest pending job of the image has waited.",
+    yield ("oldest_wait_seconds", "gauge", "How long the oldest pending job of the image has waited.",
            [((("image", n),), images[n].get("oldest_wait", 0)) for n in names])
-    family("vms", "gauge", "VMs of the image by lifecycle state.",
+    yield ("vms", "gauge", "VMs of the image by lifecycle state.",
            [((("image", n), ("state", s)), images[n].get("vms", {}).get(s, 0)) for n in names for s in VM_STATES])
-    family("boot_seconds", "gauge", "Boot latency (host job start to slurmd registered) of the live VMs.",
+    yield ("boot_seconds", "gauge", "Boot latency (host job start to slurmd registered) of the live VMs.",
            [((("image", n), ("quantile", q)), _quantile(images[n].get("boot_seconds") or [], float(q)))
             for n in names for q in ("0.5", "0.9", "1")])
-    family("spawn_planned", "gauge", "VMs the run decided to start.",
+    yield ("spawn_planned", "gauge", "VMs the run decided to start.",
            [((("image", n),), images[n].get("spawn", 0)) for n in names])
-    family("backoff", "gauge", "1 while the image is in backoff after repeated boot failures.",
+    yield ("backoff", "gauge", "1 while the image is in backoff after repeated boot failures.",
            [((("image", n),), 1 if images[n].get("backoff") else 0) for n in names])
-    family("teardown_steps", "gauge", "Teardown steps the run took, by image and step.",
+    yield ("teardown_steps", "gauge", "Teardown steps the run took, by image and step.",
            [((("image", n), ("step", s)),
              sum(1 for t in summary.get("teardown", []) if t.get("image") == n and t["step"] == s))
             for n in names for s in TEARDOWN_STEPS])
-    family("config_drift", "gauge", "1 while the VM cluster's slurm.conf and the image table disagree on the "
+    yield ("config_drift", "gauge", "1 while the VM cluster's slurm.conf and the image table disagree on the "
            "field for the image's pool nodes (no VM of the image is spawned then).",
            [((("image", n), ("field", f)), 1 if any(d.get("field") == f for d in images[n].get("drift") or []) else 0)
             for n in names for f in DRIFT_FIELDS])
-    family("boot_failures", "gauge", "Failed boots the run tore down, by image and cause (boot_timeout: "
+    yield ("boot_failures", "gauge", "Failed boots the run tore down, by image and cause (boot_timeout: "
            "not registered in time; invalid_registration: Slurm set INVALID_REG, see the teardown reason).",
            [((("image", n), ("cause", c)),
              sum(1 for t in summary.get("teardown", []) if t.get("image") == n and t.get("boot_failure") == c))
             for n in names for c in BOOT_FAILURE_CAUSES])
-    family("paused", "gauge", "1 while an admin paused the image (hpc.slurm_vm.pause): no new VMs.",
+
+
+def _day_two_families(summary, images, names):
+    """The pause, rollout, failed-start and reconciler-flag metrics."""
+    yield ("paused", "gauge", "1 while an admin paused the image (hpc.slurm_vm.pause): no new VMs.",
            [((("image", n),), 1 if images[n].get("paused") else 0) for n in names])
-    family("rollout_vms", "gauge", "The image's VMs by version during a rollout: old (still to go) and new.",
+    yield ("rollout_vms", "gauge", "The image's VMs by version during a rollout: old (still to go) and new.",
            [((("image", n), ("version", v)), (images[n].get("rollout") or {}).get(v, 0))
             for n in names for v in ("old", "new")])
-    family("spawn_failed", "gauge", "VMs whose start failed on their hypervisor in the run (e.g. a base image "
+    yield ("spawn_failed", "gauge", "VMs whose start failed on their hypervisor in the run (e.g. a base image "
            "changed in place), by image.",
            [((("image", n),), sum(1 for f in summary.get("spawn_failed", []) if f.get("image") == n)) for n in names])
-    family("flagged", "gauge", "Problems the reconciler reported and left alone (base_changed: a running VM's base "
+    yield ("flagged", "gauge", "Problems the reconciler reported and left alone (base_changed: a running VM's base "
            "image changed in place), by kind.",
            [((("kind", k),), sum(1 for f in summary.get("flagged", []) if f.get("kind") == k)) for k in FLAG_KINDS])
-    family("spawned", "gauge", "Host jobs the run submitted, by image.",
+
+
+def _run_families(summary, names):
+    """The run's own counts and times."""
+    yield ("spawned", "gauge", "Host jobs the run submitted, by image.",
            [((("image", n),), summary.get("spawned_by_image", {}).get(n, 0)) for n in names])
-    family("cancelled", "gauge", "Pending host jobs the run cancelled.", [((), len(summary.get("cancelled", [])))])
-    family("gc_items", "gauge", "Things found that belong to no live VM.", [((), len(summary.get("gc", [])))])
+    yield ("cancelled", "gauge", "Pending host jobs the run cancelled.", [((), len(summary.get("cancelled", [])))])
+    yield ("gc_items", "gauge", "Things found that belong to no live VM.", [((), len(summary.get("gc", [])))])
     kinds = ("domain", "file", "reservation", "dhcp", "dns", "node")
-    family("orphans_removed", "gauge", "What the reconciler removed this run, by kind.",
+    yield ("orphans_removed", "gauge", "What the reconciler removed this run, by kind.",
            [((("kind", k),), sum(1 for r in summary.get("orphans_removed", []) if r.get("kind") == k)) for k in kinds])
-    family("run_duration_seconds", "gauge", "Wall time of the scheduler run.", [((), summary.get("duration", 0))])
-    family("run_timestamp_seconds", "gauge", "When the run ended (epoch).", [((), summary.get("time", 0))])
-    return "\n".join(lines) + "\n"
+    yield ("run_duration_seconds", "gauge", "Wall time of the scheduler run.", [((), summary.get("duration", 0))])
+    yield ("run_timestamp_seconds", "gauge", "When the run ended (epoch).", [((), summary.get("time", 0))])
 
 
 def to_json(data):
