@@ -79,8 +79,8 @@ def write_files(image_table, pool_conf, table):
     out = conf_lines(BENCH, VM_CLUSTER["name"], PORT, JOBS, drop_includes=True)
     conf_images = dict(lab_table(), big=BIG)  # the cluster always has the lab's pools plus big
     out.append(pool_conf.render_pool_conf(image_table.normalize_table(conf_images), partition="vms",
-                                            max_time=VM_CLUSTER["max_time"],
-                                            default_time=VM_CLUSTER["default_time"]))
+                                          max_time=VM_CLUSTER["max_time"],
+                                          default_time=VM_CLUSTER["default_time"]))
     conf = os.path.join(BENCH, "slurm.conf")
     with open(conf, "w") as handle:
         handle.write("\n".join(out))

@@ -13,7 +13,7 @@ from ansible_collections.hpc.slurm_vm.tests.unit.plugins.module_utils.scheduler.
 
 def test_render_pool_conf():
     text = pool_conf.render_pool_conf(image_table.normalize_table(TABLE), max_time="2-00:00:00",
-                                        default_time=90, partition_options="Hidden=NO")
+                                      default_time=90, partition_options="Hidden=NO")
     lines = text.splitlines()
     assert "GresTypes=vm_deb12" in lines
     assert ("NodeName=vm-deb12-002 NodeAddr=10.77.1.2 CPUs=2 RealMemory=960 Gres=vm_deb12:1 State=FUTURE"
