@@ -111,7 +111,7 @@ def clean_up(story, prefix, names, timeout=240):
 
     def clean():
         return not user_jobs(prefix) and all(story.traces(vm) == [] for vm in names)
-    story.wait("no trace left of %s" % sorted(names), clean, timeout=timeout, every=8)
+    story.wait("no trace left of %s" % sorted(names), clean, timeout=timeout, every=4)
     for vm in sorted(names):
         assert story.traces(vm) == []
     assert user_jobs(prefix) == []

@@ -185,7 +185,7 @@ class Story(object):
                 raise StoryError("the DNS mark of %s does not name its host job %s: %r" % (vm, host_job["JobId"], mark))
             self.event("DNS mark: %s" % mark)
         self.wait("VM %s to be torn down and back in the pool" % vm,
-                  lambda: self.in_pool(vm) and not self.host_job(vm), timeout=300, every=10)
+                  lambda: self.in_pool(vm) and not self.host_job(vm), timeout=300, every=4)
         self.event("VM %s gone, name back in the pool (FUTURE)" % vm)
         return vm, output
 

@@ -76,11 +76,11 @@ def test_a_drained_hypervisor_keeps_its_job_and_its_vm_goes_when_the_job_ends():
 
         story.wait("the first job to complete", lambda: job(jobs[0])["JobState"] == "COMPLETED", timeout=240, every=15)
         story.wait("the drained VM %s to be torn down" % vm, lambda: vm not in live_host_jobs(image) and
-                   story.in_pool(vm), timeout=300, every=10)
+                   story.in_pool(vm), timeout=300, every=4)
         assert job(jobs[0])["ExitCode"] == "0:0"
         story.event("%s torn down after its job; back in the pool" % vm)
         assert story.traces(vm) == []
-        story.wait("every %s VM torn down" % image, lambda: not live_host_jobs(image), timeout=300, every=10)
+        story.wait("every %s VM torn down" % image, lambda: not live_host_jobs(image), timeout=300, every=4)
     finally:
         if jobs:
             run(["scancel"] + jobs, check=False)

@@ -89,7 +89,7 @@ def test_a_drained_hypervisor_lets_its_vm_finish_the_job_then_the_vm_goes_and_is
 
         story.wait("job 1 to complete and %s to go" % vm,
                    lambda: job(first)["JobState"] == "COMPLETED" and not story.host_job(vm) and story.in_pool(vm),
-                   timeout=300, every=8)
+                   timeout=300, every=4)
         assert job(first).get("ExitCode") == "0:0", job(first)
         story.event("job %s completed, %s torn down" % (first, vm))
 

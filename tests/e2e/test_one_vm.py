@@ -63,7 +63,7 @@ def alive(dhcp):
 
 @pytest.fixture
 def story(alive):
-    story = Story(idle_timeout=20, say=alive)
+    story = Story(idle_timeout=5, say=alive)   # the VM is not needed once its job is done
     alive.story = story
     return story
 

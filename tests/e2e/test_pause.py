@@ -64,7 +64,7 @@ def test_a_paused_image_starts_no_vm_its_job_says_why_and_runs_once_resumed():
         story.event("job %s %s on %s" % (job_id, state.lower(), job(job_id).get("NodeList")))
         assert comment(job_id) == ""  # the scheduler clears its own comment once a VM comes for the job
         story.wait("job %s to complete" % job_id, lambda: job(job_id)["JobState"] == "COMPLETED", timeout=120)
-        story.wait("the %s VM to be torn down" % image, lambda: not live_host_jobs(image), timeout=300, every=10)
+        story.wait("the %s VM to be torn down" % image, lambda: not live_host_jobs(image), timeout=300, every=4)
         story.event("VM torn down; the image serves again as before the pause")
     finally:
         if image in paused_images():

@@ -89,7 +89,7 @@ def test_an_image_change_rolls_the_vms_over_without_killing_a_job():
 
         story.wait("the old VM %s to be gone" % old_vm,
                    lambda: watch() is not None and not story.host_job(old_vm) and story.in_pool(old_vm),
-                   timeout=240, every=10)
+                   timeout=240, every=4)
         story.event("old VM %s gone, name back in the pool" % old_vm)
         assert most[0] <= 1
     finally:
