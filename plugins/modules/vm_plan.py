@@ -245,8 +245,11 @@ vms:
     - One row per pool host that is not free, by image then hostname, for C(hpc.slurm_vm.status) - C(hostname),
       C(image), C(state), C(version) (its image version id, null when unknown), C(current_version),
       C(hypervisor), C(host_job_id), C(host_job_state), C(started), C(age) (seconds), C(jobs) (the VM-cluster jobs
-      running on it), C(node_state), C(node_reason), C(action) and C(action_reason) (its next planned step -
-      C(drain), C(end_host_job), C(wait), C(finish), C(start), C(resume), C(gc), C(cancel), or null).
+      running on it), C(node_state), C(node_reason), C(action) and C(action_reason) (the step this plan takes -
+      C(drain), C(end_host_job), C(wait), C(finish), C(start), C(resume), C(gc), C(cancel), or null), and, when
+      it takes none, the next time rule due for the VM - C(next_at) (epoch), C(next_in) (seconds after the
+      snapshot), C(next_rule) (C(idle_timeout), C(lifetime), C(boot_timeout) or C(failed_hold)) and C(next_step)
+      (the step it brings), all null when no rule is ahead.
   returned: always
   type: list
   elements: dict

@@ -116,11 +116,14 @@ def _row(row):
     shown = ",".join(jobs[:MAX_JOBS_SHOWN])
     if len(jobs) > MAX_JOBS_SHOWN:
         shown += "+%d" % (len(jobs) - MAX_JOBS_SHOWN)
-    why = row["action_reason"] or ""
+    action, why = row["action"] or "-", row["action_reason"] or ""
+    if not row["action"] and row.get("next_step"):
+        # no step now: the next time rule that brings one
+        action, why = "%s in %s" % (row["next_step"], duration(row["next_in"])), row["next_rule"]
     if not row["action"] and row["node_reason"]:
-        why = "node reason: %s" % row["node_reason"]
+        why = ("%s; " % why if why else "") + "node reason: %s" % row["node_reason"]
     return (row["hostname"], row["image"], version, row["hypervisor"] or "-", host_job, duration(row["age"]),
-            row["state"], shown or "-", row["action"] or "-", why)
+            row["state"], shown or "-", action, why)
 
 
 def duration(seconds):

@@ -6,8 +6,11 @@ time-based rule fires (for a trigger that starts a run then). Pure.
 
 A row: hostname, image, state, version (the VM's image version, None when unknown),
 current_version (the image's), hypervisor, host_job_id, host_job_state, started, age, jobs (the
-VM-cluster jobs running on it), node_state, node_reason, and the next planned step with its
-reason (action, action_reason: drain, end_host_job, wait, finish, start, resume, gc, cancel, or None).
+VM-cluster jobs running on it), node_state, node_reason, the step the plan takes now with its
+reason (action, action_reason: drain, end_host_job, wait, finish, start, resume, gc, cancel, or None),
+and, when it takes none, the next time rule due for the VM (next_at: epoch second, next_in: seconds
+after the snapshot, next_rule: idle_timeout, lifetime, boot_timeout or failed_hold, next_step: the step
+it brings; all None when no rule is ahead, e.g. a busy VM without a lifetime end).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -48,9 +51,10 @@ def planned_actions(plan):
     return actions
 
 
-def vm_rows(vms_by_image, images, plan, now, vm_jobs):
+def vm_rows(vms_by_image, images, plan, now, vm_jobs, drain_margin=0):
     """The rows of every pool host that is not free, by image then hostname. vm_jobs: the snapshot's VM-cluster
-    jobs (the planner passes those that are not pending demand: the running ones are among them)."""
+    jobs (the planner passes those that are not pending demand: the running ones are among them);
+    drain_margin: the plan's, for the lifetime rule's due time."""
     listed = [vm for name in sorted(vms_by_image) for vm in vms_by_image[name] if vm["state"] != VmState.FREE]
     jobs = jobs_by_host(vm_jobs, [vm["hostname"] for vm in listed])
     actions = planned_actions(plan)
@@ -60,6 +64,7 @@ def vm_rows(vms_by_image, images, plan, now, vm_jobs):
         node = vm.get("node") or {}
         started = vm.get("started") or host_job.get("start")
         action, why = actions.get(vm["hostname"], (None, None))
+        due = None if action else _next_rule(vm, images[vm["image"]]["rules"], drain_margin, now)
         rows.append({
             "hostname": vm["hostname"], "image": vm["image"], "state": vm["state"],
             "version": vm.get("version"), "current_version": images[vm["image"]]["version"],
@@ -69,8 +74,16 @@ def vm_rows(vms_by_image, images, plan, now, vm_jobs):
             "jobs": jobs.get(vm["hostname"], []),
             "node_state": node.get("state"), "node_reason": node.get("reason") or None,
             "action": action, "action_reason": why,
+            "next_at": due and due[0], "next_in": due and due[0] - now, "next_rule": due and due[1],
+            "next_step": due and due[2],
         })
     return rows
+
+
+def _next_rule(vm, rules, drain_margin, now):
+    """(epoch second, rule, step) of the first time rule ahead for vm, or None."""
+    ahead = [due for due in _due_times(vm, rules, drain_margin) if due[0] > now]
+    return min(ahead) if ahead else None
 
 
 def next_due(vms_by_image, images, context):
@@ -82,7 +95,7 @@ def next_due(vms_by_image, images, context):
     for name, vms in vms_by_image.items():
         rules = images[name]["rules"]
         for vm in vms:
-            times.extend(_due_times(vm, rules, drain_margin))
+            times.extend(due[0] for due in _due_times(vm, rules, drain_margin))
     backoffs = [int(record["last_failure"]) + images[name]["rules"]["backoff_seconds"]
                 for name, record in (context.history or {}).items()
                 if name in images and isinstance(record, dict) and record.get("last_failure") is not None]
@@ -91,13 +104,14 @@ def next_due(vms_by_image, images, context):
 
 
 def _due_times(vm, rules, drain_margin):
+    """(epoch second, rule, step) of each time rule that will act on vm (lifecycle.py's rules)."""
     state = vm["state"]
     if state in (VmState.IDLE, VmState.BUSY) and vm.get("usable_end") is not None:
-        yield vm["usable_end"] - drain_margin
+        yield vm["usable_end"] - drain_margin, "lifetime", "drain"
     if state == VmState.IDLE and vm.get("idle_since") is not None:
-        yield vm["idle_since"] + rules["idle_timeout"] + 1
+        yield vm["idle_since"] + rules["idle_timeout"] + 1, "idle_timeout", "drain"
     if state == VmState.BOOTING and vm.get("started") is not None:
-        yield vm["started"] + rules["boot_timeout"] + 1
+        yield vm["started"] + rules["boot_timeout"] + 1, "boot_timeout", "end_host_job"
     node = vm.get("node") or {}
     if state == VmState.LEFTOVER and node.get("state") == "DOWN" and node.get("reason_time"):
-        yield node["reason_time"] + rules["failed_hold"]
+        yield node["reason_time"] + rules["failed_hold"], "failed_hold", "finish"

@@ -252,6 +252,11 @@ def test_next_due_is_the_earliest_time_rule():
     result = vm_planner.plan(snapshot, images)
     # vm-a-001 idle since NOW-200 (idle_timeout 600); vm-a-002 booting since NOW-100 (boot_timeout 300)
     assert result["next_due"] == NOW + 201
+    # a row with no step now names its own next rule (the status table's NEXT column); one with a step, none
+    rows = by_host(result["vms"])
+    assert [(rows[h]["action"], rows[h]["next_at"], rows[h]["next_in"], rows[h]["next_rule"], rows[h]["next_step"])
+            for h in ("vm-a-001", "vm-a-002")] == [(None, NOW + 401, 401, "idle_timeout", "drain"),
+                                                   ("start", None, None, None, None)]
     snapshot["host_jobs"].pop("vm-a-002")
     snapshot["nodes"]["vm-a-002"]["state"] = "FUTURE"
     assert vm_planner.plan(snapshot, images)["next_due"] == NOW + 401

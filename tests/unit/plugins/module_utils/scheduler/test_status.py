@@ -20,7 +20,8 @@ from ansible.errors import AnsibleFilterError
 def row(hostname, **more):
     base = {"hostname": hostname, "image": "deb12", "state": "idle", "version": "v2-aaaa", "current_version": "v2-aaaa",
             "hypervisor": "hv01", "host_job_id": "100012", "host_job_state": "RUNNING", "started": 1000, "age": 250,
-            "jobs": [], "node_state": "IDLE", "node_reason": None, "action": None, "action_reason": None}
+            "jobs": [], "node_state": "IDLE", "node_reason": None, "action": None, "action_reason": None,
+            "next_at": None, "next_in": None, "next_rule": None, "next_step": None}
     base.update(more)
     return base
 
@@ -45,7 +46,8 @@ def plan():
                                   paused={"reason": "certification (ticket 4711)", "since": 1000, "by": "alice"}),
         },
         "vms": [
-            row("vm-deb12-001", state="busy", jobs=["17", "18", "19", "20"], node_state="MIXED"),
+            row("vm-deb12-001", state="busy", jobs=["17", "18", "19", "20"], node_state="MIXED", next_at=4850,
+                next_in=3600, next_rule="lifetime", next_step="drain"),
             row("vm-deb12-002", action="drain", action_reason="idle for 301s (idle_timeout 300s)"),
             row("vm-deb12-003", state="draining", version="v1-bbbb", hypervisor="hv02", age=3725,
                 node_state="MIXED+DRAIN", node_reason="hpc.slurm_vm admin drain: bad RAM", jobs=["9"],
@@ -74,11 +76,13 @@ def test_the_table_has_a_line_per_image_then_a_row_per_vm():
     rows = lines[4:]
     assert [r.split()[0] for r in rows] == ["vm-deb12-001", "vm-deb12-002", "vm-deb12-003", "vm-deb12-004",
                                             "vm-disk-001"]
+    # no step now: the next time rule, in how long, and which
     assert rows[0].split() == ["vm-deb12-001", "deb12", "v2-aaaa", "hv01", "100012", "4m10s", "busy",
-                               "17,18,19+1", "-"]
+                               "17,18,19+1", "drain", "in", "1h00m", "lifetime"]
     assert rows[1].split()[-6:] == ["drain", "idle", "for", "301s", "(idle_timeout", "300s)"]
     assert "v1-bbbb (old)" in rows[2] and "1h02m" in rows[2] and "hv02" in rows[2]
-    assert rows[2].endswith("wait    drained (hpc.slurm_vm admin drain: bad RAM); jobs still running")
+    assert rows[2].split()[9] == "wait"
+    assert rows[2].endswith("  drained (hpc.slurm_vm admin drain: bad RAM); jobs still running")
     assert "100012 PENDING" in rows[3] and rows[3].split()[2] == "?"
     # no planned step: the node's reason in Slurm
     assert rows[4].split()[-1] != "admin" and "gc" in rows[4]
