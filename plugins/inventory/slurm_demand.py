@@ -99,7 +99,6 @@ groups:
 
 import json
 import os
-import tempfile
 import time
 
 from ansible.errors import AnsibleParserError
@@ -111,6 +110,7 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.common import nodeset
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.errors import SlurmVmError
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import DEFAULT_REASON_PREFIX
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.runner import SubprocessRunner
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.state_files import write_atomic
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.slurm.snapshot import (
     SlurmSnapshotReader,
     snapshot_for_file,
@@ -219,12 +219,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         directory = os.path.dirname(path) or "."
         try:
             os.makedirs(directory, mode=0o700, exist_ok=True)
-            handle, temp = tempfile.mkstemp(prefix=".snapshot.", dir=directory)
-            with os.fdopen(handle, "w") as out:
-                # one shot (the C encoder), with array tasks grouped
-                out.write(json.dumps(snapshot_for_file(snapshot), separators=(",", ":")))
-            os.chmod(temp, 0o600)
-            os.rename(temp, path)
+            # one shot (the C encoder), with array tasks grouped
+            write_atomic(path, json.dumps(snapshot_for_file(snapshot), separators=(",", ":")), mode=0o600)
         except OSError as exc:
             raise AnsibleParserError("cannot write the snapshot to %s: %s" % (path, to_native(exc))) from exc
         return path

@@ -20,9 +20,9 @@ import json
 import os
 import re
 import signal
-import tempfile
 
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import DHCP_NAME_PREFIX, MARK_TAG
+from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.state_files import write_atomic
 from ansible_collections.hpc.slurm_vm.plugins.module_utils.dhcp.model import (
     BackendInfo,
     DhcpBackend,
@@ -155,10 +155,6 @@ class DnsmasqBackend(DhcpBackend):
 
     def _write_atomic(self, name, text):
         try:
-            fd, tmp = tempfile.mkstemp(prefix="." + name + ".", dir=self.hostsdir)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(text)
-            os.chmod(tmp, 0o644)
-            os.rename(tmp, os.path.join(self.hostsdir, name))
+            write_atomic(os.path.join(self.hostsdir, name), text, mode=0o644)
         except OSError as exc:
             raise DhcpBackendError("cannot write %s in %s: %s" % (name, self.hostsdir, exc)) from exc
