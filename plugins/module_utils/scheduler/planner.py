@@ -146,9 +146,9 @@ def plan(snapshot, images, rules=None, history=None, claimed=(), registered=None
     result["gc"].extend(_foreign_reservations(snapshot, images))
     result["job_comments"] = job_reasons.comment_changes(snapshot["vm_jobs"], context.wait_reasons, reason_prefix,
                                                          context.reason_at)
-    result["vms"] = vm_rows.vm_rows(vms_by_image, images, result, snapshot["time"], context.other_jobs,
-                                    context.rules["drain_margin"])
-    result["next_due"] = vm_rows.next_due(vms_by_image, images, context)
+    ahead = vm_rows.rules_ahead(vms_by_image, images, context.rules["drain_margin"], context.now)
+    result["vms"] = vm_rows.vm_rows(vms_by_image, images, result, snapshot["time"], context.other_jobs, ahead)
+    result["next_due"] = vm_rows.next_due(ahead, images, context)
     result["preview"] = preview_table(result)
     return result
 

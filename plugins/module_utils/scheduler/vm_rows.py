@@ -51,10 +51,10 @@ def planned_actions(plan):
     return actions
 
 
-def vm_rows(vms_by_image, images, plan, now, vm_jobs, drain_margin=0):
+def vm_rows(vms_by_image, images, plan, now, vm_jobs, ahead=None):
     """The rows of every pool host that is not free, by image then hostname. vm_jobs: the snapshot's VM-cluster
     jobs (the planner passes those that are not pending demand: the running ones are among them);
-    drain_margin: the plan's, for the lifetime rule's due time."""
+    ahead: rules_ahead()."""
     listed = [vm for name in sorted(vms_by_image) for vm in vms_by_image[name] if vm["state"] != VmState.FREE]
     jobs = jobs_by_host(vm_jobs, [vm["hostname"] for vm in listed])
     actions = planned_actions(plan)
@@ -64,7 +64,7 @@ def vm_rows(vms_by_image, images, plan, now, vm_jobs, drain_margin=0):
         node = vm.get("node") or {}
         started = vm.get("started") or host_job.get("start")
         action, why = actions.get(vm["hostname"], (None, None))
-        due = None if action else _next_rule(vm, images[vm["image"]]["rules"], drain_margin, now)
+        due = None if action else (ahead or {}).get(vm["hostname"], (None,))[0]
         rows.append({
             "hostname": vm["hostname"], "image": vm["image"], "state": vm["state"],
             "version": vm.get("version"), "current_version": images[vm["image"]]["version"],
@@ -80,22 +80,24 @@ def vm_rows(vms_by_image, images, plan, now, vm_jobs, drain_margin=0):
     return rows
 
 
-def _next_rule(vm, rules, drain_margin, now):
-    """(epoch second, rule, step) of the first time rule ahead for vm, or None."""
-    ahead = [due for due in _due_times(vm, rules, drain_margin) if due[0] > now]
-    return min(ahead) if ahead else None
-
-
-def next_due(vms_by_image, images, context):
-    """The epoch second the next time-based rule fires (idle_timeout, the lifetime's drain margin,
-    boot_timeout, a failed boot's hold, the end of a backoff), or None. A hint for a trigger: the run
-    it starts plans anew."""
-    times = []
-    drain_margin = context.rules["drain_margin"]
+def rules_ahead(vms_by_image, images, drain_margin, now):
+    """{hostname: [(epoch second, rule, step), ...] earliest first}: the time rules still ahead for each VM
+    (the rows' next rule and the plan's next_due both read it)."""
+    ahead = {}
     for name, vms in vms_by_image.items():
         rules = images[name]["rules"]
         for vm in vms:
-            times.extend(due[0] for due in _due_times(vm, rules, drain_margin))
+            dues = sorted(due for due in _due_times(vm, rules, drain_margin) if due[0] > now)
+            if dues:
+                ahead[vm["hostname"]] = dues
+    return ahead
+
+
+def next_due(ahead, images, context):
+    """The epoch second the next time-based rule fires (idle_timeout, the lifetime's drain margin,
+    boot_timeout, a failed boot's hold, the end of a backoff), or None. ahead: rules_ahead(). A hint for
+    a trigger: the run it starts plans anew."""
+    times = [dues[0][0] for dues in ahead.values()]
     backoffs = [int(record["last_failure"]) + images[name]["rules"]["backoff_seconds"]
                 for name, record in (context.history or {}).items()
                 if name in images and isinstance(record, dict) and record.get("last_failure") is not None]
