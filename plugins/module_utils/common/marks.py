@@ -98,7 +98,8 @@ def dhcp_object_name(host):
     return DHCP_NAME_PREFIX + host
 
 
-# An admin's reason (a drain's node reason, a pause's job comment): one printable line, this long at most.
+# An admin's reason (a drain's node reason; a pause's, which reaches the users' job comments: at most 1024
+# characters there with the prefix and image name): one printable line, this long at most.
 MAX_ADMIN_REASON = 200
 
 

@@ -30,6 +30,7 @@ from ansible_collections.hpc.slurm_vm.plugins.module_utils.common.marks import a
 PAUSED_FILE = "paused.json"
 LOCK_FILE = PAUSED_FILE + ".lock"
 FILE_MODE = 0o600
+
 ARGUMENT_SPEC = {
     "state_dir": {"type": "path", "required": True},
     "image": {"type": "str", "required": True},
